@@ -87,7 +87,7 @@ func NewCall(name string, args ...Expr) *Call {
 	return &Call{Name: strings.ToLower(name), Args: args}
 }
 
-func (c *Call) String() string { return FormatCall(c.Name, c.Args, c.Distinct, c.Star) }
+func (c *Call) String() string   { return FormatCall(c.Name, c.Args, c.Distinct, c.Star) }
 func (c *Call) Children() []Expr { return c.Args }
 func (c *Call) WithChildren(ch []Expr) Expr {
 	n := *c
@@ -183,10 +183,10 @@ func (s *SortOrder) WithChildren(ch []Expr) Expr {
 
 // BoundRef reads column Index of the input batch.
 type BoundRef struct {
-	Index    int
-	Name     string
-	Type     arrow.DataType
-	Null     bool
+	Index int
+	Name  string
+	Type  arrow.DataType
+	Null  bool
 	// Qualifier is the table alias the column came from, for EXPLAIN.
 	Qualifier string
 }
@@ -415,7 +415,7 @@ func QuoteIdent(s string) string {
 }
 
 // SplitName splits a dotted column name; backquoted parts keep their dots
-// and `` is a literal backquote.
+// and “ is a literal backquote.
 func SplitName(name string) []string {
 	var parts []string
 	var cur strings.Builder
