@@ -132,6 +132,12 @@ func takeFixed[T int8 | int16 | int32 | int64 | float32 | float64 | arrow.Date32
 }
 
 func takeString(mem memory.Allocator, arr arrow.Array, offs []int32, data []byte, idx []int32) arrow.Array {
+	// ValueOffsets of a sliced array are absolute while ValueBytes starts at
+	// the slice's first value: index data relative to base.
+	var base int32
+	if len(offs) > 0 {
+		base = offs[0]
+	}
 	total := 0
 	for _, j := range idx {
 		total += int(offs[j+1] - offs[j])
@@ -145,7 +151,7 @@ func takeString(mem memory.Allocator, arr arrow.Array, offs []int32, data []byte
 	pos := int32(0)
 	for i, j := range idx {
 		outOffs[i] = pos
-		pos += int32(copy(outData[pos:], data[offs[j]:offs[j+1]]))
+		pos += int32(copy(outData[pos:], data[offs[j]-base:offs[j+1]-base]))
 	}
 	outOffs[len(idx)] = pos
 	valid, nulls := takeValidity(mem, arr, idx)
