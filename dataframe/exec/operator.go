@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -61,6 +62,24 @@ type TaskContext struct {
 	Now time.Time
 	// BatchSize caps rows per produced batch where an operator chooses it.
 	BatchSize int
+
+	shared sync.Map
+}
+
+// Shared returns the value stored under key for this execution, creating
+// it with init on first use. Operators whose partitions share work (an
+// exchange's shuffle, a broadcast join's build side) keep it here, so a
+// second execution of the same operator tree starts fresh.
+func (tc *TaskContext) Shared(key any, init func() any) any {
+	v, _ := tc.shared.LoadOrStore(key, &sharedCell{})
+	c := v.(*sharedCell)
+	c.once.Do(func() { c.v = init() })
+	return c.v
+}
+
+type sharedCell struct {
+	once sync.Once
+	v    any
 }
 
 // NewTaskContext fills defaults: Go allocator, 64Ki-row batches.

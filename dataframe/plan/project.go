@@ -1,0 +1,70 @@
+package plan
+
+import (
+	"fmt"
+
+	"github.com/sluicehq/sluice/dataframe/expr"
+)
+
+// Project computes one output column per expression.
+type Project struct {
+	Child Node
+	Exprs []expr.Expr
+}
+
+// NewProject resolves exprs (which may contain * and t.*) over child.
+func NewProject(child Node, exprs []expr.Expr) (*Project, error) {
+	expanded, err := ExpandStars(exprs, child.Output())
+	if err != nil {
+		return nil, err
+	}
+	resolved, err := ResolveAll(expanded, child.Output(), false, "the select list")
+	if err != nil {
+		return nil, err
+	}
+	return &Project{Child: child, Exprs: resolved}, nil
+}
+
+// ExpandStars replaces * / t.* / * EXCEPT (...) with column references.
+func ExpandStars(exprs []expr.Expr, input []Attribute) ([]expr.Expr, error) {
+	var out []expr.Expr
+	for _, e := range exprs {
+		s, ok := e.(*expr.Star)
+		if !ok {
+			out = append(out, e)
+			continue
+		}
+		except := map[string]bool{}
+		for _, x := range s.Except {
+			except[lowerASCII(x)] = true
+		}
+		matched := false
+		for i, a := range input {
+			if s.Qualifier != "" && !equalFold(a.Qualifier, s.Qualifier) {
+				continue
+			}
+			matched = true
+			if except[lowerASCII(a.Name)] {
+				continue
+			}
+			out = append(out, &expr.BoundRef{Index: i, Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier})
+		}
+		if !matched && s.Qualifier != "" {
+			return nil, fmt.Errorf("%w: %s: no table or alias named %q", ErrAnalysis, s, s.Qualifier)
+		}
+	}
+	return out, nil
+}
+
+func (p *Project) Output() []Attribute {
+	out := make([]Attribute, len(p.Exprs))
+	for i, e := range p.Exprs {
+		out[i] = attrOf(e)
+	}
+	return out
+}
+func (p *Project) Children() []Node { return []Node{p.Child} }
+func (p *Project) WithChildren(ch []Node) Node {
+	return &Project{Child: ch[0], Exprs: p.Exprs}
+}
+func (p *Project) String() string { return "Project [" + exprStrings(p.Exprs) + "]" }
