@@ -1,0 +1,142 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/dataframe"
+	"github.com/sluicehq/sluice/internal/clickgen"
+)
+
+func runBench(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(stderr, "Usage: sluice bench <workload> [flags]\n\nWorkloads:\n  clicks   the peers' click-count job (filter views, 5-minute windows, count per user)\n\nExample:\n  sluice bench clicks --input data/events_10M.parquet")
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	switch args[0] {
+	case "clicks":
+		return benchClicks(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "sluice bench: unknown workload %q (known: clicks)\n", args[0])
+	return exitUsage
+}
+
+// benchClicks runs the peers' job:
+//
+//	SELECT user_id, ts - ts % 300000 AS w, count(*) FROM events
+//	WHERE event_type = 'view' GROUP BY user_id, w
+//
+// and prints groups, total and max of the counts. By default the file is
+// loaded into memory first and the query is timed over the in-memory
+// batches (like DuckDB's "query on in-memory table"); --scan times the
+// Parquet scan too.
+func benchClicks(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench clicks", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	input := fs.String("input", "", "Parquet file of click events (user_id BIGINT, ts BIGINT, event_type STRING); default: generate --events in memory")
+	nEvents := fs.Int64("events", 10_000_000, "events to generate when there is no --input (the peers' generator)")
+	reps := fs.Int("reps", 3, "repetitions; the best time is reported")
+	scan := fs.Bool("scan", false, "time reading the Parquet file as part of the query")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: sluice bench clicks --input FILE.parquet [--reps N] [--scan]\n\nExample:\n  taskset -c 0 sluice bench clicks --input data/events_10M.parquet")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	s := dataframe.NewSession()
+	var src *dataframe.DataFrame
+	if *input == "" {
+		t0 := time.Now()
+		batches := clickgen.Batches(memory.DefaultAllocator, *nEvents, 1<<16)
+		defer func() {
+			for _, b := range batches {
+				b.Release()
+			}
+		}()
+		fmt.Fprintf(stderr, "generated %d events in %.2fs\n", *nEvents, time.Since(t0).Seconds())
+		src = s.CreateDataFrame(clickgen.Schema, batches...)
+		*scan = true
+	} else {
+		src = s.Read().Parquet(*input)
+	}
+	if err := src.Err(); err != nil {
+		fmt.Fprintln(stderr, "sluice bench clicks:", err)
+		return exitFail
+	}
+	var events int64
+	if !*scan {
+		t0 := time.Now()
+		batches, err := src.Collect()
+		if err != nil {
+			fmt.Fprintln(stderr, "sluice bench clicks:", err)
+			return exitFail
+		}
+		defer func() {
+			for _, b := range batches {
+				b.Release()
+			}
+		}()
+		for _, b := range batches {
+			events += b.NumRows()
+		}
+		fmt.Fprintf(stderr, "loaded %d events from %s in %.2fs (GOMAXPROCS=%d)\n", events, *input, time.Since(t0).Seconds(), runtime.GOMAXPROCS(0))
+		src = s.CreateDataFrame(src.Schema(), batches...)
+	} else {
+		n, err := src.Count()
+		if err != nil {
+			fmt.Fprintln(stderr, "sluice bench clicks:", err)
+			return exitFail
+		}
+		events = n
+	}
+	job := clicksJob(src)
+	if err := job.Err(); err != nil {
+		fmt.Fprintln(stderr, "sluice bench clicks:", err)
+		return exitFail
+	}
+	best := time.Duration(1<<63 - 1)
+	var groups, total, maxc int64
+	for r := 0; r < max(1, *reps); r++ {
+		t0 := time.Now()
+		err := job.Execute(func(b arrow.RecordBatch) error {
+			if b.NumRows() > 0 {
+				groups = b.Column(0).(*array.Int64).Value(0)
+				total = b.Column(1).(*array.Int64).Value(0)
+				maxc = b.Column(2).(*array.Int64).Value(0)
+			}
+			return nil
+		})
+		if err != nil {
+			fmt.Fprintln(stderr, "sluice bench clicks:", err)
+			return exitFail
+		}
+		best = min(best, time.Since(t0))
+	}
+	sec := best.Seconds()
+	fmt.Fprintf(stdout, "clicks: %d events in %.3fs = %.1f M events/s groups=%d total=%d max=%d\n",
+		events, sec, float64(events)/sec/1e6, groups, total, maxc)
+	return exitOK
+}
+
+// clicksJob is the clicks query as a DataFrame chain, summarised to one
+// row (groups, total, max).
+func clicksJob(events *dataframe.DataFrame) *dataframe.DataFrame {
+	col := dataframe.Col
+	perUser := events.
+		Filter(col("event_type").Eq("view")).
+		GroupBy(col("user_id"), col("ts").Minus(col("ts").Mod(300000)).As("w")).
+		Agg(dataframe.Count("*").As("c"))
+	return perUser.Agg(dataframe.Count("*").As("groups"), dataframe.Sum("c").As("total"), dataframe.Max("c").As("max"))
+}
