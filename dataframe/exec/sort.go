@@ -27,10 +27,10 @@ func NewSort(child Operator, orders []*expr.SortOrder) Operator {
 	return &sortOp{child: child, orders: orders}
 }
 
-func (s *sortOp) Schema() *arrow.Schema  { return s.child.Schema() }
-func (s *sortOp) Partitions() int        { return 1 }
-func (s *sortOp) Children() []Operator   { return []Operator{s.child} }
-func (s *sortOp) String() string         { return "Sort [" + ordersString(s.orders) + "]" }
+func (s *sortOp) Schema() *arrow.Schema { return s.child.Schema() }
+func (s *sortOp) Partitions() int       { return 1 }
+func (s *sortOp) Children() []Operator  { return []Operator{s.child} }
+func (s *sortOp) String() string        { return "Sort [" + ordersString(s.orders) + "]" }
 func (s *sortOp) Execute(ctx context.Context, tc *TaskContext, p int) (Iterator, error) {
 	if p != 0 {
 		return nil, errorf("Sort has 1 partition, asked for partition %d", p)
