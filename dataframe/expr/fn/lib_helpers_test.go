@@ -4,7 +4,9 @@ package fn
 // collection), prefixed "lib" to stay apart from other test files.
 
 import (
+	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,27 @@ type libCol struct {
 	T      arrow.DataType
 	JS     string
 	Lo, Hi int
+}
+
+// libTSJSON turns ["2024-01-02 03:04:05.5", null] into microsecond numbers.
+func libTSJSON(t testing.TB, js string) string {
+	var in []*string
+	if err := json.Unmarshal([]byte(js), &in); err != nil {
+		t.Fatalf("timestamp JSON %s: %v", js, err)
+	}
+	out := make([]string, len(in))
+	for i, s := range in {
+		if s == nil {
+			out[i] = "null"
+			continue
+		}
+		tm, err := time.Parse("2006-01-02 15:04:05.999999", *s)
+		if err != nil {
+			t.Fatalf("timestamp %q: %v", *s, err)
+		}
+		out[i] = strconv.FormatInt(tm.UnixMicro(), 10)
+	}
+	return "[" + strings.Join(out, ",") + "]"
 }
 
 // libNow is the EvalContext.Now of every library test.
@@ -47,7 +70,11 @@ func libRun(t testing.TB, mem memory.Allocator, fn string, rows int, args ...any
 			exprs[i] = x
 			bargs[i] = expr.Arg{Type: x.Type, Nullable: x.Value == nil, Const: x}
 		case libCol:
-			arr, _, err := array.FromJSON(mem, x.T, strings.NewReader(x.JS))
+			js := x.JS
+			if x.T.ID() == arrow.TIMESTAMP {
+				js = libTSJSON(t, js)
+			}
+			arr, _, err := array.FromJSON(mem, x.T, strings.NewReader(js))
 			if err != nil {
 				t.Fatalf("%s: FromJSON(%s, %s): %v", fn, x.T, x.JS, err)
 			}
@@ -180,10 +207,10 @@ func libArgsName(args []any) string {
 }
 
 // Shorthands for literals.
-func libS(s string) *expr.Literal        { return expr.Lit(s) }
-func libI(v int32) *expr.Literal         { return expr.Lit(v) }
-func libL(v int64) *expr.Literal         { return expr.Lit(v) }
-func libD(v float64) *expr.Literal       { return expr.Lit(v) }
+func libS(s string) *expr.Literal             { return expr.Lit(s) }
+func libI(v int32) *expr.Literal              { return expr.Lit(v) }
+func libL(v int64) *expr.Literal              { return expr.Lit(v) }
+func libD(v float64) *expr.Literal            { return expr.Lit(v) }
 func libNull(dt arrow.DataType) *expr.Literal { return expr.TypedNull(dt) }
 
 // libTS parses "2024-01-02 03:04:05.123456" as a UTC timestamp literal.
