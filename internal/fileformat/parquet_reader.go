@@ -1,0 +1,329 @@
+package fileformat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/parquet-go/parquet-go"
+)
+
+const pqDefaultBatchSize = 64 * 1024
+
+// pqFile is an opened Parquet file with its schema tree.
+type pqFile struct {
+	path   string
+	osf    *os.File
+	pf     *parquet.File
+	root   *pqNode
+	leaves []*pqNode
+}
+
+// openPQ opens path and parses its footer. parquet-go may panic on some
+// malformed footers; that is turned into ErrMalformed naming the file.
+func openPQ(path string) (pf *pqFile, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("parquet: open %s: %w", path, errors.Join(ErrNotFound, err))
+		}
+		return nil, fmt.Errorf("parquet: open %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("parquet: stat %s: %w", path, err)
+	}
+	return openPQReaderAt(path, f, st.Size(), f)
+}
+
+func openPQReaderAt(path string, r io.ReaderAt, size int64, osf *os.File) (pf *pqFile, err error) {
+	defer recoverMalformed(&err, path)
+	if size < 12 {
+		return nil, fmt.Errorf("%w: file %s is %d bytes, too short for Parquet", ErrMalformed, path, size)
+	}
+	p, err := parquet.OpenFile(r, size,
+		parquet.SkipPageIndex(true),
+		parquet.SkipBloomFilters(true),
+		parquet.ReadBufferSize(256*1024),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%w: file %s: %v", ErrMalformed, path, err)
+	}
+	root, leaves, err := buildPQTree(p.Metadata().Schema)
+	if err != nil {
+		return nil, fmt.Errorf("file %s: %w", path, err)
+	}
+	for i, rg := range p.RowGroups() {
+		if len(rg.ColumnChunks()) != len(leaves) {
+			return nil, fmt.Errorf("%w: file %s: row group %d has %d columns, schema has %d", ErrMalformed, path, i, len(rg.ColumnChunks()), len(leaves))
+		}
+		if rg.NumRows() < 0 {
+			return nil, fmt.Errorf("%w: file %s: row group %d has %d rows", ErrMalformed, path, i, rg.NumRows())
+		}
+	}
+	return &pqFile{path: path, osf: osf, pf: p, root: root, leaves: leaves}, nil
+}
+
+func (f *pqFile) close() error {
+	if f.osf != nil {
+		return f.osf.Close()
+	}
+	return nil
+}
+
+// recoverMalformed turns a panic inside parquet-go (which trusts some
+// footer and page fields) into an ErrMalformed error naming the file.
+func recoverMalformed(err *error, path string) {
+	if r := recover(); r != nil {
+		if os.Getenv("SLUICE_DEBUG_PANICS") != "" {
+			fmt.Fprintf(os.Stderr, "parquet panic on %s: %v\n%s", path, r, debug.Stack())
+		}
+		*err = fmt.Errorf("%w: file %s: corrupt parquet data (%v)", ErrMalformed, path, r)
+	}
+}
+
+// topCol is one output column of a Parquet reader.
+type topCol struct {
+	plan    *readPlan
+	leaves  []*readPlan
+	cursors []*leafCursor
+	flat    bool
+	width   int
+}
+
+type parquetReader struct {
+	f      *pqFile
+	mem    memory.Allocator
+	schema *arrow.Schema
+	cols   []*topCol
+	rgs    []int // row groups to read, after pruning
+	rgi    int
+	left   int64 // rows left in the current row group
+	batch  int
+	chunks []*leafChunk
+	err    error
+}
+
+func newParquetReader(ctx context.Context, path string, opts ReadOptions) (_ *parquetReader, err error) {
+	f, err := openPQ(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			f.close()
+		}
+	}()
+	defer recoverMalformed(&err, path)
+	schema := opts.Schema
+	if schema == nil {
+		if schema, err = fileArrowSchema(f.root); err != nil {
+			return nil, fmt.Errorf("file %s: %w", path, err)
+		}
+	}
+	fields := schema.Fields()
+	if opts.Columns != nil {
+		proj := make([]arrow.Field, len(opts.Columns))
+		for i, c := range opts.Columns {
+			if c < 0 || c >= len(fields) {
+				return nil, fmt.Errorf("%w: column index %d outside schema of %d fields", ErrOption, c, len(fields))
+			}
+			proj[i] = fields[c]
+		}
+		fields = proj
+	}
+	mem := opts.Mem
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	r := &parquetReader{f: f, mem: mem, schema: arrow.NewSchema(fields, nil), batch: opts.BatchSize}
+	if r.batch <= 0 {
+		r.batch = pqDefaultBatchSize
+	}
+	for _, fld := range fields {
+		n := f.root.child(fld.Name)
+		if n == nil {
+			return nil, fmt.Errorf("%w: file %s: column %q is missing from the file (file has %s)", ErrSchemaMismatch, path, fld.Name, childNames(f.root))
+		}
+		b := &planBuilder{file: path}
+		p, err := b.plan(n, fld.Type)
+		if err != nil {
+			return nil, err
+		}
+		tc := &topCol{plan: p, leaves: b.leaves, width: outWidth(fld.Type)}
+		tc.flat = p.kind == planLeaf && p.node.rep == 0
+		for _, lp := range b.leaves {
+			tc.cursors = append(tc.cursors, newLeafCursor(lp, path, mem))
+		}
+		r.cols = append(r.cols, tc)
+	}
+	rgs := f.pf.Metadata().RowGroups
+	for i := range rgs {
+		if len(opts.Filters) > 0 && rowGroupCannotMatch(f, i, opts.Filters) {
+			continue
+		}
+		r.rgs = append(r.rgs, i)
+	}
+	return r, nil
+}
+
+func childNames(n *pqNode) string {
+	names := make([]string, len(n.children))
+	for i, c := range n.children {
+		names[i] = c.name
+	}
+	return strings.Join(names, ", ")
+}
+
+func (r *parquetReader) Schema() *arrow.Schema { return r.schema }
+
+// startRowGroup opens the column chunks of the next row group to read.
+func (r *parquetReader) startRowGroup() bool {
+	for r.rgi < len(r.rgs) {
+		g := r.f.pf.RowGroups()[r.rgs[r.rgi]]
+		r.rgi++
+		if g.NumRows() == 0 {
+			continue
+		}
+		chunks := g.ColumnChunks()
+		for _, c := range r.cols {
+			for _, cur := range c.cursors {
+				cur.start(chunks[cur.plan.node.leaf].Pages())
+			}
+		}
+		r.left = g.NumRows()
+		return true
+	}
+	return false
+}
+
+func (r *parquetReader) Next() (rec arrow.RecordBatch, err error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	defer func() {
+		if err != nil && err != io.EOF {
+			r.err = err
+		}
+	}()
+	defer recoverMalformed(&err, r.f.path)
+	if r.left == 0 && !r.startRowGroup() {
+		return nil, io.EOF
+	}
+	n := int(min(int64(r.batch), r.left))
+	arrs := make([]arrow.Array, 0, len(r.cols))
+	defer func() {
+		for _, a := range arrs {
+			a.Release()
+		}
+	}()
+	for _, c := range r.cols {
+		var a arrow.Array
+		if c.flat {
+			a, err = r.readFlat(c, n)
+		} else {
+			a, err = r.readNested(c, n)
+		}
+		if err != nil {
+			return nil, err
+		}
+		arrs = append(arrs, a)
+	}
+	r.left -= int64(n)
+	return array.NewRecordBatch(r.schema, arrs, int64(n)), nil
+}
+
+func (r *parquetReader) readFlat(c *topCol, n int) (arrow.Array, error) {
+	cur := c.cursors[0]
+	out := newColBuf(r.mem, c.width)
+	defer out.release()
+	out.reserve(n)
+	v := validity{mem: r.mem}
+	defer v.release()
+	got, err := cur.readFlat(n, out, &v)
+	if err != nil {
+		return nil, err
+	}
+	if got != n {
+		return nil, fmt.Errorf("%w: file %s: column %q has fewer values than the row group's %d rows", ErrMalformed, r.f.path, cur.plan.node.path, n)
+	}
+	vb, nulls := v.finish()
+	offs, vals := out.finish()
+	var bufs []*memory.Buffer
+	if c.width == 0 {
+		bufs = []*memory.Buffer{vb, offs, vals}
+	} else {
+		bufs = []*memory.Buffer{vb, vals}
+	}
+	d := array.NewData(c.plan.dt, n, bufs, nil, nulls, 0)
+	for _, b := range bufs {
+		if b != nil {
+			b.Release()
+		}
+	}
+	defer d.Release()
+	return array.MakeFromData(d), nil
+}
+
+func (r *parquetReader) readNested(c *topCol, n int) (arrow.Array, error) {
+	chunks := make([]*leafChunk, len(c.cursors))
+	ents := make([][]int32, len(c.cursors))
+	defer func() {
+		for _, ch := range chunks {
+			if ch != nil {
+				ch.dense.release()
+			}
+		}
+	}()
+	for i, cur := range c.cursors {
+		ch := &leafChunk{dense: newColBuf(r.mem, outWidth(cur.plan.dt))}
+		chunks[i] = ch
+		got, err := cur.readLevels(n, ch)
+		if err != nil {
+			return nil, err
+		}
+		if got != n {
+			return nil, fmt.Errorf("%w: file %s: column %q has fewer rows than the row group's %d", ErrMalformed, r.f.path, cur.plan.node.path, n)
+		}
+		e := make([]int32, 0, n)
+		for pos := range ch.defs {
+			if cur.maxRep == 0 || ch.reps[pos] == 0 {
+				e = append(e, int32(pos))
+			}
+		}
+		if len(ch.defs) == 0 { // required leaf, no levels
+			for pos := 0; pos < n; pos++ {
+				e = append(e, int32(pos))
+			}
+		}
+		ents[i] = e
+	}
+	d, err := assemble(r.mem, c.plan, chunks, ents, r.f.path)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Release()
+	return array.MakeFromData(d), nil
+}
+
+func (r *parquetReader) Close() error {
+	for _, c := range r.cols {
+		for _, cur := range c.cursors {
+			cur.close()
+		}
+	}
+	r.cols = nil
+	return r.f.close()
+}
