@@ -12,8 +12,24 @@ import (
 
 // Builtins is the one list of built-in aggregates.
 var Builtins = []*expr.AggFunction{
-	// count, sum, avg, min, max, first, last, stddev..., approx_count_distinct,
-	// collect_list, collect_set are registered here as they land.
+	countFunc,               // count.go
+	countIfFunc,             // count.go
+	sumFunc,                 // sum.go
+	avgFunc,                 // avg.go
+	minFunc,                 // minmax.go
+	maxFunc,                 // minmax.go
+	boolAndFunc,             // minmax.go
+	boolOrFunc,              // minmax.go
+	firstFunc,               // firstlast.go
+	lastFunc,                // firstlast.go
+	anyValueFunc,            // firstlast.go
+	stddevSampFunc,          // moments.go
+	stddevPopFunc,           // moments.go
+	varSampFunc,             // moments.go
+	varPopFunc,              // moments.go
+	approxCountDistinctFunc, // hll.go
+	collectListFunc,         // collect.go
+	collectSetFunc,          // collect.go
 }
 
 // Lookup finds an aggregate by name or alias (case-insensitive).
