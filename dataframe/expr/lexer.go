@@ -539,7 +539,7 @@ func (lx *Lexer) hexString() (string, error) {
 	return string(out), nil
 }
 
-// backquoted decodes a `quoted` identifier; `` is a literal backquote.
+// backquoted decodes a `quoted` identifier; “ is a literal backquote.
 func (lx *Lexer) backquoted() (string, error) {
 	start := lx.off
 	var b strings.Builder

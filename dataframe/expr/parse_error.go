@@ -39,7 +39,9 @@ func (e *ParseError) Message() string {
 func (e *ParseError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "syntax error at %d:%d: %s", e.Pos.Line, e.Pos.Col, e.Message())
-	if line, caret := excerpt(e.Text, e.Pos); line != "" || caret != "" {
+	// A blank line (empty input, or the end after a trailing newline) has
+	// nothing to point at.
+	if line, caret := excerpt(e.Text, e.Pos); strings.TrimSpace(line) != "" {
 		b.WriteByte('\n')
 		b.WriteString(line)
 		b.WriteByte('\n')

@@ -38,7 +38,7 @@ var binaryOps = map[string]struct {
 	"|": {"|", PrecBitOr}, "^": {"^", PrecBitXor}, "&": {"&", PrecBitAnd},
 	"<<": {"shiftleft", PrecShift}, ">>": {"shiftright", PrecShift},
 	">>>": {"shiftrightunsigned", PrecShift},
-	"+": {"+", PrecAdd}, "-": {"-", PrecAdd}, "||": {"||", PrecAdd},
+	"+":   {"+", PrecAdd}, "-": {"-", PrecAdd}, "||": {"||", PrecAdd},
 	"*": {"*", PrecMul}, "/": {"/", PrecMul}, "%": {"%", PrecMul},
 }
 
