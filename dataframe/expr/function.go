@@ -18,6 +18,11 @@ type Arg struct {
 	// Const is set when the argument is a literal, so Bind can specialise
 	// (col = 'view' compares against one string, not an array of them).
 	Const *Literal
+	// Name is the argument's output name when it is a named expression (a
+	// column reference or an alias, as expr.Name gives it), "" otherwise.
+	// struct(a, b AS c) names its fields from it; unnamed fields become
+	// col1, col2, ... as in Spark.
+	Name string
 }
 
 // Binding is what Bind decides for one call site.
