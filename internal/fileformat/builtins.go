@@ -4,5 +4,8 @@ package fileformat
 // reachable from the API, job specs, the streaming source and the sink.
 var Formats = []Format{
 	Parquet{},
+	CSV,
+	JSON,
+	Text,
 	// parquet, csv, json, text are registered here as they land.
 }
