@@ -20,6 +20,9 @@ type colBuf struct {
 	n      int            // values appended
 	nbytes int            // variable width: data bytes used
 
+	// hint: values expected in total (sizes variable-length data growth).
+	hint int
+
 	// For dictionaries of short strings: the longest value and a copy of
 	// the data padded by 8 bytes, computed once (see gather).
 	dictMaxLen int32
@@ -62,8 +65,16 @@ func (b *colBuf) reserve(k int) {
 
 // reserveData makes room for k more variable-length data bytes.
 func (b *colBuf) reserveData(k int) {
-	if b.nbytes+k > b.vals.Cap() {
-		b.vals.Reserve(growCap(b.vals.Cap(), b.nbytes+k))
+	need := b.nbytes + k
+	if need > b.vals.Cap() {
+		c := growCap(b.vals.Cap(), need)
+		if b.hint > b.n && b.n > 0 {
+			// Extrapolate the average size so far to the expected count.
+			if est := need + (need/b.n+1)*(b.hint-b.n)*9/8; est > c {
+				c = est
+			}
+		}
+		b.vals.Reserve(c)
 	}
 }
 
@@ -377,14 +388,7 @@ func gather(idx []int32, dict *colBuf, dst *colBuf) error {
 		return nil
 	}
 	dn := uint32(dict.n)
-	// One pass over the indexes to bound-check: it keeps the copy loops tight.
-	var bad uint32
-	for _, ix := range idx {
-		if uint32(ix) >= dn {
-			bad++
-		}
-	}
-	if bad != 0 {
+	bad := func() error {
 		return fmt.Errorf("%w: dictionary index out of range (dictionary has %d values)", ErrMalformed, dn)
 	}
 	dst.reserve(count)
@@ -394,30 +398,45 @@ func gather(idx []int32, dict *colBuf, dst *colBuf) error {
 		d := dict.vals.Buf()[:dict.n]
 		out := dst.vals.Buf()[n : n+count]
 		for i, ix := range idx {
+			if uint(ix) >= uint(len(d)) {
+				return bad()
+			}
 			out[i] = d[ix]
 		}
 	case 2:
 		d := arrow.Uint16Traits.CastFromBytes(dict.vals.Buf())[:dict.n]
 		out := arrow.Uint16Traits.CastFromBytes(dst.vals.Buf())[n : n+count]
 		for i, ix := range idx {
+			if uint(ix) >= uint(len(d)) {
+				return bad()
+			}
 			out[i] = d[ix]
 		}
 	case 4:
 		d := arrow.Uint32Traits.CastFromBytes(dict.vals.Buf())[:dict.n]
 		out := arrow.Uint32Traits.CastFromBytes(dst.vals.Buf())[n : n+count]
 		for i, ix := range idx {
+			if uint(ix) >= uint(len(d)) {
+				return bad()
+			}
 			out[i] = d[ix]
 		}
 	case 8:
 		d := arrow.Uint64Traits.CastFromBytes(dict.vals.Buf())[:dict.n]
 		out := arrow.Uint64Traits.CastFromBytes(dst.vals.Buf())[n : n+count]
 		for i, ix := range idx {
+			if uint(ix) >= uint(len(d)) {
+				return bad()
+			}
 			out[i] = d[ix]
 		}
 	case 16:
 		d := arrow.Uint64Traits.CastFromBytes(dict.vals.Buf())[:2*dict.n]
 		out := arrow.Uint64Traits.CastFromBytes(dst.vals.Buf())[2*n : 2*(n+count)]
 		for i, ix := range idx {
+			if uint32(ix) >= dn {
+				return bad()
+			}
 			out[2*i] = d[2*ix]
 			out[2*i+1] = d[2*ix+1]
 		}
@@ -425,6 +444,9 @@ func gather(idx []int32, dict *colBuf, dst *colBuf) error {
 		d := dict.vals.Buf()
 		out := dst.vals.Buf()
 		for i, ix := range idx {
+			if uint32(ix) >= dn {
+				return bad()
+			}
 			bitutil.SetBitTo(out, n+i, bitutil.BitIsSet(d, int(ix)))
 		}
 	case 0:
@@ -434,6 +456,9 @@ func gather(idx []int32, dict *colBuf, dst *colBuf) error {
 		// First pass: offsets (and the total size).
 		pos := int32(dst.nbytes)
 		for i, ix := range idx {
+			if uint32(ix) >= dn {
+				return bad()
+			}
 			pos += doffs[ix+1] - doffs[ix]
 			out[i] = pos
 		}

@@ -289,6 +289,7 @@ func scatter(src, dst *colBuf, levels []byte, want byte) {
 			}
 		}
 	case 0:
+		src.reserve(0) // offsets[0] exists even with no values
 		so := src.offsets()
 		dst.reserveData(src.nbytes)
 		copy(dst.vals.Buf()[dst.nbytes:], src.vals.Buf()[:src.nbytes])

@@ -250,6 +250,7 @@ func (r *parquetReader) readFlat(c *topCol, n int) (arrow.Array, error) {
 	out := newColBuf(r.mem, c.width)
 	defer out.release()
 	out.reserve(n)
+	out.hint = n
 	v := validity{mem: r.mem}
 	defer v.release()
 	got, err := cur.readFlat(n, out, &v)
