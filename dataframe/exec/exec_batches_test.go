@@ -38,7 +38,7 @@ func newBatchesOp(schema *arrow.Schema, parts [][]arrow.RecordBatch) *batchesOp 
 
 func (o *batchesOp) release() {
 	for _, p := range o.parts {
-		releaseAll(p)
+		releaseBatches(p)
 	}
 }
 
@@ -142,7 +142,7 @@ func runErr(mem memory.Allocator, op Operator, batchSize int) ([][]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer releaseAll(bs)
+	defer releaseBatches(bs)
 	for _, b := range bs {
 		if !b.Schema().Equal(op.Schema()) {
 			return nil, fmt.Errorf("batch schema %s != operator schema %s", b.Schema(), op.Schema())

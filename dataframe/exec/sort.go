@@ -71,7 +71,7 @@ func sortBatch(ctx context.Context, tc *TaskContext, b arrow.RecordBatch, keys [
 	if err != nil {
 		return nil, err
 	}
-	defer releaseAll(cols)
+	defer releaseArrays(cols)
 	return sortPermutation(ctx, cols, orders)
 }
 
@@ -120,7 +120,7 @@ func (it *sortIter) load() error {
 		return nil
 	}
 	all, err := concatBatches(it.tc.Mem, it.op.Schema(), batches)
-	releaseAll(batches)
+	releaseBatches(batches)
 	if err != nil {
 		return err
 	}

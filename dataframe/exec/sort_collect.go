@@ -94,15 +94,25 @@ func collectAll(ctx context.Context, tc *TaskContext, op Operator) ([]arrow.Reco
 		out = append(out, bs...)
 	}
 	if err != nil {
-		releaseAll(out)
+		releaseBatches(out)
 		return nil, err
 	}
 	return out, nil
 }
 
-func releaseAll[T interface{ Release() }](xs []T) {
-	for _, x := range xs {
-		x.Release()
+func releaseBatches(bs []arrow.RecordBatch) {
+	for _, b := range bs {
+		if b != nil {
+			b.Release()
+		}
+	}
+}
+
+func releaseArrays(as []arrow.Array) {
+	for _, a := range as {
+		if a != nil {
+			a.Release()
+		}
 	}
 }
 
@@ -130,13 +140,13 @@ func concatBatches(mem memory.Allocator, schema *arrow.Schema, batches []arrow.R
 		}
 		col, err := array.Concatenate(parts, mem)
 		if err != nil {
-			releaseAll(cols[:c])
+			releaseArrays(cols[:c])
 			return nil, errorf("concatenate column %q: %v", schema.Field(c).Name, err)
 		}
 		cols[c] = col
 	}
 	out := array.NewRecordBatch(schema, cols, rows)
-	releaseAll(cols)
+	releaseArrays(cols)
 	return out, nil
 }
 
@@ -147,7 +157,7 @@ func emptyBatch(mem memory.Allocator, schema *arrow.Schema) arrow.RecordBatch {
 		cols[i] = array.MakeArrayOfNull(mem, f.Type, 0)
 	}
 	out := array.NewRecordBatch(schema, cols, 0)
-	releaseAll(cols)
+	releaseArrays(cols)
 	return out
 }
 
@@ -159,7 +169,7 @@ func evalAll(tc *TaskContext, es []expr.Typed, b arrow.RecordBatch) ([]arrow.Arr
 	for _, e := range es {
 		a, err := e.Eval(ec, b)
 		if err != nil {
-			releaseAll(out)
+			releaseArrays(out)
 			return nil, err
 		}
 		out = append(out, a)
