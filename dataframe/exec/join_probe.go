@@ -214,7 +214,7 @@ type joinIter struct {
 	local   []uint64          // build units matched by this partition
 	pi, bi  []int32           // scratch pair buffers
 	sel     []int32
-	rows    []int32           // rows to emit in phaseBatchEnd/phaseBuildEnd
+	rows    []int32 // rows to emit in phaseBatchEnd/phaseBuildEnd
 	pos     int
 	closed  bool
 }
