@@ -121,6 +121,7 @@ type csvReader struct {
 	line       int // physical line of the next record
 	headerDone bool
 	done       bool
+	pending    error // returned by the Next after the batch that precedes it
 	rows       int
 	scratch    []byte
 }
@@ -232,10 +233,31 @@ func (r *csvReader) Close() error {
 	return first
 }
 
+// Next returns the next batch. When a record fails (FAILFAST) after some
+// rows of the batch were read, those rows are returned first and the error
+// by the following call.
 func (r *csvReader) Next() (arrow.RecordBatch, error) {
+	if r.pending != nil {
+		err := r.pending
+		r.pending = nil
+		r.done = true
+		return nil, err
+	}
 	if r.done {
 		return nil, io.EOF
 	}
+	b, err := r.next()
+	if err != nil && r.rows > 0 {
+		r.pending = err
+		return r.batch(), nil
+	}
+	if err != nil {
+		r.done = true
+	}
+	return b, err
+}
+
+func (r *csvReader) next() (arrow.RecordBatch, error) {
 	if err := r.ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -98,6 +98,7 @@ type jsonReader struct {
 	batchSize int
 	line      int
 	done      bool
+	pending   error
 }
 
 func newJSONReader(ctx context.Context, r io.Reader, name string, opts ReadOptions, o *jsonOptions) (*jsonReader, error) {
@@ -144,10 +145,30 @@ func projectSchema(s *arrow.Schema, cols []int) (*arrow.Schema, error) {
 
 func (r *jsonReader) Schema() *arrow.Schema { return r.dec.Schema() }
 
+// Next returns the next batch; like the CSV reader it returns the rows
+// before a failing record first and the error on the following call.
 func (r *jsonReader) Next() (arrow.RecordBatch, error) {
+	if r.pending != nil {
+		err := r.pending
+		r.pending = nil
+		r.done = true
+		return nil, err
+	}
 	if r.done {
 		return nil, io.EOF
 	}
+	b, err := r.next()
+	if err != nil && r.dec.Len() > 0 {
+		r.pending = err
+		return r.dec.NewBatch(), nil
+	}
+	if err != nil {
+		r.done = true
+	}
+	return b, err
+}
+
+func (r *jsonReader) next() (arrow.RecordBatch, error) {
 	if err := r.ctx.Err(); err != nil {
 		return nil, err
 	}

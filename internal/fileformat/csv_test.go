@@ -1,0 +1,7 @@
+package fileformat
+
+import (
+	"testing"
+)
+
+func TestCSVReadCases(t *testing.T) { runTextCases(t, CSV, "testdata/csv/*.txt") }
