@@ -178,7 +178,11 @@ func bindArray(args []expr.Arg) (*expr.Binding, error) {
 // newListArray assembles a list array, taking ownership of validity and
 // offsets (values is retained by the result).
 func newListArray(dt arrow.DataType, n int, validity, offsets *memory.Buffer, values arrow.Array) arrow.Array {
-	d := array.NewData(dt, n, []*memory.Buffer{validity, offsets}, []arrow.ArrayData{values.Data()}, array.UnknownNullCount, 0)
+	nulls := 0
+	if validity != nil {
+		nulls = array.UnknownNullCount
+	}
+	d := array.NewData(dt, n, []*memory.Buffer{validity, offsets}, []arrow.ArrayData{values.Data()}, nulls, 0)
 	if validity != nil {
 		validity.Release()
 	}
