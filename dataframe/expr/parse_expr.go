@@ -487,7 +487,7 @@ func (p *Parser) parseKeywordOrName() (Expr, error) {
 			p.Next()
 			return &Call{Name: strings.ToLower(t.Value)}, nil
 		}
-	case "LEFT", "RIGHT", "FILTER":
+	case "LEFT", "RIGHT", "FILTER", "LIKE", "ILIKE", "RLIKE", "REGEXP":
 		// Keywords that are also function names.
 		if call {
 			return p.parseName()
