@@ -33,7 +33,11 @@ func ParseDate(s string) (arrow.Date32, error) {
 // [h]h:[m]m[:[s]s[.fraction]] and a zone: Z, UTC, GMT, +hh[:mm], -hhmm,
 // UTC+hh:mm or a region id (Europe/Paris). Without a zone the time is UTC,
 // sluice's session time zone. Fractions beyond microseconds are truncated.
-func ParseTimestamp(s string) (arrow.Timestamp, error) {
+func ParseTimestamp(s string) (arrow.Timestamp, error) { return parseTimestamp(s, false) }
+
+// parseTimestamp is ParseTimestamp; ignoreZone reads a zone but keeps the
+// wall-clock time (timestamp_ntz).
+func parseTimestamp(s string, ignoreZone bool) (arrow.Timestamp, error) {
 	s = strings.TrimSpace(s)
 	d, rest, err := scanDate(s)
 	if err != nil {
@@ -89,9 +93,12 @@ func ParseTimestamp(s string) (arrow.Timestamp, error) {
 		if err != nil {
 			return 0, err
 		}
-		if loc != nil {
+		switch {
+		case ignoreZone:
+			secs = d.days()*86400 + int64(hh*3600+mm*60+ss)
+		case loc != nil:
 			secs = time.Date(d.year, time.Month(d.month), d.day, hh, mm, ss, 0, loc).Unix()
-		} else {
+		default:
 			secs = d.days()*86400 + int64(hh*3600+mm*60+ss) - int64(off)
 		}
 	}

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -456,7 +457,13 @@ func (p *Parser) parseKeywordOrName() (Expr, error) {
 		}
 	case "TIMESTAMPADD", "DATEADD", "DATE_ADD", "TIMESTAMPDIFF", "DATEDIFF", "DATE_DIFF", "TIMEDIFF":
 		if call && isDatetimeUnit(p.PeekAt(2)) && p.PeekAt(3).IsOp(",") {
-			return p.parseTimestampArith()
+			// Spark's grammar tries the (unit, n, ts) form first; with two
+			// arguments, date_add(day, 1) is a plain call on a column day.
+			mark := p.Mark()
+			if e, err := p.parseTimestampArith(); err == nil {
+				return e, nil
+			}
+			p.Reset(mark)
 		}
 	case "EXISTS":
 		if call {
@@ -760,21 +767,7 @@ func (p *Parser) parseCase() (Expr, error) {
 }
 
 func posString(p Pos) string {
-	return itoa(p.Line) + ":" + itoa(p.Col)
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
+	return strconv.Itoa(p.Line) + ":" + strconv.Itoa(p.Col)
 }
 
 // parseCast parses CAST(x AS type) and TRY_CAST(x AS type). Both are

@@ -152,6 +152,8 @@ func decimalLiteral(s, shown string) (*Literal, string) {
 // parseTypedLiteral parses DATE '...', TIMESTAMP '...', TIMESTAMP_LTZ and
 // TIMESTAMP_NTZ '...'. Timestamps without a zone are read in UTC (sluice's
 // session time zone); all three timestamp spellings give the same type.
+// TIMESTAMP_NTZ ignores a zone in the text and keeps the wall-clock time,
+// as Spark's string to timestamp_ntz conversion does.
 func (p *Parser) parseTypedLiteral() (Expr, error) {
 	kw := p.Next()
 	s := p.Next()
@@ -163,7 +165,7 @@ func (p *Parser) parseTypedLiteral() (Expr, error) {
 		}
 		return &Literal{Value: d, Type: Date}, nil
 	default:
-		ts, err := ParseTimestamp(s.Value)
+		ts, err := parseTimestamp(s.Value, strings.EqualFold(kw.Value, "TIMESTAMP_NTZ"))
 		if err != nil {
 			return nil, p.ErrorAt(s, "invalid "+strings.ToUpper(kw.Value)+" literal '"+s.Value+"': "+err.Error(),
 				"write TIMESTAMP 'yyyy-mm-dd hh:mm:ss[.ffffff][zone]', e.g. TIMESTAMP '2026-01-31 12:00:00'")
