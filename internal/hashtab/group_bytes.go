@@ -1,0 +1,151 @@
+package hashtab
+
+// bytesImpl groups by one byte-like key column (string, binary, their large
+// and view variants, decimal128/256, ...). Keys are copied into one arena;
+// each group's hash is kept so that growing never rehashes strings.
+type bytesImpl struct {
+	t       table
+	keys    bytesStore
+	hashes  []uint64 // by group id
+	nullGid uint32
+	hs      []uint64
+	sel     [chunkRows]int32
+}
+
+func newBytesImpl() *bytesImpl {
+	b := &bytesImpl{nullGid: NoGroup}
+	b.keys.init()
+	return b
+}
+
+func (b *bytesImpl) numGroups() int { return len(b.hashes) }
+
+func (b *bytesImpl) find(views []colView, gids []uint32, create bool) error {
+	v := &views[0]
+	n := v.n
+	strs := v.str[:n]
+	hs := scratchU64(&b.hs, n)
+	for i, s := range strs {
+		hs[i] = hashString(s, tableSeed)
+	}
+	if b.t.slots == nil {
+		b.t.resize(minSlots)
+	}
+	for lo := 0; lo < n; lo += chunkRows {
+		hi := min(lo+chunkRows, n)
+		g := gids[lo:hi]
+		b.t.candidates(hs[lo:hi], g)
+		if v.nulls > 0 {
+			for i := range g {
+				if v.isNull(lo + i) {
+					g[i] = NoGroup
+				}
+			}
+		}
+		ss, m := strs[lo:hi], 0
+		offs, data := b.keys.offs, b.keys.data
+		for i, c := range g {
+			if c != NoGroup && bstr(data, int(offs[c]), int(offs[c+1])) == ss[i] {
+				continue
+			}
+			b.sel[m] = int32(i)
+			m++
+		}
+		for _, i := range b.sel[:m] {
+			r := lo + int(i)
+			var err error
+			if v.nulls > 0 && v.isNull(r) {
+				g[i], err = b.nullGroup(create)
+			} else {
+				g[i], err = b.probe(strs[r], hs[r], create)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (b *bytesImpl) probe(x string, h uint64, create bool) (uint32, error) {
+	tag := uint32(h >> 32)
+	s, m := b.t.slots, b.t.mask
+	j := h & m
+	for {
+		sl := s[j]
+		if sl.ref == 0 {
+			break
+		}
+		if sl.tag == tag && b.keys.get(sl.ref-1) == x {
+			return sl.ref - 1, nil
+		}
+		j = (j + 1) & m
+	}
+	if !create {
+		return NoGroup, nil
+	}
+	if len(b.hashes) >= maxGroups {
+		return NoGroup, ErrTooManyGroups
+	}
+	gid := uint32(len(b.hashes))
+	b.keys.add(x)
+	b.hashes = append(b.hashes, h)
+	s[j] = slot{tag, gid + 1}
+	b.t.used++
+	if b.t.full() {
+		b.rehash(len(s) * 2)
+	}
+	return gid, nil
+}
+
+func (b *bytesImpl) nullGroup(create bool) (uint32, error) {
+	if b.nullGid != NoGroup || !create {
+		return b.nullGid, nil
+	}
+	if len(b.hashes) >= maxGroups {
+		return NoGroup, ErrTooManyGroups
+	}
+	b.nullGid = uint32(len(b.hashes))
+	b.keys.add("")
+	b.hashes = append(b.hashes, 0)
+	return b.nullGid, nil
+}
+
+func (b *bytesImpl) rehash(c int) {
+	b.t.resize(c)
+	for g, h := range b.hashes {
+		if uint32(g) != b.nullGid {
+			b.t.place(h, uint32(g)+1)
+		}
+	}
+}
+
+func (b *bytesImpl) column(_ int, sel []uint32) ([]uint64, []string, []bool) {
+	var nb nullBits
+	if b.nullGid != NoGroup {
+		nb.set(b.nullGid)
+	}
+	n := len(b.hashes)
+	return nil, gatherStr(&b.keys, n, sel), gatherNull(&nb, n, sel)
+}
+
+func (b *bytesImpl) reserve(n int) {
+	if c := slotsFor(n); c > len(b.t.slots) {
+		b.rehash(c)
+	}
+	b.hashes = growSlice(b.hashes, n-len(b.hashes))
+	b.keys.offs = growSlice(b.keys.offs, n+1-len(b.keys.offs))
+}
+
+func (b *bytesImpl) reset() {
+	b.t.reset()
+	b.keys.init()
+	b.hashes = b.hashes[:0]
+	b.nullGid = NoGroup
+}
+
+func (b *bytesImpl) release() { *b = *newBytesImpl() }
+
+func (b *bytesImpl) memoryBytes() int64 {
+	return b.t.memoryBytes() + b.keys.memoryBytes() + int64(cap(b.hashes))*8 + int64(cap(b.hs))*8
+}

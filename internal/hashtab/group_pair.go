@@ -1,0 +1,198 @@
+package hashtab
+
+// pairImpl groups by two key columns of at most 8 bytes each: the shape of
+// GROUP BY (user_id, window). The two canonical patterns are kept together
+// as one 128-bit key per group, so verifying a candidate reads one 16-byte
+// entry. Keys with a NULL part live outside the table, in a small map.
+type pairImpl struct {
+	t     table
+	keys  []pairKey // by group id; NULL parts hold 0
+	nulls [2]nullBits
+	side  map[nullPairKey]uint32
+	hs    []uint64
+	sel   [chunkRows]int32
+}
+
+type pairKey struct{ a, b uint64 }
+
+type nullPairKey struct {
+	pairKey
+	mask uint8 // bit c set: column c is NULL
+}
+
+func newPairImpl() *pairImpl { return &pairImpl{} }
+
+func (p *pairImpl) numGroups() int { return len(p.keys) }
+
+func (p *pairImpl) find(views []colView, gids []uint32, create bool) error {
+	va, vb := &views[0], &views[1]
+	n := va.n
+	a, b := va.u64[:n], vb.u64[:n]
+	hs := scratchU64(&p.hs, n)
+	for i := range hs {
+		hs[i] = hashPair(a[i], b[i], tableSeed)
+	}
+	if p.t.slots == nil {
+		p.t.resize(minSlots)
+	}
+	anyNull := va.nulls > 0 || vb.nulls > 0
+	for lo := 0; lo < n; lo += chunkRows {
+		hi := min(lo+chunkRows, n)
+		g := gids[lo:hi]
+		p.t.candidates(hs[lo:hi], g)
+		if anyNull {
+			for i := range g {
+				if va.isNull(lo+i) || vb.isNull(lo+i) {
+					g[i] = NoGroup
+				}
+			}
+		}
+		keys, aa, bb, m := p.keys, a[lo:hi], b[lo:hi], 0
+		bb = bb[:len(aa)]
+		for i, c := range g {
+			if c != NoGroup {
+				if k := keys[c]; k.a == aa[i] && k.b == bb[i] {
+					continue
+				}
+			}
+			p.sel[m] = int32(i)
+			m++
+		}
+		for _, i := range p.sel[:m] {
+			r := lo + int(i)
+			var err error
+			if anyNull && (va.isNull(r) || vb.isNull(r)) {
+				g[i], err = p.nullGroup(va, vb, r, create)
+			} else {
+				g[i], err = p.probe(a[r], b[r], hs[r], create)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (p *pairImpl) probe(a, b, h uint64, create bool) (uint32, error) {
+	tag := uint32(h >> 32)
+	s, m := p.t.slots, p.t.mask
+	j := h & m
+	for {
+		sl := s[j]
+		if sl.ref == 0 {
+			break
+		}
+		if sl.tag == tag {
+			if k := p.keys[sl.ref-1]; k.a == a && k.b == b {
+				return sl.ref - 1, nil
+			}
+		}
+		j = (j + 1) & m
+	}
+	if !create {
+		return NoGroup, nil
+	}
+	if len(p.keys) >= maxGroups {
+		return NoGroup, ErrTooManyGroups
+	}
+	gid := uint32(len(p.keys))
+	p.keys = append(p.keys, pairKey{a, b})
+	s[j] = slot{tag, gid + 1}
+	p.t.used++
+	if p.t.full() {
+		p.rehash(len(s) * 2)
+	}
+	return gid, nil
+}
+
+func (p *pairImpl) nullGroup(va, vb *colView, r int, create bool) (uint32, error) {
+	var k nullPairKey
+	if va.isNull(r) {
+		k.mask |= 1
+	} else {
+		k.a = va.u64[r]
+	}
+	if vb.isNull(r) {
+		k.mask |= 2
+	} else {
+		k.b = vb.u64[r]
+	}
+	if gid, ok := p.side[k]; ok {
+		return gid, nil
+	}
+	if !create {
+		return NoGroup, nil
+	}
+	if len(p.keys) >= maxGroups {
+		return NoGroup, ErrTooManyGroups
+	}
+	gid := uint32(len(p.keys))
+	p.keys = append(p.keys, k.pairKey)
+	if p.side == nil {
+		p.side = make(map[nullPairKey]uint32)
+	}
+	p.side[k] = gid
+	for c := range 2 {
+		if k.mask&(1<<c) != 0 {
+			p.nulls[c].set(gid)
+		}
+	}
+	return gid, nil
+}
+
+func (p *pairImpl) rehash(c int) {
+	p.t.resize(c)
+	side := len(p.side) > 0
+	for g, k := range p.keys {
+		if side && (p.nulls[0].get(uint32(g)) || p.nulls[1].get(uint32(g))) {
+			continue
+		}
+		p.t.place(hashPair(k.a, k.b, tableSeed), uint32(g)+1)
+	}
+}
+
+func (p *pairImpl) column(c int, sel []uint32) ([]uint64, []string, []bool) {
+	var vals []uint64
+	if sel == nil {
+		vals = make([]uint64, len(p.keys))
+		for i, k := range p.keys {
+			vals[i] = k.a
+			if c == 1 {
+				vals[i] = k.b
+			}
+		}
+	} else {
+		vals = make([]uint64, len(sel))
+		for i, g := range sel {
+			vals[i] = p.keys[g].a
+			if c == 1 {
+				vals[i] = p.keys[g].b
+			}
+		}
+	}
+	return vals, nil, gatherNull(&p.nulls[c], len(p.keys), sel)
+}
+
+func (p *pairImpl) reserve(n int) {
+	if c := slotsFor(n); c > len(p.t.slots) {
+		p.rehash(c)
+	}
+	p.keys = growSlice(p.keys, n-len(p.keys))
+}
+
+func (p *pairImpl) reset() {
+	p.t.reset()
+	p.keys = p.keys[:0]
+	p.nulls[0].reset()
+	p.nulls[1].reset()
+	clear(p.side)
+}
+
+func (p *pairImpl) release() { *p = *newPairImpl() }
+
+func (p *pairImpl) memoryBytes() int64 {
+	// A map entry costs about its key, value and a control byte.
+	return p.t.memoryBytes() + int64(cap(p.keys))*16 + int64(cap(p.hs))*8 +
+		p.nulls[0].memoryBytes() + p.nulls[1].memoryBytes() + int64(len(p.side))*32
+}

@@ -1,0 +1,61 @@
+package hashtab
+
+// bytesStore holds one byte-like key column by group id in one arena:
+// group g's value is data[offs[g]:offs[g+1]].
+type bytesStore struct {
+	offs []int64
+	data []byte
+}
+
+func (s *bytesStore) init() {
+	s.offs = append(s.offs[:0], 0)
+	s.data = s.data[:0]
+}
+
+func (s *bytesStore) get(g uint32) string {
+	return bstr(s.data, int(s.offs[g]), int(s.offs[g+1]))
+}
+
+func (s *bytesStore) add(v string) {
+	s.data = append(s.data, v...)
+	s.offs = append(s.offs, int64(len(s.data)))
+}
+
+func (s *bytesStore) memoryBytes() int64 { return int64(cap(s.offs))*8 + int64(cap(s.data)) }
+
+// nullBits marks the groups whose key column is NULL.
+type nullBits struct {
+	bits []uint64
+	n    int // groups marked
+}
+
+func (b *nullBits) set(g uint32) {
+	w := int(g >> 6)
+	for len(b.bits) <= w {
+		b.bits = append(b.bits, 0)
+	}
+	b.bits[w] |= 1 << (g & 63)
+	b.n++
+}
+
+func (b *nullBits) get(g uint32) bool {
+	w := int(g >> 6)
+	return b.n != 0 && w < len(b.bits) && b.bits[w]&(1<<(g&63)) != 0
+}
+
+func (b *nullBits) reset() {
+	b.bits = b.bits[:0]
+	b.n = 0
+}
+
+func (b *nullBits) memoryBytes() int64 { return int64(cap(b.bits)) * 8 }
+
+// growSlice returns s with room for n more elements.
+func growSlice[T any](s []T, n int) []T {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	out := make([]T, len(s), len(s)+n)
+	copy(out, s)
+	return out
+}

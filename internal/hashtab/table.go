@@ -1,0 +1,108 @@
+package hashtab
+
+// slot is one entry of the open-addressing table: 8 bytes, so a 64-byte
+// cache line holds eight of them and the table stays small enough to sit in
+// the last-level cache (and within TLB reach) for a million groups.
+type slot struct {
+	tag uint32 // high 32 bits of the key hash: filters most mismatches without touching the keys
+	ref uint32 // group id + 1; 0 marks an empty slot
+}
+
+const (
+	// chunkRows is how many rows are probed per round. A round first
+	// touches the home slots of all its rows (independent loads, so the
+	// cache misses overlap), then resolves them; 256 rows' slot and key
+	// lines fit in L1.
+	chunkRows = 256
+	minSlots  = 16
+	// maxGroups keeps group id + 1 within uint32 and NoGroup unused.
+	maxGroups = 1<<32 - 2
+)
+
+// table is the slot array shared by every Grouper implementation: linear
+// probing over a power-of-two capacity, at most half full. It knows only
+// hashes and group ids; the implementations compare keys.
+type table struct {
+	slots []slot
+	mask  uint64
+	used  int
+	sink  uint32 // keeps the touch loads alive
+}
+
+// slotsFor is the capacity that holds n entries at load <= 1/2.
+func slotsFor(n int) int {
+	c := minSlots
+	for c/2 < n {
+		c <<= 1
+	}
+	return c
+}
+
+// resize replaces the slots with an empty array of capacity c; the caller
+// re-places every entry.
+func (t *table) resize(c int) {
+	if cap(t.slots) >= c {
+		t.slots = t.slots[:c]
+		clear(t.slots)
+	} else {
+		t.slots = make([]slot, c)
+	}
+	t.mask = uint64(c - 1)
+	t.used = 0
+}
+
+func (t *table) reset() {
+	clear(t.slots)
+	t.used = 0
+}
+
+// full reports whether the table must grow before taking another entry.
+func (t *table) full() bool { return (t.used+1)*2 > len(t.slots) }
+
+// place stores an entry known to be absent (rehashing).
+func (t *table) place(h uint64, ref uint32) {
+	j := h & t.mask
+	for t.slots[j].ref != 0 {
+		j = (j + 1) & t.mask
+	}
+	t.slots[j] = slot{uint32(h >> 32), ref}
+	t.used++
+}
+
+// candidates writes to cand[i] the group of the first slot on hs[i]'s probe
+// path whose tag matches, or NoGroup when the path reaches an empty slot
+// first. The caller verifies the keys of the candidates.
+func (t *table) candidates(hs []uint64, cand []uint32) {
+	s, m := t.slots, t.mask
+	if len(s) == 0 {
+		for i := range hs {
+			cand[i] = NoGroup
+		}
+		return
+	}
+	// Touch every home slot first: these loads do not depend on each
+	// other, so their cache misses overlap instead of queueing behind the
+	// branchy probe loop below.
+	var x uint32
+	for _, h := range hs {
+		x += s[h&m].ref
+	}
+	t.sink += x
+	cand = cand[:len(hs)]
+	for i, h := range hs {
+		tag := uint32(h >> 32)
+		j := h & m
+		c := uint32(0)
+		for {
+			sl := s[j]
+			if sl.ref == 0 || sl.tag == tag {
+				c = sl.ref
+				break
+			}
+			j = (j + 1) & m
+		}
+		cand[i] = c - 1 // NoGroup when c == 0
+	}
+}
+
+func (t *table) memoryBytes() int64 { return int64(cap(t.slots)) * 8 }
