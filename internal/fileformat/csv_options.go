@@ -69,6 +69,14 @@ func parseCSVOptions(opts map[string]string) (*csvOptions, error) {
 		compression:   s.str("compression", "none"),
 		dt:            newDatetimeOptions(s),
 	}
+	if !s.has("emptyValue") {
+		// Spark writes "" whatever the quote; use the configured quote so
+		// the value reads back as an empty string.
+		o.emptyWrite = ""
+		if o.quote != 0 {
+			o.emptyWrite = string([]byte{o.quote, o.quote})
+		}
+	}
 	if s.has("sep") && o.sep == 0 {
 		s.errs = append(s.errs, fmt.Errorf("%w: csv option sep must not be empty", ErrOption))
 	}

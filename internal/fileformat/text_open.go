@@ -100,6 +100,7 @@ func (s *lineSource) more() bool {
 		s.buf = nb
 	}
 	s.buf = s.buf[:cap(s.buf)]
+	before := s.end
 	for {
 		n, err := s.r.Read(s.buf[s.end:])
 		s.end += n
@@ -111,11 +112,11 @@ func (s *lineSource) more() bool {
 		}
 		if err == io.EOF {
 			s.eof = true
-			return n > 0
+			return s.end > before
 		}
 		if err != nil {
 			s.err = err
-			return n > 0
+			return s.end > before
 		}
 		if n > 0 && s.started {
 			return true
