@@ -112,12 +112,12 @@ func (b *bytesImpl) nullGroup(create bool) (uint32, error) {
 }
 
 func (b *bytesImpl) rehash(c int) {
-	b.t.resize(c)
-	for g, h := range b.hashes {
-		if uint32(g) != b.nullGid {
-			b.t.place(h, uint32(g)+1)
+	b.t.rehash(c, len(b.hashes), func(lo int, hs []uint64, refs []uint32) {
+		copy(hs, b.hashes[lo:])
+		if g := int(b.nullGid); b.nullGid != NoGroup && g >= lo && g < lo+len(hs) {
+			refs[g-lo] = 0
 		}
-	}
+	})
 }
 
 func (b *bytesImpl) column(_ int, sel []uint32) ([]uint64, []string, []bool) {

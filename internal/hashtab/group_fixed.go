@@ -108,12 +108,14 @@ func (f *fixedImpl) nullGroup(create bool) (uint32, error) {
 }
 
 func (f *fixedImpl) rehash(c int) {
-	f.t.resize(c)
-	for g, x := range f.keys {
-		if uint32(g) != f.nullGid {
-			f.t.place(hash64(x, tableSeed), uint32(g)+1)
+	f.t.rehash(c, len(f.keys), func(lo int, hs []uint64, refs []uint32) {
+		for i, x := range f.keys[lo : lo+len(hs)] {
+			hs[i] = hash64(x, tableSeed)
 		}
-	}
+		if g := int(f.nullGid); f.nullGid != NoGroup && g >= lo && g < lo+len(hs) {
+			refs[g-lo] = 0
+		}
+	})
 }
 
 func (f *fixedImpl) column(_ int, sel []uint32) ([]uint64, []string, []bool) {

@@ -142,7 +142,7 @@ func (gi *genericImpl) probe(views []colView, r int, h uint64, create bool) (uin
 		if sl.ref == 0 {
 			break
 		}
-		if sl.tag == tag && gi.hashes[sl.ref-1] == h && gi.eqRow(views, r, sl.ref-1) {
+		if sl.tag == tag && gi.eqRow(views, r, sl.ref-1) {
 			return sl.ref - 1, nil
 		}
 		j = (j + 1) & m
@@ -181,10 +181,9 @@ func (gi *genericImpl) probe(views []colView, r int, h uint64, create bool) (uin
 }
 
 func (gi *genericImpl) rehash(c int) {
-	gi.t.resize(c)
-	for g, h := range gi.hashes {
-		gi.t.place(h, uint32(g)+1)
-	}
+	gi.t.rehash(c, len(gi.hashes), func(lo int, hs []uint64, _ []uint32) {
+		copy(hs, gi.hashes[lo:])
+	})
 }
 
 func (gi *genericImpl) column(c int, sel []uint32) ([]uint64, []string, []bool) {

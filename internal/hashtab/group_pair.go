@@ -142,14 +142,15 @@ func (p *pairImpl) nullGroup(va, vb *colView, r int, create bool) (uint32, error
 }
 
 func (p *pairImpl) rehash(c int) {
-	p.t.resize(c)
 	side := len(p.side) > 0
-	for g, k := range p.keys {
-		if side && (p.nulls[0].get(uint32(g)) || p.nulls[1].get(uint32(g))) {
-			continue
+	p.t.rehash(c, len(p.keys), func(lo int, hs []uint64, refs []uint32) {
+		for i, k := range p.keys[lo : lo+len(hs)] {
+			hs[i] = hashPair(k.a, k.b, tableSeed)
+			if side && (p.nulls[0].get(uint32(lo+i)) || p.nulls[1].get(uint32(lo+i))) {
+				refs[i] = 0
+			}
 		}
-		p.t.place(hashPair(k.a, k.b, tableSeed), uint32(g)+1)
-	}
+	})
 }
 
 func (p *pairImpl) column(c int, sel []uint32) ([]uint64, []string, []bool) {

@@ -59,14 +59,45 @@ func (t *table) reset() {
 // full reports whether the table must grow before taking another entry.
 func (t *table) full() bool { return (t.used+1)*2 > len(t.slots) }
 
-// place stores an entry known to be absent (rehashing).
-func (t *table) place(h uint64, ref uint32) {
-	j := h & t.mask
-	for t.slots[j].ref != 0 {
-		j = (j + 1) & t.mask
+// placeAll stores entries known to be absent (rehashing): refs[i] with
+// hash hs[i], skipping refs of 0. Like candidates, it touches all home slots
+// before probing so that the misses overlap.
+func (t *table) placeAll(hs []uint64, refs []uint32) {
+	s, m := t.slots, t.mask
+	var x uint32
+	for _, h := range hs {
+		x += s[h&m].ref
 	}
-	t.slots[j] = slot{uint32(h >> 32), ref}
-	t.used++
+	t.sink += x
+	refs = refs[:len(hs)]
+	for i, h := range hs {
+		if refs[i] == 0 {
+			continue
+		}
+		j := h & m
+		for s[j].ref != 0 {
+			j = (j + 1) & m
+		}
+		s[j] = slot{uint32(h >> 32), refs[i]}
+		t.used++
+	}
+}
+
+// rehash resizes to c slots and re-places groups 0..n-1, their hashes
+// computed a chunk at a time by hashOf, which sets ref to 0 for a group
+// that is not in the table.
+func (t *table) rehash(c, n int, hashOf func(lo int, hs []uint64, refs []uint32)) {
+	t.resize(c)
+	var hs [chunkRows]uint64
+	var refs [chunkRows]uint32
+	for lo := 0; lo < n; lo += chunkRows {
+		k := min(chunkRows, n-lo)
+		for i := range k {
+			refs[i] = uint32(lo+i) + 1
+		}
+		hashOf(lo, hs[:k], refs[:k])
+		t.placeAll(hs[:k], refs[:k])
+	}
 }
 
 // candidates writes to cand[i] the group of the first slot on hs[i]'s probe
