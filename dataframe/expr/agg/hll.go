@@ -209,6 +209,7 @@ func (h *hllAcc) MergeState(state []arrow.Array, gids []uint32) error {
 	}
 	col := state[0].(*array.Binary)
 	regs, m := h.regs.s, h.m
+	maxRank := 64 - h.p + 1
 	for i, g := range gids {
 		if g == expr.NoGroup || col.IsNull(i) {
 			continue
@@ -217,8 +218,14 @@ func (h *hllAcc) MergeState(state []arrow.Array, gids []uint32) error {
 		if len(v) != hllHeader+m || v[0] != hllVersion || v[1] != h.p {
 			return fmt.Errorf("%w: approx_count_distinct: state row %d is not a precision-%d sketch (%d bytes); was the query's relativeSD changed?", expr.ErrType, i, h.p, len(v))
 		}
+		src := v[hllHeader:]
+		for _, r := range src {
+			if r > maxRank {
+				return fmt.Errorf("%w: approx_count_distinct: state row %d holds register value %d, above the maximum %d for precision %d", expr.ErrType, i, r, maxRank, h.p)
+			}
+		}
 		dst := regs[int(g)*m : int(g+1)*m]
-		for j, r := range v[hllHeader:] {
+		for j, r := range src {
 			if r > dst[j] {
 				dst[j] = r
 			}

@@ -84,57 +84,103 @@ func readNormF64(a arrow.Array, s []uint64) []uint64 {
 	return s
 }
 
-// index is the open-addressing table of a deduplicating store: slot values
-// are entry+1 (0 is empty), probed linearly, at most half full. hashes
-// keeps each entry's hash for rehashing and cheap mismatch checks.
-type index struct {
-	table  vec[uint32]
-	hashes vec[uint64]
-	mask   uint64
-}
+// The hash tables of deduplicating stores use linear probing, at most half
+// full, over one flat slot array for all groups. A slot keeps the low 32
+// bits of its hash: they place it again when the table grows and reject
+// most mismatches without touching the entry.
 
-func newIndex(mem memory.Allocator) index {
-	return index{table: newVec[uint32](mem), hashes: newVec[uint64](mem)}
-}
-
-// reserve grows the table so that n entries keep it at most half full.
-func (x *index) reserve(n int) {
-	size := x.table.len()
-	if n*2 <= size {
-		return
-	}
-	if size == 0 {
-		size = 64
-	}
+func tableSize(cur, n int) int {
+	size := max(cur, 64)
 	for n*2 > size {
 		size *= 2
 	}
-	x.table.resize(0)
-	x.table.resize(size)
-	x.mask = uint64(size - 1)
-	t := x.table.s
-	for e, h := range x.hashes.s {
-		p := h & x.mask
-		for t[p] != 0 {
-			p = (p + 1) & x.mask
+	return size
+}
+
+// fixedSlot holds a fixed-width key inline, so a probe reads one cache line.
+type fixedSlot[K comparable] struct {
+	key K
+	gid uint32 // NoGroup: empty
+	h   uint32
+}
+
+type fixedTable[K comparable] struct {
+	slots vec[fixedSlot[K]]
+	mask  uint32
+}
+
+// reserve grows the table so that n keys keep it at most half full.
+func (t *fixedTable[K]) reserve(n int) {
+	if n*2 <= t.slots.len() {
+		return
+	}
+	size := tableSize(t.slots.len(), n)
+	old := t.slots
+	t.slots = newVec[fixedSlot[K]](old.mem)
+	t.slots.resizeFill(size, fixedSlot[K]{gid: expr.NoGroup})
+	t.mask = uint32(size - 1)
+	ns := t.slots.s
+	for _, sl := range old.s {
+		if sl.gid == expr.NoGroup {
+			continue
 		}
-		t[p] = uint32(e + 1)
+		p := sl.h & t.mask
+		for ns[p].gid != expr.NoGroup {
+			p = (p + 1) & t.mask
+		}
+		ns[p] = sl
+	}
+	old.release()
+}
+
+func (t *fixedTable[K]) reset() {
+	for i := range t.slots.s {
+		t.slots.s[i] = fixedSlot[K]{gid: expr.NoGroup}
 	}
 }
 
-func (x *index) reset() {
-	clear(x.table.s)
-	x.hashes.truncate()
+func (t *fixedTable[K]) release() { t.slots.release() }
+
+// bytesSlot points at an entry of a bytesStore.
+type bytesSlot struct {
+	h uint32
+	e uint32 // entry+1; 0: empty
 }
 
-func (x *index) release() {
-	x.table.release()
-	x.hashes.release()
+type bytesTable struct {
+	slots vec[bytesSlot]
+	mask  uint32
 }
+
+func (t *bytesTable) reserve(n int) {
+	if n*2 <= t.slots.len() {
+		return
+	}
+	size := tableSize(t.slots.len(), n)
+	old := t.slots
+	t.slots = newVec[bytesSlot](old.mem)
+	t.slots.resize(size)
+	t.mask = uint32(size - 1)
+	ns := t.slots.s
+	for _, sl := range old.s {
+		if sl.e == 0 {
+			continue
+		}
+		p := sl.h & t.mask
+		for ns[p].e != 0 {
+			p = (p + 1) & t.mask
+		}
+		ns[p] = sl
+	}
+	old.release()
+}
+
+func (t *bytesTable) reset()   { clear(t.slots.s) }
+func (t *bytesTable) release() { t.slots.release() }
 
 func checkEntries(n int) error {
-	if n >= math.MaxUint32-1 {
-		return fmt.Errorf("%w: aggregation holds more than 4 billion collected values", expr.ErrType)
+	if n >= math.MaxInt32 {
+		return fmt.Errorf("%w: aggregation holds more than 2 billion collected values; add grouping keys or use approx_count_distinct", expr.ErrType)
 	}
 	return nil
 }
@@ -148,14 +194,14 @@ type fixedStore[K comparable] struct {
 	hash    func([]K, []uint64) []uint64
 	gids    vec[uint32]
 	keys    vec[K]
-	idx     index
+	table   fixedTable[K]
 	scratch []K
 	hs      []uint64
 }
 
 func newFixedStore[K comparable](mem memory.Allocator, k kind, dedup bool, read func(arrow.Array, []K) []K, hash func([]K, []uint64) []uint64) *fixedStore[K] {
 	return &fixedStore[K]{k: k, dedup: dedup, read: read, hash: hash,
-		gids: newVec[uint32](mem), keys: newVec[K](mem), idx: newIndex(mem)}
+		gids: newVec[uint32](mem), keys: newVec[K](mem), table: fixedTable[K]{slots: newVec[fixedSlot[K]](mem)}}
 }
 
 func (s *fixedStore[K]) add(args []arrow.Array, gids []uint32, newGids []uint32) error {
@@ -186,8 +232,8 @@ func (s *fixedStore[K]) add(args []arrow.Array, gids []uint32, newGids []uint32)
 	}
 	s.hs = s.hash(keys, s.hs)
 	hs := s.hs
-	s.idx.reserve(s.gids.len() + len(gids))
-	table, mask := s.idx.table.s, s.idx.mask
+	s.table.reserve(s.gids.len() + len(gids))
+	table, mask := s.table.slots.s, s.table.mask
 	for i, g := range gids {
 		if g == expr.NoGroup || (bm != nil && !bitSet(bm, off+i)) {
 			if newGids != nil {
@@ -196,21 +242,19 @@ func (s *fixedStore[K]) add(args []arrow.Array, gids []uint32, newGids []uint32)
 			continue
 		}
 		k := keys[i]
-		h := hashGroup(hs[i], g)
+		h := uint32(hashGroup(hs[i], g))
 		p := h & mask
 		added := false
 		for {
-			e := table[p]
-			if e == 0 {
-				table[p] = uint32(s.gids.len() + 1)
+			sl := &table[p]
+			if sl.gid == expr.NoGroup {
+				*sl = fixedSlot[K]{key: k, gid: g, h: h}
 				s.gids.push(g)
 				s.keys.push(k)
-				s.idx.hashes.push(h)
 				added = true
 				break
 			}
-			e--
-			if s.idx.hashes.s[e] == h && s.gids.s[e] == g && s.keys.s[e] == k {
+			if sl.h == h && sl.gid == g && sl.key == k {
 				break
 			}
 			p = (p + 1) & mask
@@ -256,13 +300,13 @@ func (s *fixedStore[K]) lists(mem memory.Allocator, dt *arrow.ListType, groups, 
 func (s *fixedStore[K]) reset() {
 	s.gids.truncate()
 	s.keys.truncate()
-	s.idx.reset()
+	s.table.reset()
 }
 
 func (s *fixedStore[K]) release() {
 	s.gids.release()
 	s.keys.release()
-	s.idx.release()
+	s.table.release()
 }
 
 // bytesStore holds strings and binary values, or encoded nested values and
@@ -273,7 +317,7 @@ type bytesStore struct {
 	gids  vec[uint32]
 	offs  vec[int64] // entry e is heap[offs[e]:offs[e+1]]
 	heap  vec[byte]
-	idx   index
+	table bytesTable
 	// per-batch scratch for encoded rows
 	enc     []byte
 	encOffs []int32
@@ -282,7 +326,7 @@ type bytesStore struct {
 
 func newBytesStore(mem memory.Allocator, kinds []kind, dedup bool) *bytesStore {
 	s := &bytesStore{kinds: kinds, dedup: dedup, gids: newVec[uint32](mem), offs: newVec[int64](mem),
-		heap: newVec[byte](mem), idx: newIndex(mem)}
+		heap: newVec[byte](mem), table: bytesTable{slots: newVec[bytesSlot](mem)}}
 	s.offs.push(0)
 	return s
 }
@@ -320,7 +364,7 @@ func (s *bytesStore) add(args []arrow.Array, gids []uint32, newGids []uint32) er
 	}
 	offs, data, bm, off, mask := s.rows(args, len(gids))
 	if s.dedup {
-		s.idx.reserve(s.gids.len() + len(gids))
+		s.table.reserve(s.gids.len() + len(gids))
 	}
 	for i, g := range gids {
 		if g == expr.NoGroup || (bm != nil && !bitSet(bm, off+i)) || (mask != nil && mask[i] == 0) {
@@ -355,19 +399,17 @@ func (s *bytesStore) push(g uint32, v []byte) {
 
 // insert adds (g, v) unless present; the table has room (reserved per batch).
 func (s *bytesStore) insert(g uint32, v []byte) bool {
-	h := hashGroup(hashBytes(v), g)
-	table, mask := s.idx.table.s, s.idx.mask
+	h := uint32(hashGroup(hashBytes(v), g))
+	table, mask := s.table.slots.s, s.table.mask
 	p := h & mask
 	for {
-		e := table[p]
-		if e == 0 {
-			table[p] = uint32(s.gids.len() + 1)
+		sl := table[p]
+		if sl.e == 0 {
+			table[p] = bytesSlot{h: h, e: uint32(s.gids.len() + 1)}
 			s.push(g, v)
-			s.idx.hashes.push(h)
 			return true
 		}
-		e--
-		if s.idx.hashes.s[e] == h && s.gids.s[e] == g && string(s.heap.s[s.offs.s[e]:s.offs.s[e+1]]) == string(v) {
+		if e := sl.e - 1; sl.h == h && s.gids.s[e] == g && string(s.heap.s[s.offs.s[e]:s.offs.s[e+1]]) == string(v) {
 			return false
 		}
 		p = (p + 1) & mask
@@ -457,14 +499,14 @@ func (s *bytesStore) reset() {
 	s.offs.truncate()
 	s.offs.push(0)
 	s.heap.truncate()
-	s.idx.reset()
+	s.table.reset()
 }
 
 func (s *bytesStore) release() {
 	s.gids.release()
 	s.offs.release()
 	s.heap.release()
-	s.idx.release()
+	s.table.release()
 }
 
 // nullStore is the store of a NULL-typed argument: it never holds a value.
