@@ -73,6 +73,17 @@ func openPQReaderAt(path string, r io.ReaderAt, size int64, osf *os.File) (pf *p
 			return nil, fmt.Errorf("%w: file %s: row group %d has %d rows", ErrMalformed, path, i, rg.NumRows())
 		}
 	}
+	// Column chunk locations must lie inside the file: parquet-go trusts them.
+	for i := range p.Metadata().RowGroups {
+		for j := range p.Metadata().RowGroups[i].Columns {
+			md := &p.Metadata().RowGroups[i].Columns[j].MetaData
+			in := func(off int64) bool { return off >= 0 && off < size }
+			if !in(md.DataPageOffset) || (md.DictionaryPageOffset != 0 && !in(md.DictionaryPageOffset)) ||
+				md.TotalCompressedSize < 0 || md.TotalCompressedSize > size || md.NumValues < 0 {
+				return nil, fmt.Errorf("%w: file %s: row group %d column %d points outside the file", ErrMalformed, path, i, j)
+			}
+		}
+	}
 	return &pqFile{path: path, osf: osf, pf: p, root: root, leaves: leaves}, nil
 }
 
@@ -121,6 +132,13 @@ func newParquetReader(ctx context.Context, path string, opts ReadOptions) (_ *pa
 	if err != nil {
 		return nil, err
 	}
+	return newParquetReaderFile(f, opts)
+}
+
+// newParquetReaderFile builds a reader over an opened file; on error the
+// file is closed.
+func newParquetReaderFile(f *pqFile, opts ReadOptions) (_ *parquetReader, err error) {
+	path := f.path
 	defer func() {
 		if err != nil {
 			f.close()
