@@ -208,3 +208,29 @@ func (x *libInt) at(i int) int64 {
 	}
 	return x.v64[i]
 }
+
+// A cast from a string can fail (to NULL), so a function fed through one is
+// nullable even when its argument is not. Applied to every library function.
+func init() {
+	for _, list := range [][]*expr.Function{stringFuncs, mathFuncs, temporalFuncs, hashFuncs, collectionFuncs} {
+		for _, f := range list {
+			f.Bind = libNullableCasts(f.Bind)
+		}
+	}
+}
+
+func libNullableCasts(bind func([]expr.Arg) (*expr.Binding, error)) func([]expr.Arg) (*expr.Binding, error) {
+	return func(args []expr.Arg) (*expr.Binding, error) {
+		b, err := bind(args)
+		if err != nil || b == nil || b.Nullable {
+			return b, err
+		}
+		for i, c := range b.Cast {
+			if c != nil && i < len(args) && expr.IsString(args[i].Type) && !expr.IsString(c) {
+				b.Nullable = true
+				break
+			}
+		}
+		return b, err
+	}
+}
