@@ -248,12 +248,12 @@ func (df *DataFrame) SchemaString() (string, error) {
 	var walk func(fields []arrow.Field, depth int)
 	walk = func(fields []arrow.Field, depth int) {
 		for _, f := range fields {
-			fmt.Fprintf(&b, "%s|-- %s: %s (nullable = %v)\n", strings.Repeat(" |   ", depth), f.Name, typeLabel(f.Type), f.Nullable)
+			fmt.Fprintf(&b, " |%s-- %s: %s (nullable = %v)\n", strings.Repeat("    |", depth), f.Name, typeLabel(f.Type), f.Nullable)
 			switch t := f.Type.(type) {
 			case *arrow.StructType:
 				walk(t.Fields(), depth+1)
 			case *arrow.ListType:
-				fmt.Fprintf(&b, "%s|-- element: %s (containsNull = true)\n", strings.Repeat(" |   ", depth+1), typeLabel(t.Elem()))
+				fmt.Fprintf(&b, " |%s-- element: %s (containsNull = true)\n", strings.Repeat("    |", depth+1), typeLabel(t.Elem()))
 				if st, ok := t.Elem().(*arrow.StructType); ok {
 					walk(st.Fields(), depth+2)
 				}
@@ -264,12 +264,23 @@ func (df *DataFrame) SchemaString() (string, error) {
 	return b.String(), nil
 }
 
+// typeLabel is Spark's typeName, which printSchema uses (integer, long).
 func typeLabel(t arrow.DataType) string {
-	switch t.(type) {
-	case *arrow.StructType:
+	switch t.ID() {
+	case arrow.STRUCT:
 		return "struct"
-	case *arrow.ListType:
+	case arrow.LIST:
 		return "array"
+	case arrow.MAP:
+		return "map"
+	case arrow.INT8:
+		return "byte"
+	case arrow.INT16:
+		return "short"
+	case arrow.INT32:
+		return "integer"
+	case arrow.INT64:
+		return "long"
 	}
 	return expr.TypeName(t)
 }

@@ -132,6 +132,11 @@ func (df *DataFrame) project(es []expr.Expr) (plan.Node, error) {
 	if hasAgg(es) {
 		return plan.NewAggregate(df.plan, nil, es)
 	}
+	// Stars expand over the input, before a generator adds its columns.
+	es, err := plan.ExpandStars(es, df.plan.Output())
+	if err != nil {
+		return nil, err
+	}
 	for i, e := range es {
 		name, c, outer, pos, ok := generator(e)
 		if !ok {

@@ -83,7 +83,9 @@ func (e *Exchange) run(ctx context.Context, tc *TaskContext) *shuffled {
 			keys[i] = c
 		}
 		hashes := make([]uint64, b.NumRows())
-		HashColumns(keys, hashes)
+		if err := HashColumns(keys, hashes); err != nil {
+			return err
+		}
 		idx := make([][]int32, e.n)
 		for i, h := range hashes {
 			t := int(h % uint64(e.n))

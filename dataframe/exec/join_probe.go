@@ -272,15 +272,15 @@ func (it *joinIter) Next() (arrow.RecordBatch, error) {
 		case phasePairs:
 			pi, bi, more := it.m.next(it.pi[:0], it.bi[:0], limit)
 			it.pi, it.bi = pi, bi
+			var out arrow.RecordBatch
+			if len(pi) > 0 {
+				var err error
+				if out, err = it.pairs(pi, bi); err != nil {
+					return nil, err
+				}
+			}
 			if !more {
-				it.planBatchEnd()
-			}
-			if len(pi) == 0 {
-				continue
-			}
-			out, err := it.pairs(pi, bi)
-			if err != nil {
-				return nil, err
+				it.planBatchEnd() // after this chunk's matches are recorded
 			}
 			if out != nil {
 				return out, nil

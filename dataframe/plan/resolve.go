@@ -253,11 +253,11 @@ func checkArity(name, usage string, min, max, n int) error {
 	case max != min:
 		want = fmt.Sprintf("%d to %d", min, max)
 	}
-	msg := fmt.Sprintf("%w: %s takes %s argument(s), got %d", ErrAnalysis, name, want, n)
+	hint := ""
 	if usage != "" {
-		msg += "; usage: " + usage
+		hint = "; usage: " + usage
 	}
-	return fmt.Errorf("%s", msg)
+	return fmt.Errorf("%w: %s takes %s argument(s), got %d%s", ErrAnalysis, name, want, n, hint)
 }
 
 func argsOf(args []expr.Expr) []expr.Arg {

@@ -167,7 +167,7 @@ exp:
 		if roundUp {
 			bi.Add(&bi, big.NewInt(1))
 		}
-		if bi.BitLen() > 126 {
+		if bi.BitLen() > 127 {
 			return decimal128.Num{}, false
 		}
 		v = decimal128.FromBigInt(&bi)
@@ -214,7 +214,7 @@ func bigOf(v decimal128.Num) *big.Int { return v.BigInt() }
 
 // decimalOfBig converts b to a decimal when it fits precision p.
 func decimalOfBig(b *big.Int, p int32) (decimal128.Num, bool) {
-	if b.BitLen() > 126 {
+	if b.BitLen() > 127 {
 		return decimal128.Num{}, false
 	}
 	v := decimal128.FromBigInt(b)

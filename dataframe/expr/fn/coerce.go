@@ -288,8 +288,14 @@ func commonTypeOf(types []arrow.DataType) (arrow.DataType, bool) {
 // CanCast reports whether Spark (non-ANSI) can cast from to to; CastKernel
 // succeeds exactly for these pairs.
 func CanCast(from, to arrow.DataType) bool {
+	if arrow.TypeEqual(from, to) || from.ID() == arrow.NULL {
+		return true
+	}
 	f, t := canonical(from), canonical(to)
-	if arrow.TypeEqual(f, t) || f.ID() == arrow.NULL {
+	if !arrow.TypeEqual(t, to) && !isTimestamp(to) {
+		return false // kernels produce canonical types (and any timestamp unit)
+	}
+	if arrow.TypeEqual(f, t) {
 		return true
 	}
 	switch t.ID() {

@@ -54,8 +54,8 @@ func compileLike(pattern string, esc rune, fold bool) (matcher, error) {
 			if n != '%' && n != '_' && n != esc {
 				return nil, fmt.Errorf("%w: LIKE pattern %q: the escape character %q may only precede %%, _ or itself, not %q", ErrInvalidArgument, pattern, esc, n)
 			}
+			cur.WriteString(pattern[i : i+w2]) // raw bytes: invalid UTF-8 stays as is
 			i += w2
-			cur.WriteRune(n)
 		case r == '%' || r == '_':
 			flush()
 			if r == '%' && len(toks) > 0 && toks[len(toks)-1].wild == '%' {
@@ -63,7 +63,7 @@ func compileLike(pattern string, esc rune, fold bool) (matcher, error) {
 			}
 			toks = append(toks, tok{wild: byte(r)})
 		default:
-			cur.WriteRune(r)
+			cur.WriteString(pattern[i-w : i])
 		}
 	}
 	flush()

@@ -3,7 +3,6 @@ package fn
 import (
 	"testing"
 
-
 	"github.com/sluicehq/sluice/dataframe/expr"
 )
 
@@ -156,4 +155,3 @@ func TestDatetimePatternRoundTrip(t *testing.T) {
 		}
 	}
 }
-
