@@ -35,10 +35,10 @@ func (c *testCond) String() string {
 	}
 	return strings.Join(parts, " AND ")
 }
-func (c *testCond) Children() []expr.Expr            { return nil }
+func (c *testCond) Children() []expr.Expr              { return nil }
 func (c *testCond) WithChildren([]expr.Expr) expr.Expr { return c }
-func (c *testCond) DataType() arrow.DataType         { return arrow.FixedWidthTypes.Boolean }
-func (c *testCond) Nullable() bool                   { return true }
+func (c *testCond) DataType() arrow.DataType           { return arrow.FixedWidthTypes.Boolean }
+func (c *testCond) Nullable() bool                     { return true }
 
 // eval is the row-level truth: true, false or nil (NULL).
 func (c *testCond) eval(row []any) any {
