@@ -392,7 +392,7 @@ func runTextCase(t *testing.T, format Format, tc *textCase, mem memory.Allocator
 		}
 		s, err := format.Infer(context.Background(), p, opts)
 		if err != nil {
-			return []string{"error: " + err.Error()}
+			return []string{"error: " + strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), "")}
 		}
 		opts.Schema = s
 	}
