@@ -11,6 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/decimal256"
+	"github.com/apache/arrow-go/v18/arrow/float16"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -114,6 +116,55 @@ func appendRandom(bld array.Builder, rng *rand.Rand, o genOpts) {
 		for range k % 4 {
 			appendRandom(b.ValueBuilder(), rng, genOpts{card: 3, nullProb: o.nullProb})
 		}
+	case *array.LargeListBuilder:
+		b.Append(true)
+		for range k % 3 {
+			appendRandom(b.ValueBuilder(), rng, genOpts{card: 3, nullProb: o.nullProb})
+		}
+	case *array.FixedSizeListBuilder:
+		b.Append(true)
+		for range b.Type().(*arrow.FixedSizeListType).Len() {
+			appendRandom(b.ValueBuilder(), rng, genOpts{card: 2, nullProb: o.nullProb})
+		}
+	case *array.MapBuilder:
+		b.Append(true)
+		for j := range k % 3 {
+			appendRandom(b.KeyBuilder(), rng, genOpts{card: 1 + j})
+			appendRandom(b.ItemBuilder(), rng, genOpts{card: 2, nullProb: o.nullProb})
+		}
+	case *array.NullBuilder:
+		b.AppendNull()
+	case *array.BinaryDictionaryBuilder:
+		if err := b.AppendString(word(k)); err != nil {
+			panic(err)
+		}
+	case *array.Int8Builder:
+		b.Append(int8(k) - 2)
+	case *array.Uint16Builder:
+		b.Append(uint16(k) * 1000)
+	case *array.Date64Builder:
+		b.Append(arrow.Date64(int64(k) * 86_400_000))
+	case *array.Time32Builder:
+		b.Append(arrow.Time32(k))
+	case *array.DurationBuilder:
+		b.Append(arrow.Duration(-k))
+	case *array.Float16Builder:
+		b.Append(float16.New(float32(k) / 4))
+	case *array.FixedSizeBinaryBuilder:
+		w := b.Type().(*arrow.FixedSizeBinaryType).ByteWidth
+		v := make([]byte, w)
+		v[k%w] = byte(k)
+		b.Append(v)
+	case *array.Decimal256Builder:
+		b.Append(decimal256.New(uint64(k%2), 0, 7, uint64(k)))
+	case *array.StringViewBuilder:
+		b.Append(word(k) + strings.Repeat("long", k%5))
+	case *array.BinaryViewBuilder:
+		b.Append([]byte(word(k)))
+	case *array.MonthDayNanoIntervalBuilder:
+		b.Append(arrow.MonthDayNanoInterval{Months: int32(k % 2), Days: int32(k % 3), Nanoseconds: int64(k)})
+	case *array.DayTimeIntervalBuilder:
+		b.Append(arrow.DayTimeInterval{Days: int32(k % 2), Milliseconds: int32(k)})
 	default:
 		panic(fmt.Sprintf("genArray: no generator for %T", bld))
 	}
@@ -184,13 +235,15 @@ func oracleKey(arr arrow.Array, i int) string {
 	case *array.Decimal128:
 		v := a.Value(i)
 		return fmt.Sprintf("D%d:%d", v.HighBits(), v.LowBits())
+	case *array.Decimal256:
+		return fmt.Sprintf("D%v", a.Value(i).Array())
 	case *array.Struct:
 		parts := make([]string, a.NumField())
 		for f := range parts {
 			parts[f] = oracleKey(a.Field(f), i)
 		}
 		return "{" + strings.Join(parts, ",") + "}"
-	case *array.List:
+	case array.ListLike: // list, large list, fixed-size list, map
 		s, e := a.ValueOffsets(i)
 		var parts []string
 		for j := s; j < e; j++ {

@@ -53,6 +53,16 @@ var oracleCases = []oracleCase{
 	{"generic three int64", []arrow.DataType{i64, i64, i64}, "*hashtab.genericImpl", 8, 0.05, 4, 600},
 	{"struct", []arrow.DataType{arrow.StructOf(arrow.Field{Name: "a", Type: i32, Nullable: true}, arrow.Field{Name: "b", Type: str, Nullable: true})}, "*hashtab.genericImpl", 4, 0.1, 4, 300},
 	{"list and int64", []arrow.DataType{arrow.ListOf(i32), i64}, "*hashtab.genericImpl", 4, 0.1, 4, 300},
+	{"map, large list, fixed-size list", []arrow.DataType{arrow.MapOf(str, i32), arrow.LargeListOf(str), arrow.FixedSizeListOf(2, i64)}, "*hashtab.genericImpl", 4, 0.1, 4, 300},
+	{"struct of dictionary", []arrow.DataType{arrow.StructOf(arrow.Field{Name: "d", Type: dictStringType, Nullable: true})}, "*hashtab.genericImpl", 4, 0.1, 4, 200},
+	{"narrow and rare fixed types", []arrow.DataType{arrow.PrimitiveTypes.Int8, arrow.PrimitiveTypes.Uint16, arrow.FixedWidthTypes.Date64,
+		arrow.FixedWidthTypes.Time32s, arrow.FixedWidthTypes.Duration_ms, arrow.FixedWidthTypes.Float16, arrow.FixedWidthTypes.DayTimeInterval}, "*hashtab.genericImpl", 3, 0.1, 4, 400},
+	{"wide and view types", []arrow.DataType{&arrow.FixedSizeBinaryType{ByteWidth: 3}, &arrow.Decimal256Type{Precision: 40, Scale: 3},
+		arrow.BinaryTypes.StringView, arrow.BinaryTypes.BinaryView, arrow.FixedWidthTypes.MonthDayNanoInterval, arrow.BinaryTypes.LargeBinary}, "*hashtab.genericImpl", 3, 0.1, 4, 400},
+	{"null type", []arrow.DataType{arrow.Null, i64}, "*hashtab.pairImpl", 5, 0.1, 3, 100},
+	{"string_view", []arrow.DataType{arrow.BinaryTypes.StringView}, "*hashtab.bytesImpl", 30, 0.1, 3, 300},
+	{"fixed_size_binary", []arrow.DataType{&arrow.FixedSizeBinaryType{ByteWidth: 5}}, "*hashtab.bytesImpl", 30, 0.1, 3, 300},
+	{"float16", []arrow.DataType{arrow.FixedWidthTypes.Float16}, "*hashtab.fixedImpl", 30, 0.1, 3, 300},
 }
 
 func TestGrouperMatchesOracle(t *testing.T) {

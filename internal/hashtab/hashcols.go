@@ -21,7 +21,7 @@ type hasher struct{ nz []*normalizer }
 // equally, and the function is fixed across processes and versions.
 // len(out) must equal the row count.
 func HashColumns(cols []arrow.Array, out []uint64) error {
-	if len(cols) == 0 {
+	if len(cols) == 0 || cols[0] == nil {
 		return fmt.Errorf("%w: no key columns to hash", ErrBadInput)
 	}
 	n := cols[0].Len()
