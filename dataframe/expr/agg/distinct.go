@@ -20,7 +20,7 @@ func withDistinct(name string, types []arrow.DataType, inner *expr.AggBinding) (
 	kinds := make([]kind, len(types))
 	for i, t := range types {
 		k, ok := kindOf(t)
-		if !ok {
+		if !ok || containsMap(t) {
 			return nil, argTypeErr(name+"(DISTINCT ...)", i, "a type that can be compared", t)
 		}
 		kinds[i] = k

@@ -1,11 +1,15 @@
 package agg
 
 import (
+	"fmt"
+	"math"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/dataframe/expr"
 )
 
 // Helpers that build State/Result arrays straight from flat per-group
@@ -116,7 +120,7 @@ func emitConst[T any](mem memory.Allocator, dt arrow.DataType, v T, m int) arrow
 }
 
 // emitBytes builds a string or binary array from per-group slots in a heap.
-func emitBytes(mem memory.Allocator, dt arrow.DataType, s *slots, valid []uint8, n int, sel []uint32) arrow.Array {
+func emitBytes(mem memory.Allocator, dt arrow.DataType, s *slots, valid []uint8, n int, sel []uint32) (arrow.Array, error) {
 	m := outLen(n, sel)
 	total := 0
 	for j := 0; j < m; j++ {
@@ -124,6 +128,9 @@ func emitBytes(mem memory.Allocator, dt arrow.DataType, s *slots, valid []uint8,
 		if valid[g] != 0 {
 			total += int(s.lens.s[g])
 		}
+	}
+	if total > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: %d bytes of strings in one output batch exceed 2 GiB; emit fewer groups at a time", expr.ErrType, total)
 	}
 	ob := memory.NewResizableBuffer(mem)
 	ob.Resize((m + 1) * 4)
@@ -141,7 +148,7 @@ func emitBytes(mem memory.Allocator, dt arrow.DataType, s *slots, valid []uint8,
 		offs[j+1] = int32(pos)
 	}
 	nb, nulls := validityFor(mem, valid, m, sel)
-	return makeArray(dt, m, []*memory.Buffer{nb, ob, db}, nil, nulls)
+	return makeArray(dt, m, []*memory.Buffer{nb, ob, db}, nil, nulls), nil
 }
 
 // emitNull builds m NULLs of type dt.

@@ -170,6 +170,13 @@ func (f *firstLast) Result(mem memory.Allocator, n int, sel []uint32) (arrow.Arr
 	return f.vals.emit(mem, f.dt, f.valid.s, n, sel)
 }
 
+func (f *firstLast) heapStats() (int, int) {
+	if b, ok := f.vals.(*bytesGroupValues); ok {
+		return b.vals.stats()
+	}
+	return 0, 0
+}
+
 func (f *firstLast) Reset() {
 	clear(f.has.s)
 	clear(f.valid.s)
@@ -273,7 +280,7 @@ func (v *bytesGroupValues) store(a arrow.Array, rows []int32, gids []uint32) err
 
 func (v *bytesGroupValues) emit(mem memory.Allocator, dt arrow.DataType, valid []uint8, n int, sel []uint32) (arrow.Array, error) {
 	if !v.nested {
-		return emitBytes(mem, dt, &v.vals, valid, n, sel), nil
+		return emitBytes(mem, dt, &v.vals, valid, n, sel)
 	}
 	bld := array.NewBuilder(mem, dt)
 	defer bld.Release()

@@ -498,8 +498,10 @@ func (m *minMaxBytes) Result(mem memory.Allocator, n int, sel []uint32) (arrow.A
 	if err := checkEmit(m.name, n, m.seen.len(), sel); err != nil {
 		return nil, err
 	}
-	return emitBytes(mem, m.dt, &m.vals, m.seen.s, n, sel), nil
+	return emitBytes(mem, m.dt, &m.vals, m.seen.s, n, sel)
 }
+
+func (m *minMaxBytes) heapStats() (int, int) { return m.vals.stats() }
 
 func (m *minMaxBytes) Reset() {
 	m.vals.reset()

@@ -1,9 +1,12 @@
 package agg
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sluicehq/sluice/dataframe/expr"
 )
@@ -64,4 +67,50 @@ func TestBoolAndOr(t *testing.T) {
 			gids: gids7, groups: groups7, want: `[false, null, true, null]`},
 		{name: "some", fn: "some", types: bl, args: []string{`[false, true]`}, gids: []uint32{0, 0}, groups: 1, want: `[true]`},
 	})
+}
+
+// Growing values leave old slots behind; the heap compacts and every
+// group keeps its own value.
+func TestMinMaxStringHeapCompaction(t *testing.T) {
+	mem := newMem()
+	defer mem.AssertSize(t, 0)
+	const groups = 1000
+	for _, fn := range []string{"max", "last"} {
+		f, _ := Lookup(fn)
+		b, err := f.Bind([]expr.Arg{{Type: expr.String}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc := b.New(mem)
+		acc.Resize(groups)
+		gids := make([]uint32, groups)
+		for g := range gids {
+			gids[g] = uint32(groups - 1 - g)
+		}
+		for r := 0; r < 60; r++ {
+			bld := array.NewStringBuilder(mem)
+			for _, g := range gids {
+				bld.Append(fmt.Sprintf("%s%04d", strings.Repeat("z", r), g))
+			}
+			col := bld.NewArray()
+			bld.Release()
+			if err := acc.Update([]arrow.Array{col}, gids); err != nil {
+				t.Fatal(err)
+			}
+			col.Release()
+		}
+		if s, ok := acc.(interface{ heapStats() (int, int) }); ok {
+			if live, size := s.heapStats(); size > 3*live {
+				t.Errorf("%s: heap %d bytes for %d live bytes: compaction did not run", fn, size, live)
+			}
+		}
+		got := result(t, mem, acc, groups, nil)
+		for g := 0; g < groups; g++ {
+			if want := fmt.Sprintf("%s%04d", strings.Repeat("z", 59), g); got.(*array.String).Value(g) != want {
+				t.Fatalf("%s: group %d = %q, want %q", fn, g, got.(*array.String).Value(g), want)
+			}
+		}
+		got.Release()
+		acc.Release()
+	}
 }

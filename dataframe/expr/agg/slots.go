@@ -66,6 +66,14 @@ func (s *slots) compact() {
 	s.garbage = 0
 }
 
+// stats reports the live bytes and the heap size.
+func (s *slots) stats() (live, size int) {
+	for _, l := range s.lens.s {
+		live += int(l)
+	}
+	return live, s.heap.len()
+}
+
 func (s *slots) reset() {
 	clear(s.offs.s)
 	clear(s.lens.s)
