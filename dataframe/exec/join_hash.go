@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/sluicehq/sluice/dataframe/expr"
+	"github.com/sluicehq/sluice/internal/hashtab"
 )
 
 // hashJoin is Spark's BroadcastHashJoin: the build side is collected once
@@ -95,7 +96,7 @@ func (j *hashJoin) Execute(ctx context.Context, tc *TaskContext, p int) (Iterato
 
 // hashIndex maps build keys to their rows.
 type hashIndex struct {
-	table  keyTable
+	table  sharedLookup
 	groups int
 	gid    []uint32 // per build row: its key group, NoGroup when a key is NULL
 	first  []int32  // per group: first build row, -1 for none
@@ -113,11 +114,12 @@ func newHashIndex(tc *TaskContext, keyTypes []arrow.DataType, keys []expr.Typed,
 		return nil, err
 	}
 	n := int(b.NumRows())
-	ix := &hashIndex{table: t, gid: make([]uint32, n), next: make([]int32, n)}
+	ix := &hashIndex{table: sharedLookup{t: t}, gid: make([]uint32, n), next: make([]int32, n)}
 	if n > 0 {
+		t.Reserve(n)
 		if err := t.Insert(cols, ix.gid); err != nil {
 			t.Release()
-			return nil, err
+			return nil, fmt.Errorf("%w: build side of the join: %w", ErrExec, err)
 		}
 	}
 	ix.groups = t.Len()
@@ -127,13 +129,13 @@ func newHashIndex(tc *TaskContext, keyTypes []arrow.DataType, keys []expr.Typed,
 	}
 	// NULL keys never match: such rows get no group. Chains are built
 	// back to front so a walk yields build rows in input order.
-	for _, c := range cols {
-		if c.NullN() == 0 {
-			continue
-		}
-		v := validityOf(c)
-		for r := 0; r < n; r++ {
-			if v.isNull(r) {
+	nulls := make([]bool, n)
+	if k, err := hashtab.NullRows(cols, nulls); err != nil {
+		t.Release()
+		return nil, fmt.Errorf("%w: build side of the join: %w", ErrExec, err)
+	} else if k > 0 {
+		for r, isNull := range nulls {
+			if isNull {
 				ix.gid[r] = expr.NoGroup
 			}
 		}
@@ -151,9 +153,9 @@ func newHashIndex(tc *TaskContext, keyTypes []arrow.DataType, keys []expr.Typed,
 }
 
 func (ix *hashIndex) release() {
-	if ix.table != nil {
-		ix.table.Release()
-		ix.table = nil
+	if ix.table.t != nil {
+		ix.table.t.Release()
+		ix.table.t = nil
 	}
 }
 

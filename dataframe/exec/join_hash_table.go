@@ -2,65 +2,42 @@ package exec
 
 import (
 	"fmt"
-	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/sluicehq/sluice/dataframe/expr"
+	"github.com/sluicehq/sluice/internal/hashtab"
 )
 
-// keyTable assigns dense group ids to key tuples. Lookup must be safe for
-// concurrent use once inserts are done: probe partitions share one table.
+// keyTable is the part of hashtab.Grouper the join and dedup use.
 type keyTable interface {
 	Insert(cols []arrow.Array, gids []uint32) error
 	Lookup(cols []arrow.Array, gids []uint32) error
 	Len() int
+	Reserve(n int)
 	Release()
 }
 
-// newKeyTable is a stop-gap until internal/hashtab lands: a Go map over
-// rendered keys. Correct, slow; replaced by the vectorised grouper.
-var newKeyTable = func(keyTypes []arrow.DataType, mem memory.Allocator) (keyTable, error) {
-	return &mapKeyTable{ids: map[string]uint32{}}, nil
-}
-
-type mapKeyTable struct {
-	ids map[string]uint32
-}
-
-func rowKey(cols []arrow.Array, i int) string {
-	var b strings.Builder
-	for _, c := range cols {
-		v := expr.ValueAt(c, i)
-		fmt.Fprintf(&b, "%T:%v|", v, v)
+func newKeyTable(keyTypes []arrow.DataType, mem memory.Allocator) (keyTable, error) {
+	g, err := hashtab.New(keyTypes, mem)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot hash keys: %w", ErrExec, err)
 	}
-	return b.String()
+	return g, nil
 }
 
-func (t *mapKeyTable) Insert(cols []arrow.Array, gids []uint32) error {
-	for i := range gids {
-		k := rowKey(cols, i)
-		g, ok := t.ids[k]
-		if !ok {
-			g = uint32(len(t.ids))
-			t.ids[k] = g
-		}
-		gids[i] = g
-	}
-	return nil
+// sharedLookup serialises Lookup on a table shared by concurrent probe
+// partitions: a Grouper keeps per-call scratch and is used by one goroutine
+// at a time. A probe holds the lock for one batch's lookup only; key
+// evaluation, chain walks and gathers run in parallel.
+type sharedLookup struct {
+	mu sync.Mutex
+	t  keyTable
 }
 
-func (t *mapKeyTable) Lookup(cols []arrow.Array, gids []uint32) error {
-	for i := range gids {
-		g, ok := t.ids[rowKey(cols, i)]
-		if !ok {
-			g = expr.NoGroup
-		}
-		gids[i] = g
-	}
-	return nil
+func (s *sharedLookup) Lookup(cols []arrow.Array, gids []uint32) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.t.Lookup(cols, gids)
 }
-
-func (t *mapKeyTable) Len() int { return len(t.ids) }
-func (t *mapKeyTable) Release() {}
