@@ -47,13 +47,23 @@ func BenchmarkParquetReadEvents10M(b *testing.B) {
 }
 
 // BenchmarkParquetWrite writes 1M rows of (int64, float64, string) with
-// snappy to an in-memory sink.
+// snappy to an in-memory sink, with required and with nullable columns.
 func BenchmarkParquetWrite(b *testing.B) {
+	for _, nullable := range []bool{false, true} {
+		name := "required"
+		if nullable {
+			name = "nullable"
+		}
+		b.Run(name, func(b *testing.B) { benchParquetWrite(b, nullable) })
+	}
+}
+
+func benchParquetWrite(b *testing.B, nullable bool) {
 	mem := memory.DefaultAllocator
 	schema := arrow.NewSchema([]arrow.Field{
-		{Name: "id", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "x", Type: arrow.PrimitiveTypes.Float64},
-		{Name: "s", Type: arrow.BinaryTypes.String},
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: nullable},
+		{Name: "x", Type: arrow.PrimitiveTypes.Float64, Nullable: nullable},
+		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: nullable},
 	}, nil)
 	const n = 1 << 20
 	const batch = 64 * 1024

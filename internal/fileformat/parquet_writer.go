@@ -180,7 +180,6 @@ type parquetWriter struct {
 	cfg     parquetWriteConfig
 	inGroup int64
 	vals    []parquet.Value
-	arena   []byte
 	closed  bool
 }
 
@@ -266,8 +265,6 @@ func sameFieldTypes(a, b *arrow.Schema) bool {
 // writeColumn writes rows [lo, hi) of one top-level column.
 func (pw *parquetWriter) writeColumn(p *wplan, arr arrow.Array, lo, hi int) error {
 	if p.kind == planLeaf {
-		pw.vals = pw.vals[:0]
-		pw.arena = pw.arena[:0]
 		pw.appendLeaf(p, arr, lo, hi, 0)
 		_, err := pw.cws[p.leaf].WriteRowValues(pw.vals)
 		return err
@@ -286,45 +283,64 @@ func (pw *parquetWriter) writeColumn(p *wplan, arr arrow.Array, lo, hi int) erro
 }
 
 // appendLeaf appends the values of a top-level leaf column (repetition 0)
-// with a typed loop per Arrow type.
+// with a typed loop per Arrow type. Only the definition level matters to
+// parquet-go's column buffers, so it is the one field set (and only for
+// nullable columns).
 func (pw *parquetWriter) appendLeaf(p *wplan, arr arrow.Array, lo, hi int, _ int) {
-	col, def := p.leaf, p.def
-	nulls := arr.NullN() > 0
-	var null parquet.Value
-	if nulls {
-		null = parquet.NullValue().Level(0, def-1, col)
+	def := p.def
+	k := hi - lo
+	if cap(pw.vals) < k {
+		pw.vals = make([]parquet.Value, k)
 	}
+	out := pw.vals[:k]
+	pw.vals = out
 	switch a := arr.(type) {
 	case *array.Int64:
-		vs := a.Int64Values()
-		for i := lo; i < hi; i++ {
-			if nulls && a.IsNull(i) {
-				pw.vals = append(pw.vals, null)
-				continue
-			}
-			pw.vals = append(pw.vals, parquet.Int64Value(vs[i]).Level(0, def, col))
+		vs := a.Int64Values()[lo:hi]
+		for i, x := range vs {
+			out[i] = parquet.Int64Value(x)
 		}
 	case *array.Float64:
-		vs := a.Float64Values()
-		for i := lo; i < hi; i++ {
-			if nulls && a.IsNull(i) {
-				pw.vals = append(pw.vals, null)
-				continue
-			}
-			pw.vals = append(pw.vals, parquet.DoubleValue(vs[i]).Level(0, def, col))
+		vs := a.Float64Values()[lo:hi]
+		for i, x := range vs {
+			out[i] = parquet.DoubleValue(x)
+		}
+	case *array.Int32:
+		vs := a.Int32Values()[lo:hi]
+		for i, x := range vs {
+			out[i] = parquet.Int32Value(x)
 		}
 	case *array.String:
 		data, offs := varData(a)
-		for i := lo; i < hi; i++ {
-			if nulls && a.IsNull(i) {
-				pw.vals = append(pw.vals, null)
-				continue
-			}
-			pw.vals = append(pw.vals, parquet.ByteArrayValue(data[offs[i]:offs[i+1]]).Level(0, def, col))
+		for i := range out {
+			out[i] = parquet.ByteArrayValue(data[offs[lo+i]:offs[lo+i+1]])
+		}
+	case *array.Binary:
+		data, offs := varData(a)
+		for i := range out {
+			out[i] = parquet.ByteArrayValue(data[offs[lo+i]:offs[lo+i+1]])
 		}
 	default:
-		for i := lo; i < hi; i++ {
-			pw.vals = append(pw.vals, pw.value(p, arr, i, 0, def-1))
+		for i := range out {
+			out[i] = pw.value(p, arr, lo+i, 0, def-1)
+		}
+		return // value sets levels and nulls itself
+	}
+	if def == 0 {
+		return
+	}
+	if arr.NullN() == 0 {
+		for i := range out {
+			out[i].SetDefinitionLevel(def)
+		}
+		return
+	}
+	for i := range out {
+		if arr.IsNull(lo + i) {
+			out[i] = parquet.NullValue()
+			out[i].SetDefinitionLevel(def - 1)
+		} else {
+			out[i].SetDefinitionLevel(def)
 		}
 	}
 }
