@@ -9,8 +9,13 @@ type bytesImpl struct {
 	hashes  []uint64 // by group id
 	nullGid uint32
 	hs      []uint64
+	memo    []uint32 // dictionary entry -> group, for the current batch
 	sel     [chunkRows]int32
 }
+
+// unresolved marks a dictionary entry not looked up yet; group ids never
+// reach it (maxGroups).
+const unresolved = NoGroup - 1
 
 func newBytesImpl() *bytesImpl {
 	b := &bytesImpl{nullGid: NoGroup}
@@ -22,6 +27,9 @@ func (b *bytesImpl) numGroups() int { return len(b.hashes) }
 
 func (b *bytesImpl) find(views []colView, gids []uint32, create bool) error {
 	v := &views[0]
+	if v.dict != nil {
+		return b.findDict(v, gids, create)
+	}
 	n := v.n
 	strs := v.str[:n]
 	hs := scratchU64(&b.hs, n)
@@ -63,6 +71,45 @@ func (b *bytesImpl) find(views []colView, gids []uint32, create bool) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// findDict resolves a dictionary-encoded batch: each dictionary entry is
+// hashed and probed once, on its first use in row order (so new groups are
+// still numbered in first-seen order), and rows copy their entry's group.
+func (b *bytesImpl) findDict(v *colView, gids []uint32, create bool) error {
+	dv := v.dict
+	if cap(b.memo) < dv.n {
+		b.memo = make([]uint32, dv.n)
+	}
+	memo := b.memo[:dv.n]
+	for j := range memo {
+		memo[j] = unresolved
+	}
+	if b.t.slots == nil {
+		b.t.resize(minSlots)
+	}
+	gids = gids[:len(v.idx)]
+	for i, j := range v.idx {
+		if j < 0 {
+			g, err := b.nullGroup(create)
+			if err != nil {
+				return err
+			}
+			gids[i] = g
+			continue
+		}
+		g := memo[j]
+		if g == unresolved {
+			s := dv.str[j]
+			var err error
+			if g, err = b.probe(s, hashString(s, tableSeed), create); err != nil {
+				return err
+			}
+			memo[j] = g
+		}
+		gids[i] = g
 	}
 	return nil
 }
@@ -147,5 +194,5 @@ func (b *bytesImpl) reset() {
 func (b *bytesImpl) release() { *b = *newBytesImpl() }
 
 func (b *bytesImpl) memoryBytes() int64 {
-	return b.t.memoryBytes() + b.keys.memoryBytes() + int64(cap(b.hashes))*8 + int64(cap(b.hs))*8
+	return b.t.memoryBytes() + b.keys.memoryBytes() + int64(cap(b.hashes))*8 + int64(cap(b.hs))*8 + int64(cap(b.memo))*4
 }

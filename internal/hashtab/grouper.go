@@ -80,7 +80,16 @@ func New(keyTypes []arrow.DataType, mem memory.Allocator) (*Grouper, error) {
 	}
 	g.views = make([]colView, len(g.kts))
 	g.impl = newImpl(g.kts)
+	g.setKeepDict()
 	return g, nil
+}
+
+// setKeepDict lets the single byte-like key path see dictionary columns as
+// dictionary + indices: it resolves each dictionary entry once per batch.
+func (g *Grouper) setKeepDict() {
+	if _, ok := g.impl.(*bytesImpl); ok {
+		g.nz[0].keepDict = true
+	}
 }
 
 func newImpl(kts []keyType) impl {
@@ -213,6 +222,7 @@ func (g *Grouper) Release() {
 	for i := range g.nz {
 		g.nz[i] = newNormalizer(g.kts[i])
 	}
+	g.setKeepDict()
 }
 
 // MemoryBytes is the memory held by the Grouper: slots, keys and scratch.

@@ -169,6 +169,11 @@ type colView struct {
 	valid []byte // validity bitmap, nil when nulls == 0
 	voff  int    // bit offset of row 0 in valid
 	nulls int
+	// For a dictionary column viewed with keepDict: the dictionary's view
+	// and each row's index into it (-1 for a NULL row); u64 and str are
+	// then not filled.
+	dict *colView
+	idx  []int
 }
 
 func (v *colView) isNull(i int) bool {
@@ -179,6 +184,11 @@ func (v *colView) isNull(i int) bool {
 // buffers from batch to batch.
 type normalizer struct {
 	kt   keyType
+	// keepDict: view dictionary columns as dictionary + indices instead of
+	// gathering their values (for callers that resolve each dictionary
+	// entry once).
+	keepDict bool
+	dictView colView
 	u64  []uint64
 	str  []string
 	bits []byte
@@ -477,6 +487,11 @@ func (nz *normalizer) viewDict(d *array.Dictionary) (colView, error) {
 	v := colView{kind: nz.kt.kind, n: n}
 	if nulls > 0 {
 		v.valid, v.voff, v.nulls = bits, 0, nulls
+	}
+	if nz.keepDict {
+		nz.dictView = dv
+		v.dict, v.idx = &nz.dictView, idx
+		return v, nil
 	}
 	if nz.kt.kind == kindFixed {
 		out := nz.u64s(n)
