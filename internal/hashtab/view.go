@@ -183,18 +183,18 @@ func (v *colView) isNull(i int) bool {
 // normalizer builds colViews for one key column, reusing its scratch
 // buffers from batch to batch.
 type normalizer struct {
-	kt   keyType
+	kt keyType
 	// keepDict: view dictionary columns as dictionary + indices instead of
 	// gathering their values (for callers that resolve each dictionary
 	// entry once).
 	keepDict bool
 	dictView colView
-	u64  []uint64
-	str  []string
-	bits []byte
-	idx  []int
-	enc  rowEncoder
-	dict *normalizer // for the values of dictionary-encoded batches
+	u64      []uint64
+	str      []string
+	bits     []byte
+	idx      []int
+	enc      rowEncoder
+	dict     *normalizer // for the values of dictionary-encoded batches
 }
 
 func newNormalizer(kt keyType) *normalizer { return &normalizer{kt: kt} }
