@@ -54,3 +54,31 @@ func TestCollectSetRejectsMaps(t *testing.T) {
 		t.Fatal("collect_set over a map bound")
 	}
 }
+
+// A state that lost its element nullability in storage still merges.
+func TestCollectMergesStateWithOtherNullability(t *testing.T) {
+	mem := newMem()
+	defer mem.AssertSize(t, 0)
+	b, err := collectListFunc.Bind([]expr.Arg{{Type: expr.Int64}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := b.New(mem)
+	defer acc.Release()
+	acc.Resize(2)
+	st := fromJSON(t, mem, arrow.ListOfNonNullable(expr.Int64), `[[1, 2], [], [3]]`)
+	defer st.Release()
+	if err := acc.MergeState([]arrow.Array{st}, []uint32{1, 0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	got := result(t, mem, acc, 2, nil)
+	defer got.Release()
+	want := fromJSON(t, mem, b.Type, `[[], [1, 2, 3]]`)
+	defer want.Release()
+	sameArray(t, "merged", want, got)
+	wrong := fromJSON(t, mem, arrow.ListOf(expr.Int32), `[[1]]`)
+	defer wrong.Release()
+	if err := acc.MergeState([]arrow.Array{wrong}, []uint32{0}); err == nil {
+		t.Fatal("merged a list<int> state into collect_list(bigint)")
+	}
+}

@@ -102,7 +102,7 @@ func checkState(name string, state []arrow.Array, fields []arrow.Field, gids []u
 		return fmt.Errorf("%w: %s: got %d state columns, want %d", expr.ErrType, name, len(state), len(fields))
 	}
 	for i, s := range state {
-		if !arrow.TypeEqual(s.DataType(), fields[i].Type) {
+		if !sameLayout(s.DataType(), fields[i].Type) {
 			return fmt.Errorf("%w: %s: state column %q is %s, want %s", expr.ErrType, name, fields[i].Name, expr.TypeName(s.DataType()), expr.TypeName(fields[i].Type))
 		}
 		if s.Len() != len(gids) {
@@ -110,6 +110,31 @@ func checkState(name string, state []arrow.Array, fields []arrow.Field, gids []u
 		}
 	}
 	return nil
+}
+
+// sameLayout is type equality that ignores the nullability and names of
+// nested fields, which storage formats do not always preserve.
+func sameLayout(a, b arrow.DataType) bool {
+	if arrow.TypeEqual(a, b) {
+		return true
+	}
+	switch x := a.(type) {
+	case *arrow.ListType:
+		y, ok := b.(*arrow.ListType)
+		return ok && sameLayout(x.Elem(), y.Elem())
+	case *arrow.StructType:
+		y, ok := b.(*arrow.StructType)
+		if !ok || x.NumFields() != y.NumFields() {
+			return false
+		}
+		for i := 0; i < x.NumFields(); i++ {
+			if !sameLayout(x.Field(i).Type, y.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // checkEmit verifies State/Result arguments: n groups exist and sel names
