@@ -2,6 +2,7 @@ package fileformat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -127,4 +128,33 @@ func parseParquetWriteOptions(o map[string]string) (parquetWriteConfig, error) {
 		return c, fmt.Errorf("%w: parquet: %s", ErrOption, strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// parquetOptionSpecs are the options Parquet accepts (read and write).
+// Values are checked by the same parser the writer uses.
+var parquetOptionSpecs = []optionSpec{
+	{name: "compression", aliases: []string{"codec", "parquet.compression"}, check: parquetOptionCheck("compression")},
+	{name: "rowGroupSize", aliases: []string{"parquet.block.size.rows"}, check: parquetOptionCheck("rowGroupSize")},
+	{name: "pageSize", aliases: []string{"parquet.page.size"}, check: parquetOptionCheck("pageSize")},
+	{name: "dictionaryMaxBytes", check: parquetOptionCheck("dictionaryMaxBytes")},
+	// Spark read options that need no action here: timestamps are always
+	// read as UTC instants and INT96 without calendar rebasing.
+	{name: "datetimeRebaseMode"},
+	{name: "int96RebaseMode"},
+	{name: "binaryAsString", check: checkBool},
+}
+
+func parquetOptionCheck(name string) func(string) error {
+	return func(v string) error {
+		_, err := parseParquetWriteOptions(map[string]string{name: v})
+		if err != nil {
+			return errors.New(strings.TrimPrefix(err.Error(), ErrOption.Error()+": parquet: "))
+		}
+		return nil
+	}
+}
+
+// ValidateOptions reports every unknown or invalid Parquet option at once.
+func (Parquet) ValidateOptions(opts map[string]string) error {
+	return newOptionSet("parquet", parquetOptionSpecs, opts).err()
 }

@@ -466,3 +466,18 @@ func TestParquetMissingFile(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestParquetValidateOptions(t *testing.T) {
+	if err := ValidateOptions("parquet", map[string]string{"compression": "ZSTD", "rowGroupSize": "1000", "path": "/x", "mergeSchema": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	err := ValidateOptions("parquet", map[string]string{"compression": "lzo", "rowGroupSiz": "10", "pageSize": "x"})
+	if !errors.Is(err, ErrOption) {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"lzo", "rowGroupSiz", "did you mean", "pageSize"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("%q missing from %v", want, err)
+		}
+	}
+}
