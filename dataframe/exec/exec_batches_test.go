@@ -198,3 +198,11 @@ func valueEqual(x, y any) bool {
 func newMem() *memory.CheckedAllocator {
 	return memory.NewCheckedAllocator(memory.NewGoAllocator())
 }
+
+// reportPerRow reports wall and CPU nanoseconds per input row.
+func reportPerRow(b *testing.B, rows int, cpu0 time.Duration) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows), "ns/row")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/float64(rows), "cpu-ns/row")
+	}
+}

@@ -468,10 +468,16 @@ func (it *joinIter) assemble(schema *arrow.Schema, pi, bi []int32, noProbe bool)
 	buildCols := it.j.bld.Schema().NumFields()
 	cols := make([]arrow.Array, 0, probeCols+buildCols)
 	defer func() { releaseArrays(cols) }()
+	lo, contiguous := contiguousRange(pi)
 	gatherProbe := func() error {
 		for c := 0; c < probeCols; c++ {
 			if noProbe {
 				cols = append(cols, array.MakeArrayOfNull(mem, it.j.probe.Schema().Field(c).Type, len(pi)))
+				continue
+			}
+			if contiguous {
+				// Consecutive probe rows (a 1:1 join): share, do not copy.
+				cols = append(cols, array.NewSlice(it.cur.Column(c), int64(lo), int64(lo+len(pi))))
 				continue
 			}
 			a, err := takeOrNull(mem, it.cur.Column(c), pi)
@@ -503,6 +509,23 @@ func (it *joinIter) assemble(schema *arrow.Schema, pi, bi []int32, noProbe bool)
 		return nil, err
 	}
 	return array.NewRecordBatch(schema, cols, int64(len(pi))), nil
+}
+
+// contiguousRange reports whether idx is lo, lo+1, ..., lo+len(idx)-1.
+func contiguousRange(idx []int32) (lo int, ok bool) {
+	if len(idx) == 0 || idx[0] < 0 {
+		return 0, false
+	}
+	first := idx[0]
+	if int(idx[len(idx)-1]-first) != len(idx)-1 {
+		return 0, false
+	}
+	for k, i := range idx {
+		if i != first+int32(k) {
+			return 0, false
+		}
+	}
+	return int(first), true
 }
 
 func (it *joinIter) dropCur() {
