@@ -362,7 +362,7 @@ func TestParquetRowGroupSkipping(t *testing.T) {
 		{[]Filter{{Column: "x", Op: "<=", Value: int64(100)}}, 200},
 		{[]Filter{{Column: "x", Op: "!=", Value: int64(1)}}, 900},
 		{[]Filter{{Column: "x", Op: "in", Value: []any{int64(5), nil, int64(605)}}}, 200},
-		{[]Filter{{Column: "x", Op: "isnull"}}, 200},   // group 3 and group 7 (every 10th null)
+		{[]Filter{{Column: "x", Op: "isnull"}}, 200},    // group 3 and group 7 (every 10th null)
 		{[]Filter{{Column: "x", Op: "isnotnull"}}, 900}, // all but group 3
 		{[]Filter{{Column: "s", Op: "=", Value: "s0420"}}, 100},
 		{[]Filter{{Column: "s", Op: ">", Value: "s0899"}}, 100},

@@ -38,19 +38,19 @@ type orderedField struct {
 	name string
 }
 
-func (f orderedField) Name() string                         { return f.name }
+func (f orderedField) Name() string                           { return f.name }
 func (f orderedField) Value(base reflect.Value) reflect.Value { return reflect.Value{} }
 
-func (g orderedGroup) ID() int                          { return 0 }
-func (g orderedGroup) String() string                   { return "group" }
-func (g orderedGroup) Type() parquet.Type               { return parquet.Group{}.Type() }
-func (g orderedGroup) Optional() bool                   { return false }
-func (g orderedGroup) Repeated() bool                   { return false }
-func (g orderedGroup) Required() bool                   { return true }
-func (g orderedGroup) Leaf() bool                       { return false }
-func (g orderedGroup) Encoding() encoding.Encoding      { return nil }
-func (g orderedGroup) Compression() compress.Codec      { return nil }
-func (g orderedGroup) GoType() reflect.Type             { return reflect.TypeOf(struct{}{}) }
+func (g orderedGroup) ID() int                     { return 0 }
+func (g orderedGroup) String() string              { return "group" }
+func (g orderedGroup) Type() parquet.Type          { return parquet.Group{}.Type() }
+func (g orderedGroup) Optional() bool              { return false }
+func (g orderedGroup) Repeated() bool              { return false }
+func (g orderedGroup) Required() bool              { return true }
+func (g orderedGroup) Leaf() bool                  { return false }
+func (g orderedGroup) Encoding() encoding.Encoding { return nil }
+func (g orderedGroup) Compression() compress.Codec { return nil }
+func (g orderedGroup) GoType() reflect.Type        { return reflect.TypeOf(struct{}{}) }
 func (g orderedGroup) Fields() []parquet.Field {
 	fs := make([]parquet.Field, len(g))
 	for i := range g {
