@@ -2,7 +2,12 @@ package fn
 
 import (
 	"errors"
+	"regexp"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sluicehq/sluice/dataframe/expr"
 )
 
 // FuzzDatetimePattern feeds arbitrary patterns and inputs to the pattern
@@ -43,5 +48,27 @@ func FuzzDatetimePattern(f *testing.F) {
 		out := p.appendFormat(nil, us)
 		p.parse(out)
 		p.parse([]byte(input))
+	})
+}
+
+// FuzzJavaFormat covers the other two little parsers of this package:
+// format_string's Java format strings and regexp_replace's Java
+// replacement strings.
+func FuzzJavaFormat(f *testing.F) {
+	for _, s := range []string{"%d %s", "%2$s-%1$05d|%-4s|%.2f|%,d|%x|%%|%b%n", "%", "%.", "%5.", "$1 ${name} \\$ $", "%c%C%X%o%e%G"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if specs, err := compileJavaFormat(s); err == nil {
+			vals := []any{int32(-42), "x", 3.5, nil, true}
+			types := []arrow.DataType{expr.Int32, expr.String, expr.Float64, expr.String, expr.Boolean}
+			_, _ = appendJavaFormat(nil, specs, vals, types)
+		} else if !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("compileJavaFormat(%q): %v", s, err)
+		}
+		re := regexp.MustCompile(`(?P<name>a)(b)?`)
+		if tmpl, err := javaReplacement(s, re); err == nil {
+			_ = appendReplaceAll(nil, []byte("xabyab"), 0, re, tmpl, false)
+		}
 	})
 }
