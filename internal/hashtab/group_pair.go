@@ -4,14 +4,30 @@ package hashtab
 // GROUP BY (user_id, window). The two canonical patterns are kept together
 // as one 128-bit key per group, so verifying a candidate reads one 16-byte
 // entry. Keys with a NULL part live outside the table, in a small map.
+//
+// When one column has few distinct values that arrive clustered (windows of
+// time-ordered input), the table is split by that column's value
+// (group_pair_parts.go): the rows of a batch then hit one small sub-table
+// that stays in cache, instead of a table of all groups ever seen.
 type pairImpl struct {
-	t     table
+	mode  pairMode
+	t     table     // pairFlat
 	keys  []pairKey // by group id; NULL parts hold 0
 	nulls [2]nullBits
 	side  map[nullPairKey]uint32
 	hs    []uint64
 	sel   [chunkRows]int32
+	pp    pairParts // pairParted
+	hint  int       // Reserve's group count, for the flat table
 }
+
+type pairMode uint8
+
+const (
+	pairUndecided pairMode = iota // until the first non-empty batch
+	pairFlat
+	pairParted
+)
 
 type pairKey struct{ a, b uint64 }
 
@@ -26,17 +42,36 @@ func (p *pairImpl) numGroups() int { return len(p.keys) }
 
 func (p *pairImpl) find(views []colView, gids []uint32, create bool) error {
 	va, vb := &views[0], &views[1]
+	if p.mode == pairUndecided {
+		p.decide(va, vb)
+	}
+	start := 0
+	if p.mode == pairParted {
+		if !p.clustered(va, vb) {
+			p.toFlat()
+		} else {
+			var err error
+			if start, err = p.findParted(va, vb, gids, create); err != nil || start == va.n {
+				return err
+			}
+		}
+	}
+	return p.findFlat(va, vb, gids, create, start)
+}
+
+// findFlat resolves rows start.. with the flat table.
+func (p *pairImpl) findFlat(va, vb *colView, gids []uint32, create bool, start int) error {
 	n := va.n
 	a, b := va.u64[:n], vb.u64[:n]
 	hs := scratchU64(&p.hs, n)
-	for i := range hs {
+	for i := start; i < n; i++ {
 		hs[i] = hashPair(a[i], b[i], tableSeed)
 	}
 	if p.t.slots == nil {
-		p.t.resize(minSlots)
+		p.t.resize(slotsFor(p.hint))
 	}
 	anyNull := va.nulls > 0 || vb.nulls > 0
-	for lo := 0; lo < n; lo += chunkRows {
+	for lo := start; lo < n; lo += chunkRows {
 		hi := min(lo+chunkRows, n)
 		g := gids[lo:hi]
 		p.t.candidates(hs[lo:hi], g)
@@ -176,14 +211,17 @@ func (p *pairImpl) column(c int, sel []uint32) ([]uint64, []string, []bool) {
 }
 
 func (p *pairImpl) reserve(n int) {
-	if c := slotsFor(n); c > len(p.t.slots) {
+	p.hint = max(p.hint, n)
+	if c := slotsFor(n); p.mode == pairFlat && c > len(p.t.slots) {
 		p.rehash(c)
 	}
 	p.keys = growSlice(p.keys, n-len(p.keys))
 }
 
 func (p *pairImpl) reset() {
+	p.mode = pairUndecided
 	p.t.reset()
+	p.pp.reset()
 	p.keys = p.keys[:0]
 	p.nulls[0].reset()
 	p.nulls[1].reset()
@@ -194,6 +232,6 @@ func (p *pairImpl) release() { *p = *newPairImpl() }
 
 func (p *pairImpl) memoryBytes() int64 {
 	// A map entry costs about its key, value and a control byte.
-	return p.t.memoryBytes() + int64(cap(p.keys))*16 + int64(cap(p.hs))*8 +
+	return p.t.memoryBytes() + p.pp.memoryBytes() + int64(cap(p.keys))*16 + int64(cap(p.hs))*8 +
 		p.nulls[0].memoryBytes() + p.nulls[1].memoryBytes() + int64(len(p.side))*32
 }

@@ -1,0 +1,262 @@
+package hashtab
+
+// The partitioned mode of pairImpl. GROUP BY (user_id, window) over
+// time-ordered input sees a dozen window values, one or two at a time: a
+// flat table spreads the few hundred thousand groups being updated over all
+// its slots (1M+ groups: 32 MiB, beyond the cache), while one sub-table per
+// window keeps the hot window's groups in a table of a couple of MiB.
+//
+// The mode is chosen on the first non-empty batch, from a sample: a column
+// with at most partMaxSample distinct values that changes rarely from row to
+// row becomes the partition column. It is left for the flat table, for
+// good, when a batch is not clustered on that column or when there are more
+// than maxParts distinct values: the flat table handles any input, the
+// partitioned one only pays off on this shape.
+
+const (
+	partSample    = 4096 // rows sampled to choose the mode
+	partMaxSample = 16   // distinct partition values allowed in the sample
+	maxParts      = 1024 // distinct partition values before going flat
+	partMinSlots  = 64
+)
+
+// pairParts is the set of sub-tables, one per partition value.
+type pairParts struct {
+	pcol  int // partition column; the other is the key column
+	parts []part
+	index map[uint64]int32 // partition value -> parts index
+	ri    [chunkRows]int32 // scratch: each row's part (-1: NULL row / none)
+}
+
+// part is one sub-table: linear probing over 16-byte slots that hold the
+// key column's value inline, so a probe is one memory access.
+type part struct {
+	slots []pslot
+	mask  uint64
+	used  int
+}
+
+type pslot struct {
+	k   uint64 // key column value
+	ref uint32 // group id + 1; 0 = empty
+	_   uint32
+}
+
+func (pp *pairParts) reset() {
+	pp.parts = pp.parts[:0]
+	clear(pp.index)
+}
+
+func (pp *pairParts) memoryBytes() int64 {
+	b := int64(len(pp.index)) * 24
+	for i := range pp.parts {
+		b += int64(cap(pp.parts[i].slots)) * 16
+	}
+	return b
+}
+
+// decide picks the mode from the first rows of the first non-empty batch.
+func (p *pairImpl) decide(va, vb *colView) {
+	p.mode = pairFlat
+	var distinct [2]int
+	var switches [2]int
+	var seen [2][partMaxSample + 1]uint64
+	m := 0
+	last := [2]uint64{}
+	for i := 0; i < va.n && m < partSample; i++ {
+		if va.isNull(i) || vb.isNull(i) {
+			continue
+		}
+		for c, v := range [2]uint64{va.u64[i], vb.u64[i]} {
+			if m > 0 && v != last[c] {
+				switches[c]++
+			}
+			last[c] = v
+			if distinct[c] <= partMaxSample {
+				found := false
+				for _, s := range seen[c][:distinct[c]] {
+					if s == v {
+						found = true
+						break
+					}
+				}
+				if !found {
+					seen[c][distinct[c]] = v
+					distinct[c]++
+				}
+			}
+		}
+		m++
+	}
+	if m < 64 {
+		return
+	}
+	for c := range 2 {
+		if distinct[c] <= partMaxSample && switches[c]*64 <= m && distinct[1-c] > partMaxSample {
+			p.mode = pairParted
+			p.pp.pcol = c
+			return
+		}
+	}
+}
+
+// clustered reports whether a batch still suits the partitioned mode: few
+// changes of the partition value from row to row.
+func (p *pairImpl) clustered(va, vb *colView) bool {
+	v := va
+	if p.pp.pcol == 1 {
+		v = vb
+	}
+	vals := v.u64[:v.n]
+	switches := 0
+	for i := 1; i < len(vals); i++ {
+		if vals[i] != vals[i-1] {
+			switches++
+		}
+	}
+	return switches*64 <= len(vals)
+}
+
+// toFlat moves every group into the flat table and leaves the partitioned
+// mode for good.
+func (p *pairImpl) toFlat() {
+	p.mode = pairFlat
+	p.pp = pairParts{}
+	p.rehash(slotsFor(max(p.hint, len(p.keys))))
+}
+
+// partOf returns the sub-table of partition value v, creating it when
+// create is set; -1 when it does not exist, or when creating it would
+// exceed maxParts (full is then set).
+func (pp *pairParts) partOf(v uint64, create bool) (idx int32, full bool) {
+	if i, ok := pp.index[v]; ok {
+		return i, false
+	}
+	if !create {
+		return -1, false
+	}
+	if len(pp.parts) >= maxParts {
+		return -1, true
+	}
+	if pp.index == nil {
+		pp.index = make(map[uint64]int32)
+	}
+	i := int32(len(pp.parts))
+	pp.parts = append(pp.parts, part{slots: make([]pslot, partMinSlots), mask: partMinSlots - 1})
+	pp.index[v] = i
+	return i, false
+}
+
+// findParted resolves the rows of a batch in the partitioned mode and
+// returns how many it resolved: fewer than all when the partition values
+// overflowed maxParts, after which the table is flat and the caller goes on
+// with the flat path.
+func (p *pairImpl) findParted(va, vb *colView, gids []uint32, create bool) (int, error) {
+	pp := &p.pp
+	pv, kv := va, vb // partition and key column views
+	if pp.pcol == 1 {
+		pv, kv = vb, va
+	}
+	n := va.n
+	pvals, kvals := pv.u64[:n], kv.u64[:n]
+	hs := scratchU64(&p.hs, n)
+	for i, x := range kvals {
+		hs[i] = hash64(x, tableSeed)
+	}
+	anyNull := va.nulls > 0 || vb.nulls > 0
+	cur, curIdx := uint64(0), int32(-1)
+	ri := pp.ri[:]
+	for lo := 0; lo < n; lo += chunkRows {
+		hi := min(lo+chunkRows, n)
+		// Pass 1: find each row's sub-table and touch its home slot, so
+		// that the cache misses of the chunk overlap.
+		var x uint32
+		for i := lo; i < hi; i++ {
+			if anyNull && (va.isNull(i) || vb.isNull(i)) {
+				ri[i-lo] = -1
+				continue
+			}
+			if v := pvals[i]; v != cur || curIdx < 0 {
+				idx, full := pp.partOf(v, create)
+				if full {
+					p.toFlat()
+					return lo, nil
+				}
+				cur, curIdx = v, idx
+			}
+			ri[i-lo] = curIdx
+			if curIdx >= 0 {
+				pt := &pp.parts[curIdx]
+				x += pt.slots[hs[i]&pt.mask].ref
+			}
+		}
+		p.t.sink += x
+		// Pass 2: probe, in row order (first-seen numbering).
+		for i := lo; i < hi; i++ {
+			pi := ri[i-lo]
+			if pi < 0 {
+				var err error
+				if anyNull && (va.isNull(i) || vb.isNull(i)) {
+					gids[i], err = p.nullGroup(va, vb, i, create)
+				} else {
+					gids[i] = NoGroup // partition value never seen (Lookup)
+				}
+				if err != nil {
+					return i, err
+				}
+				continue
+			}
+			pt := &pp.parts[pi]
+			k := kvals[i]
+			j := hs[i] & pt.mask
+			for {
+				sl := &pt.slots[j]
+				if sl.ref == 0 {
+					if !create {
+						gids[i] = NoGroup
+						break
+					}
+					if len(p.keys) >= maxGroups {
+						return i, ErrTooManyGroups
+					}
+					gid := uint32(len(p.keys))
+					if pp.pcol == 0 {
+						p.keys = append(p.keys, pairKey{pvals[i], k})
+					} else {
+						p.keys = append(p.keys, pairKey{k, pvals[i]})
+					}
+					sl.k, sl.ref = k, gid+1
+					gids[i] = gid
+					if pt.used++; pt.used*4 > len(pt.slots)*3 {
+						pt.grow()
+					}
+					break
+				}
+				if sl.k == k {
+					gids[i] = sl.ref - 1
+					break
+				}
+				j = (j + 1) & pt.mask
+			}
+		}
+	}
+	return n, nil
+}
+
+// grow doubles a sub-table. Sub-tables run at load <= 3/4: their slots
+// hold the keys, so a longer probe stays within a cache line or two.
+func (pt *part) grow() {
+	old := pt.slots
+	pt.slots = make([]pslot, len(old)*2)
+	pt.mask = uint64(len(pt.slots) - 1)
+	for _, e := range old {
+		if e.ref == 0 {
+			continue
+		}
+		j := hash64(e.k, tableSeed) & pt.mask
+		for pt.slots[j].ref != 0 {
+			j = (j + 1) & pt.mask
+		}
+		pt.slots[j] = e
+	}
+}

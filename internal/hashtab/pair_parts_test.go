@@ -1,0 +1,112 @@
+package hashtab
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// windowBatch makes n rows of (user, window): users random in [0, users),
+// windows advancing by one every `per` rows from w0, a few NULLs in each.
+func windowBatch(mem memory.Allocator, rng *rand.Rand, n, users, per int, w0 int64, swap bool) []arrow.Array {
+	ub := array.NewInt64Builder(mem)
+	wb := array.NewInt64Builder(mem)
+	defer ub.Release()
+	defer wb.Release()
+	for i := range n {
+		if rng.IntN(200) == 0 {
+			ub.AppendNull()
+		} else {
+			ub.Append(int64(rng.IntN(users)))
+		}
+		if rng.IntN(300) == 0 {
+			wb.AppendNull()
+		} else {
+			wb.Append((w0 + int64(i/per)) * 300_000)
+		}
+	}
+	u, w := ub.NewArray(), wb.NewArray()
+	if swap {
+		return []arrow.Array{w, u}
+	}
+	return []arrow.Array{u, w}
+}
+
+// TestPairPartitioned drives the partitioned mode of the two-column path
+// through its transitions: chosen on clustered input, used for Insert and
+// Lookup, left for the flat table when a batch is not clustered or when
+// there are too many partition values, with the oracle checking each step.
+func TestPairPartitioned(t *testing.T) {
+	for _, swap := range []bool{false, true} {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		rng := rand.New(rand.NewPCG(11, 12))
+		g, err := New([]arrow.DataType{i64, i64}, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := g.impl.(*pairImpl)
+		o := newOracle()
+		insert := func(cols []arrow.Array) {
+			t.Helper()
+			gids := make([]uint32, cols[0].Len())
+			if err := g.Insert(cols, gids); err != nil {
+				t.Fatal(err)
+			}
+			o.check(t, cols, gids, true)
+			releaseAll(cols)
+		}
+		lookup := func(cols []arrow.Array) {
+			t.Helper()
+			gids := make([]uint32, cols[0].Len())
+			before := g.Len()
+			if err := g.Lookup(cols, gids); err != nil {
+				t.Fatal(err)
+			}
+			o.check(t, cols, gids, false)
+			releaseAll(cols)
+			if g.Len() != before {
+				t.Fatal("Lookup created groups")
+			}
+		}
+		w := int64(100)
+		for range 5 {
+			insert(windowBatch(mem, rng, 3000, 800, 1000, w, swap))
+			w += 3
+		}
+		if p.mode != pairParted || p.pp.pcol != map[bool]int{false: 1, true: 0}[swap] {
+			t.Fatalf("swap=%v: mode %d, partition column %d; want partitioned on the window column", swap, p.mode, p.pp.pcol)
+		}
+		// Known and unknown windows and users.
+		lookup(windowBatch(mem, rng, 3000, 1600, 500, 98, swap))
+		checkKeys(t, mem, g, o, rng)
+
+		// A batch not clustered on the window: flat from here on.
+		cols := windowBatch(mem, rng, 3000, 800, 1, w-10, swap)
+		insert(cols)
+		if p.mode != pairFlat {
+			t.Fatalf("swap=%v: mode %d after an unclustered batch, want flat", swap, p.mode)
+		}
+		insert(windowBatch(mem, rng, 3000, 800, 1000, w, swap))
+		lookup(windowBatch(mem, rng, 3000, 1600, 500, 98, swap))
+		checkKeys(t, mem, g, o, rng)
+
+		// Too many partition values in the middle of a batch.
+		g.Reset()
+		o = newOracle()
+		insert(windowBatch(mem, rng, 3000, 50, 1000, 0, swap))
+		if p.mode != pairParted {
+			t.Fatalf("swap=%v: mode %d after Reset, want partitioned", swap, p.mode)
+		}
+		insert(windowBatch(mem, rng, 64*(maxParts+10), 50, 64, 10, swap))
+		if p.mode != pairFlat {
+			t.Fatalf("swap=%v: mode %d with %d partition values, want flat", swap, p.mode, maxParts+10)
+		}
+		insert(windowBatch(mem, rng, 3000, 50, 100, 0, swap))
+		checkKeys(t, mem, g, o, rng)
+		g.Release()
+		mem.AssertSize(t, 0)
+	}
+}
