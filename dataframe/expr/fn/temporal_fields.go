@@ -32,8 +32,17 @@ func datePart(name, usage string, part func(days int64) int32, aliases ...string
 		}}
 }
 
-// timePart defines a function of the time of day of a timestamp.
-func timePart(name string, part func(tod int64) int32) *expr.Function {
+// timeField selects hour, minute or second of a timestamp.
+type timeField uint8
+
+const (
+	fieldHour timeField = iota
+	fieldMinute
+	fieldSecond
+)
+
+// timePart defines hour(), minute() or second() of a timestamp.
+func timePart(name string, field timeField) *expr.Function {
 	return &expr.Function{Name: name, MinArgs: 1, MaxArgs: 1, Usage: name + "(timestamp)",
 		Bind: func(args []expr.Arg) (*expr.Binding, error) {
 			cast, err := libTimestampInput(name, 0, args[0].Type)
@@ -46,16 +55,46 @@ func timePart(name string, part func(tod int64) int32) *expr.Function {
 				return b, nil
 			}
 			b.Kernel = func(ec *expr.EvalContext, a []arrow.Array, n int) (arrow.Array, error) {
-				return mapUnary(ec.Mem, expr.Int32, a[0], func(us int64) int32 {
-					tod := us % usPerDay
-					if tod < 0 {
-						tod += usPerDay
-					}
-					return part(tod)
-				}), nil
+				return timeFieldArray(ec, a[0], field), nil
 			}
 			return b, nil
 		}}
+}
+
+// timeFieldArray extracts a time field with one loop per field, so the
+// divisions are by constants.
+func timeFieldArray(ec *expr.EvalContext, a arrow.Array, field timeField) arrow.Array {
+	n := a.Len()
+	in := values[int64](a)
+	buf, out := allocFixed[int32](ec.Mem, n)
+	switch field {
+	case fieldHour:
+		for i, us := range in {
+			tod := us % usPerDay
+			if tod < 0 {
+				tod += usPerDay
+			}
+			out[i] = int32(tod / usPerHour)
+		}
+	case fieldMinute:
+		for i, us := range in {
+			tod := us % usPerHour
+			if tod < 0 {
+				tod += usPerHour
+			}
+			out[i] = int32(tod / usPerMinute)
+		}
+	default:
+		for i, us := range in {
+			tod := us % usPerMinute
+			if tod < 0 {
+				tod += usPerMinute
+			}
+			out[i] = int32(tod / usPerSecond)
+		}
+	}
+	valid, nulls := andValidity(ec.Mem, n, a)
+	return makeArray(expr.Int32, n, valid, nulls, buf)
 }
 
 func bindTimestampSeconds(args []expr.Arg) (*expr.Binding, error) {

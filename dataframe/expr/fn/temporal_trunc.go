@@ -146,33 +146,64 @@ func bindDateTrunc(args []expr.Arg) (*expr.Binding, error) {
 }
 
 // truncTimestampArray truncates a timestamp column to a fixed unit with one
-// tight loop per unit.
+// tight loop per unit (constant divisors).
 func truncTimestampArray(ec *expr.EvalContext, a arrow.Array, u truncUnit) arrow.Array {
-	var step int64
-	switch u {
-	case truncMicro:
-		step = 1
-	case truncMilli:
-		step = 1000
-	case truncSecond:
-		step = usPerSecond
-	case truncMinute:
-		step = usPerMinute
-	case truncHour:
-		step = usPerHour
-	case truncDay:
-		step = usPerDay
-	}
-	if step > 0 {
-		return mapUnary(ec.Mem, expr.Timestamp, a, func(us int64) int64 {
+	n := a.Len()
+	in := values[int64](a)
+	buf, out := allocFixed[int64](ec.Mem, n)
+	floorTo := func(step int64) {
+		for i, us := range in {
 			m := us % step
 			if m < 0 {
 				m += step
 			}
-			return us - m
-		})
+			out[i] = us - m
+		}
 	}
-	return mapUnary(ec.Mem, expr.Timestamp, a, func(us int64) int64 { return truncMicros(us, u) })
+	switch u {
+	case truncMicro:
+		copy(out, in)
+	case truncMilli:
+		floorTo(1000)
+	case truncSecond:
+		for i, us := range in {
+			m := us % usPerSecond
+			if m < 0 {
+				m += usPerSecond
+			}
+			out[i] = us - m
+		}
+	case truncMinute:
+		for i, us := range in {
+			m := us % usPerMinute
+			if m < 0 {
+				m += usPerMinute
+			}
+			out[i] = us - m
+		}
+	case truncHour:
+		for i, us := range in {
+			m := us % usPerHour
+			if m < 0 {
+				m += usPerHour
+			}
+			out[i] = us - m
+		}
+	case truncDay:
+		for i, us := range in {
+			m := us % usPerDay
+			if m < 0 {
+				m += usPerDay
+			}
+			out[i] = us - m
+		}
+	default:
+		for i, us := range in {
+			out[i] = truncMicros(us, u)
+		}
+	}
+	valid, nulls := andValidity(ec.Mem, n, a)
+	return makeArray(expr.Timestamp, n, valid, nulls, buf)
 }
 
 func bindTrunc(args []expr.Arg) (*expr.Binding, error) {
