@@ -457,7 +457,9 @@ func fromBool[O fixed](mem memory.Allocator, dt arrow.DataType, a arrow.Array, t
 func toIntFunc[O ~int8 | ~int16 | ~int32 | ~int64](from, to arrow.DataType) (castFn, error) {
 	switch from.ID() {
 	case arrow.BOOL:
-		return func(mem memory.Allocator, a arrow.Array) (arrow.Array, error) { return fromBool[O](mem, to, a, 1, 0), nil }, nil
+		return func(mem memory.Allocator, a arrow.Array) (arrow.Array, error) {
+			return fromBool[O](mem, to, a, 1, 0), nil
+		}, nil
 	case arrow.INT8:
 		return numConv[int8, O](to), nil
 	case arrow.INT16:
@@ -524,7 +526,9 @@ func floatToInt[O ~int8 | ~int16 | ~int32 | ~int64](v float64) O {
 func toFloatFunc[O ~float32 | ~float64](from, to arrow.DataType) (castFn, error) {
 	switch from.ID() {
 	case arrow.BOOL:
-		return func(mem memory.Allocator, a arrow.Array) (arrow.Array, error) { return fromBool[O](mem, to, a, 1, 0), nil }, nil
+		return func(mem memory.Allocator, a arrow.Array) (arrow.Array, error) {
+			return fromBool[O](mem, to, a, 1, 0), nil
+		}, nil
 	case arrow.INT8:
 		return numConv[int8, O](to), nil
 	case arrow.INT16:
@@ -613,7 +617,9 @@ func toTimestampFunc(from arrow.DataType) (castFn, error) {
 	secs := func(v int64) int64 { return saturatingMul(v, 1_000_000) }
 	switch from.ID() {
 	case arrow.BOOL:
-		return func(mem memory.Allocator, a arrow.Array) (arrow.Array, error) { return fromBool[int64](mem, to, a, 1, 0), nil }, nil
+		return func(mem memory.Allocator, a arrow.Array) (arrow.Array, error) {
+			return fromBool[int64](mem, to, a, 1, 0), nil
+		}, nil
 	case arrow.INT8:
 		return tsFromInt[int8](secs), nil
 	case arrow.INT16:

@@ -83,7 +83,9 @@ func toStringFunc(from arrow.DataType) (castFn, error) {
 		if err != nil {
 			return nil, err
 		}
-		return func(mem memory.Allocator, a arrow.Array) (arrow.Array, error) { return listToString(mem, a.(*array.List), elem) }, nil
+		return func(mem memory.Allocator, a arrow.Array) (arrow.Array, error) {
+			return listToString(mem, a.(*array.List), elem)
+		}, nil
 	case *arrow.StructType:
 		convs := make([]castFn, t.NumFields())
 		for i := range convs {

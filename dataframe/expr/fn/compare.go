@@ -9,6 +9,7 @@ package fn
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"reflect"
 
@@ -321,7 +322,9 @@ func compareBytes(mem memory.Allocator, n int, a arrow.Array, ca []byte, b arrow
 	return makeArray(expr.Boolean, n, valid, nulls, bb)
 }
 
-// bytesVsConst packs a[i] op c.
+// bytesVsConst packs a[i] op c. Equality checks the length first, and for
+// literals of up to 8 bytes compares one masked 8-byte load instead of
+// calling memequal.
 func bytesVsConst(bits []byte, a arrow.Array, c []byte, op cmpOp) {
 	offs, data := stringData(a)
 	n := a.Len()
@@ -330,10 +333,43 @@ func bytesVsConst(bits []byte, a arrow.Array, c []byte, op cmpOp) {
 	switch op {
 	case opEq, opNe:
 		want := op == opEq
-		for i := 0; i < n; i++ {
+		if l == 0 || l > 8 {
+			for i := 0; i < n; i++ {
+				s, e := offs[i], offs[i+1]
+				eq := e-s == l && string(data[s:e]) == cs
+				bits[i>>3] |= b2u(eq == want) << (i & 7)
+			}
+			return
+		}
+		var cw uint64
+		for k := len(c) - 1; k >= 0; k-- {
+			cw = cw<<8 | uint64(c[k])
+		}
+		mask := ^uint64(0) >> (64 - 8*uint(l))
+		offs = offs[:n+1]
+		flip := b2u(!want)
+		// Rows starting at or before safe can load 8 bytes; offsets only
+		// grow, so they form a prefix [0, m).
+		safe := int32(len(data) - 8)
+		m := n
+		for m > 0 && offs[m-1] > safe {
+			m--
+		}
+		full := m &^ 7
+		for i := 0; i < full; i += 8 {
+			o := offs[i : i+9 : i+9]
+			var acc byte
+			for k := 0; k < 8; k++ { // branch-free: the length test is unpredictable
+				s := o[k]
+				eq := b2u(o[k+1]-s == l) & b2u(binary.LittleEndian.Uint64(data[s:])&mask == cw)
+				acc |= eq << k
+			}
+			bits[i>>3] = acc ^ (flip * 0xFF)
+		}
+		for i := full; i < n; i++ {
 			s, e := offs[i], offs[i+1]
-			eq := e-s == l && string(data[s:e]) == cs
-			bits[i>>3] |= b2u(eq == want) << (i & 7)
+			eq := b2u(e-s == l && string(data[s:e]) == cs)
+			bits[i>>3] |= (eq ^ flip) << (i & 7)
 		}
 	default:
 		for i := 0; i < n; i++ {
@@ -362,59 +398,71 @@ func compareDict(mem memory.Allocator, d *array.Dictionary, c []byte, op cmpOp) 
 		dvalid[j] = dict.IsValid(j)
 		hit[j] = op.holds(bytes.Compare(data[offs[j]:offs[j+1]], c))
 	}
-	n := d.Len()
+	// A NULL dictionary entry compares as NULL: fold it into the lookup.
+	state := make([]byte, dn) // 0 false, 1 true, 2 NULL
+	for j := range state {
+		switch {
+		case !dvalid[j]:
+			state[j] = 2
+		case hit[j]:
+			state[j] = 1
+		}
+	}
+	idx := d.Indices()
+	switch idx.DataType().ID() {
+	case arrow.INT8:
+		return dictLookup(mem, values[int8](idx), idx, state), nil
+	case arrow.UINT8:
+		return dictLookup(mem, values[uint8](idx), idx, state), nil
+	case arrow.INT16:
+		return dictLookup(mem, values[int16](idx), idx, state), nil
+	case arrow.UINT16:
+		return dictLookup(mem, values[uint16](idx), idx, state), nil
+	case arrow.INT32:
+		return dictLookup(mem, values[int32](idx), idx, state), nil
+	case arrow.UINT32:
+		return dictLookup(mem, values[uint32](idx), idx, state), nil
+	case arrow.UINT64:
+		return dictLookup(mem, values[uint64](idx), idx, state), nil
+	}
+	return dictLookup(mem, values[int64](idx), idx, state), nil
+}
+
+// dictLookup maps dictionary indices through a per-entry result (0 false,
+// 1 true, 2 NULL); NULL indices are NULL.
+func dictLookup[I ~int8 | ~uint8 | ~int16 | ~uint16 | ~int32 | ~uint32 | ~int64 | ~uint64](mem memory.Allocator, ix []I, idx arrow.Array, state []byte) arrow.Array {
+	n := len(ix)
 	bb, bits := allocBits(mem, n)
+	anyNullEntry := false
+	for _, s := range state {
+		anyNullEntry = anyNullEntry || s == 2
+	}
+	ib, ioff := validBits(idx)
+	if !anyNullEntry {
+		for i, k := range ix {
+			if ib != nil && (len(ib) == 0 || !bitutil.BitIsSet(ib, ioff+i)) {
+				continue // index of a NULL slot may be anything
+			}
+			bits[i>>3] |= (state[k] & 1) << (i & 7)
+		}
+		valid, nulls := andValidity(mem, n, idx)
+		return makeArray(expr.Boolean, n, valid, nulls, bb)
+	}
 	vb, vbits := allocBits(mem, n)
 	nulls := 0
-	idx := d.Indices()
-	get := dictIndexer(idx)
-	for i := 0; i < n; i++ {
-		if idx.IsNull(i) {
-			nulls++
-			continue
-		}
-		k := get(i)
-		if !dvalid[k] {
+	for i, k := range ix {
+		if ib != nil && (len(ib) == 0 || !bitutil.BitIsSet(ib, ioff+i)) || state[k] == 2 {
 			nulls++
 			continue
 		}
 		vbits[i>>3] |= 1 << (i & 7)
-		bits[i>>3] |= b2u(hit[k]) << (i & 7)
+		bits[i>>3] |= (state[k] & 1) << (i & 7)
 	}
 	if nulls == 0 {
 		vb.Release()
 		vb = nil
 	}
-	return makeArray(expr.Boolean, n, vb, nulls, bb), nil
-}
-
-// dictIndexer returns a reader of dictionary indices as int.
-func dictIndexer(idx arrow.Array) func(i int) int {
-	switch idx.DataType().ID() {
-	case arrow.INT8:
-		v := values[int8](idx)
-		return func(i int) int { return int(v[i]) }
-	case arrow.UINT8:
-		v := values[uint8](idx)
-		return func(i int) int { return int(v[i]) }
-	case arrow.INT16:
-		v := values[int16](idx)
-		return func(i int) int { return int(v[i]) }
-	case arrow.UINT16:
-		v := values[uint16](idx)
-		return func(i int) int { return int(v[i]) }
-	case arrow.INT32:
-		v := values[int32](idx)
-		return func(i int) int { return int(v[i]) }
-	case arrow.UINT32:
-		v := values[uint32](idx)
-		return func(i int) int { return int(v[i]) }
-	case arrow.UINT64:
-		v := values[uint64](idx)
-		return func(i int) int { return int(v[i]) }
-	}
-	v := values[int64](idx)
-	return func(i int) int { return int(v[i]) }
+	return makeArray(expr.Boolean, n, vb, nulls, bb)
 }
 
 // nullSafeKernel turns an equality kernel into <=>: both NULL is true, one
