@@ -136,7 +136,7 @@ func (b *bytesImpl) probe(x string, h uint64, create bool) (uint32, error) {
 	}
 	gid := uint32(len(b.hashes))
 	b.keys.add(x)
-	b.hashes = append(b.hashes, h)
+	b.hashes = append(room(b.hashes), h)
 	s[j] = slot{tag, gid + 1}
 	b.t.used++
 	if b.t.full() {
@@ -154,7 +154,7 @@ func (b *bytesImpl) nullGroup(create bool) (uint32, error) {
 	}
 	b.nullGid = uint32(len(b.hashes))
 	b.keys.add("")
-	b.hashes = append(b.hashes, 0)
+	b.hashes = append(room(b.hashes), 0)
 	return b.nullGid, nil
 }
 

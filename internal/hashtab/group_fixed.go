@@ -86,7 +86,7 @@ func (f *fixedImpl) probe(x, h uint64, create bool) (uint32, error) {
 		return NoGroup, ErrTooManyGroups
 	}
 	gid := uint32(len(f.keys))
-	f.keys = append(f.keys, x)
+	f.keys = append(room(f.keys), x)
 	s[j] = slot{tag, gid + 1}
 	f.t.used++
 	if f.t.full() {
@@ -103,7 +103,7 @@ func (f *fixedImpl) nullGroup(create bool) (uint32, error) {
 		return NoGroup, ErrTooManyGroups
 	}
 	f.nullGid = uint32(len(f.keys))
-	f.keys = append(f.keys, 0)
+	f.keys = append(room(f.keys), 0)
 	return f.nullGid, nil
 }
 

@@ -162,16 +162,16 @@ func (gi *genericImpl) probe(views []colView, r int, h uint64, create bool) (uin
 		}
 		switch {
 		case v.kind == kindFixed && null:
-			col.vals = append(col.vals, 0)
+			col.vals = append(room(col.vals), 0)
 		case v.kind == kindFixed:
-			col.vals = append(col.vals, v.u64[r])
+			col.vals = append(room(col.vals), v.u64[r])
 		case null:
 			col.bytes.add("")
 		default:
 			col.bytes.add(v.str[r])
 		}
 	}
-	gi.hashes = append(gi.hashes, h)
+	gi.hashes = append(room(gi.hashes), h)
 	s[j] = slot{tag, gid + 1}
 	gi.t.used++
 	if gi.t.full() {

@@ -132,7 +132,7 @@ func (p *pairImpl) probe(a, b, h uint64, create bool) (uint32, error) {
 		return NoGroup, ErrTooManyGroups
 	}
 	gid := uint32(len(p.keys))
-	p.keys = append(p.keys, pairKey{a, b})
+	p.keys = append(room(p.keys), pairKey{a, b})
 	s[j] = slot{tag, gid + 1}
 	p.t.used++
 	if p.t.full() {
@@ -163,7 +163,7 @@ func (p *pairImpl) nullGroup(va, vb *colView, r int, create bool) (uint32, error
 		return NoGroup, ErrTooManyGroups
 	}
 	gid := uint32(len(p.keys))
-	p.keys = append(p.keys, k.pairKey)
+	p.keys = append(room(p.keys), k.pairKey)
 	if p.side == nil {
 		p.side = make(map[nullPairKey]uint32)
 	}

@@ -141,8 +141,14 @@ func (pp *pairParts) partOf(v uint64, create bool) (idx int32, full bool) {
 	if pp.index == nil {
 		pp.index = make(map[uint64]int32)
 	}
+	// A new partition (the next window) is sized like the last one: it
+	// will likely see as many keys, and growing there costs rehashes.
+	size := partMinSlots
+	if len(pp.parts) > 0 {
+		size = len(pp.parts[len(pp.parts)-1].slots)
+	}
 	i := int32(len(pp.parts))
-	pp.parts = append(pp.parts, part{slots: make([]pslot, partMinSlots), mask: partMinSlots - 1})
+	pp.parts = append(pp.parts, part{slots: make([]pslot, size), mask: uint64(size - 1)})
 	pp.index[v] = i
 	return i, false
 }
@@ -221,9 +227,9 @@ func (p *pairImpl) findParted(va, vb *colView, gids []uint32, create bool) (int,
 					}
 					gid := uint32(len(p.keys))
 					if pp.pcol == 0 {
-						p.keys = append(p.keys, pairKey{pvals[i], k})
+						p.keys = append(room(p.keys), pairKey{pvals[i], k})
 					} else {
-						p.keys = append(p.keys, pairKey{k, pvals[i]})
+						p.keys = append(room(p.keys), pairKey{k, pvals[i]})
 					}
 					sl.k, sl.ref = k, gid+1
 					gids[i] = gid

@@ -17,8 +17,11 @@ func (s *bytesStore) get(g uint32) string {
 }
 
 func (s *bytesStore) add(v string) {
+	if len(s.data)+len(v) > cap(s.data) {
+		s.data = growSlice(s.data, max(len(v), cap(s.data)))
+	}
 	s.data = append(s.data, v...)
-	s.offs = append(s.offs, int64(len(s.data)))
+	s.offs = append(room(s.offs), int64(len(s.data)))
 }
 
 func (s *bytesStore) memoryBytes() int64 { return int64(cap(s.offs))*8 + int64(cap(s.data)) }
@@ -56,6 +59,18 @@ func growSlice[T any](s []T, n int) []T {
 		return s
 	}
 	out := make([]T, len(s), len(s)+n)
+	copy(out, s)
+	return out
+}
+
+// room returns s with room for one more element, doubling the capacity
+// when full: append's growth factor for large slices (1.25) copies the key
+// buffers several times over on their way to millions of groups.
+func room[T any](s []T) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	out := make([]T, len(s), max(2*cap(s), 64))
 	copy(out, s)
 	return out
 }
