@@ -257,7 +257,7 @@ func bindGetItem(args []expr.Arg) (*expr.Binding, error) {
 			return nil, libArgErr("get_item", 1, "no field %q in %s", name, expr.TypeName(st))
 		}
 		ft := st.Field(idx).Type
-		return &expr.Binding{Type: ft, Nullable: true, ConstArgs: true, Kernel: func(ec *expr.EvalContext, a []arrow.Array, n int) (arrow.Array, error) {
+		return &expr.Binding{Type: ft, Nullable: true, ConstArgs: args[0].Const == nil, Kernel: func(ec *expr.EvalContext, a []arrow.Array, n int) (arrow.Array, error) {
 			s := a[0].(*array.Struct)
 			f := s.Field(idx)
 			if s.NullN() == 0 {
