@@ -20,6 +20,8 @@ const pqDefaultBatchSize = 64 * 1024
 // pqFile is an opened Parquet file with its schema tree.
 type pqFile struct {
 	path   string
+	ra     io.ReaderAt
+	size   int64
 	osf    *os.File
 	pf     *parquet.File
 	root   *pqNode
@@ -53,6 +55,9 @@ func openPQReaderAt(path string, r io.ReaderAt, size int64, osf *os.File) (pf *p
 	if size < 12 {
 		return nil, fmt.Errorf("%w: file %s is %d bytes, too short for Parquet", ErrMalformed, path, size)
 	}
+	if err := checkFooterSize(path, r, size); err != nil {
+		return nil, err
+	}
 	p, err := parquet.OpenFile(r, size,
 		parquet.SkipPageIndex(true),
 		parquet.SkipBloomFilters(true),
@@ -84,7 +89,7 @@ func openPQReaderAt(path string, r io.ReaderAt, size int64, osf *os.File) (pf *p
 			}
 		}
 	}
-	return &pqFile{path: path, osf: osf, pf: p, root: root, leaves: leaves}, nil
+	return &pqFile{path: path, ra: r, size: size, osf: osf, pf: p, root: root, leaves: leaves}, nil
 }
 
 func (f *pqFile) close() error {
@@ -207,24 +212,31 @@ func childNames(n *pqNode) string {
 
 func (r *parquetReader) Schema() *arrow.Schema { return r.schema }
 
-// startRowGroup opens the column chunks of the next row group to read.
-func (r *parquetReader) startRowGroup() bool {
+// startRowGroup opens the column chunks of the next row group to read,
+// after checking their page headers (see checkChunkPages).
+func (r *parquetReader) startRowGroup() (bool, error) {
 	for r.rgi < len(r.rgs) {
-		g := r.f.pf.RowGroups()[r.rgs[r.rgi]]
+		i := r.rgs[r.rgi]
+		g := r.f.pf.RowGroups()[i]
 		r.rgi++
 		if g.NumRows() == 0 {
 			continue
 		}
+		meta := &r.f.pf.Metadata().RowGroups[i]
 		chunks := g.ColumnChunks()
 		for _, c := range r.cols {
 			for _, cur := range c.cursors {
-				cur.start(chunks[cur.plan.node.leaf].Pages())
+				leaf := cur.plan.node.leaf
+				if err := checkChunkPages(r.f.path, cur.plan.node.path, r.f.ra, r.f.size, &meta.Columns[leaf].MetaData, g.NumRows(), cur.maxRep > 0); err != nil {
+					return false, err
+				}
+				cur.start(chunks[leaf].Pages())
 			}
 		}
 		r.left = g.NumRows()
-		return true
+		return true, nil
 	}
-	return false
+	return false, nil
 }
 
 func (r *parquetReader) Next() (rec arrow.RecordBatch, err error) {
@@ -237,8 +249,14 @@ func (r *parquetReader) Next() (rec arrow.RecordBatch, err error) {
 		}
 	}()
 	defer recoverMalformed(&err, r.f.path)
-	if r.left == 0 && !r.startRowGroup() {
-		return nil, io.EOF
+	if r.left == 0 {
+		ok, err := r.startRowGroup()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, io.EOF
+		}
 	}
 	n := int(min(int64(r.batch), r.left))
 	arrs := make([]arrow.Array, 0, len(r.cols))

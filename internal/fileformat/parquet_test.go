@@ -481,3 +481,74 @@ func TestParquetValidateOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestParquetNestedManyPages crosses page, batch and row group boundaries
+// inside nested columns (levels spanning pages).
+func TestParquetNestedManyPages(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "l", Type: arrow.ListOf(arrow.PrimitiveTypes.Int64), Nullable: true},
+		{Name: "st", Type: arrow.StructOf(
+			arrow.Field{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+			arrow.Field{Name: "ls", Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true}), Nullable: true},
+		{Name: "x", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	lb := b.Field(0).(*array.ListBuilder)
+	lv := lb.ValueBuilder().(*array.Int64Builder)
+	sb := b.Field(1).(*array.StructBuilder)
+	ss := sb.FieldBuilder(0).(*array.StringBuilder)
+	sl := sb.FieldBuilder(1).(*array.ListBuilder)
+	slv := sl.ValueBuilder().(*array.StringBuilder)
+	xb := b.Field(2).(*array.Int64Builder)
+	const n = 20000
+	for i := 0; i < n; i++ {
+		switch i % 7 {
+		case 0:
+			lb.AppendNull()
+		default:
+			lb.Append(true)
+			for j := 0; j < i%5; j++ {
+				if (i+j)%11 == 0 {
+					lv.AppendNull()
+				} else {
+					lv.Append(int64(i*10 + j))
+				}
+			}
+		}
+		if i%13 == 0 {
+			sb.AppendNull()
+		} else {
+			sb.Append(true)
+			if i%3 == 0 {
+				ss.AppendNull()
+			} else {
+				ss.Append(fmt.Sprintf("row-%d", i))
+			}
+			if i%4 == 0 {
+				sl.AppendNull()
+			} else {
+				sl.Append(true)
+				for j := 0; j < i%3; j++ {
+					slv.Append(fmt.Sprintf("t%d", j))
+				}
+			}
+		}
+		if i%17 == 0 {
+			xb.AppendNull()
+		} else {
+			xb.Append(int64(i))
+		}
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	path := pqWriteParquet(t, schema, map[string]string{"pageSize": "1024", "rowGroupSize": "7000"}, rec)
+	got, nb := pqReadAll(t, mem, path, ReadOptions{BatchSize: 3000})
+	defer got.Release()
+	if nb != 8 { // 7000+7000+6000 rows in batches of <= 3000: 3+3+2
+		t.Fatalf("%d batches", nb)
+	}
+	pqAssertSameRows(t, rec, got)
+}
