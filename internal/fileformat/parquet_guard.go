@@ -93,7 +93,14 @@ func checkChunkPages(path, column string, r io.ReaderAt, fileSize int64, md *for
 			}
 		case h.DictionaryPageHeader.Valid:
 			dn := int64(h.DictionaryPageHeader.V.NumValues)
-			if dn < 0 || dn > us*8+8 {
+			limit := us/4 + 8 // plain values take at least 4 bytes...
+			switch md.Type {
+			case format.Boolean:
+				limit = us*8 + 8 // ...except booleans (bits)
+			case format.FixedLenByteArray:
+				limit = us + 8 // ...and short fixed-size binaries
+			}
+			if dn < 0 || dn > limit {
 				return bad("dictionary page at %d claims %d values in %d bytes", off, dn, us)
 			}
 		}
