@@ -83,6 +83,17 @@ func foldHashColumn[S int32 | int64](h sparkHasher[S], arr arrow.Array, seeds []
 				seeds[i] = h.hashInt(int32(vs[i]), seeds[i])
 			}
 		}
+	case *array.Timestamp:
+		if a.DataType().(*arrow.TimestampType).Unit != arrow.Microsecond {
+			return foldHashGeneric(h, arr, seeds)
+		}
+		vs := values[int64](a)
+		for i := 0; i < n; i++ {
+			if !nulls || a.IsValid(i) {
+				seeds[i] = h.hashLong(vs[i], seeds[i])
+			}
+		}
+		return nil
 	case *array.Float64:
 		vs := a.Float64Values()
 		for i := 0; i < n; i++ {
@@ -105,17 +116,37 @@ func foldHashColumn[S int32 | int64](h sparkHasher[S], arr arrow.Array, seeds []
 			}
 		}
 	default:
-		for i := 0; i < n; i++ {
-			if arr.IsValid(i) {
-				s, err := hashOne(h, arr, i, seeds[i])
-				if err != nil {
-					return err
-				}
-				seeds[i] = s
+		return foldHashGeneric(h, arr, seeds)
+	}
+	return nil
+}
+
+// foldHashGeneric hashes row by row through hashOne (nested and rare types).
+func foldHashGeneric[S int32 | int64](h sparkHasher[S], arr arrow.Array, seeds []S) error {
+	for i := 0; i < arr.Len(); i++ {
+		if arr.IsValid(i) {
+			s, err := hashOne(h, arr, i, seeds[i])
+			if err != nil {
+				return err
 			}
+			seeds[i] = s
 		}
 	}
 	return nil
+}
+
+// timestampMicros reads row i of a timestamp array as microseconds.
+func timestampMicros(a *array.Timestamp, i int) int64 {
+	v := int64(a.Value(i))
+	switch a.DataType().(*arrow.TimestampType).Unit {
+	case arrow.Second:
+		return v * 1_000_000
+	case arrow.Millisecond:
+		return v * 1000
+	case arrow.Nanosecond:
+		return calFloorDiv(v, 1000)
+	}
+	return v
 }
 
 // doubleHashBits is the long Spark hashes for a double: -0.0 as 0.0 and
@@ -185,7 +216,7 @@ func hashOne[S int32 | int64](h sparkHasher[S], arr arrow.Array, i int, seed S) 
 	case *array.Date32:
 		return h.hashInt(int32(a.Value(i)), seed), nil
 	case *array.Timestamp:
-		return h.hashLong(expr.ValueAt(a, i).(int64), seed), nil
+		return h.hashLong(timestampMicros(a, i), seed), nil
 	case *array.Decimal128:
 		prec := a.DataType().(*arrow.Decimal128Type).Precision
 		v := a.Value(i)
