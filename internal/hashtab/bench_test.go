@@ -113,6 +113,28 @@ func BenchmarkClicksInsert(b *testing.B) {
 	}
 }
 
+// BenchmarkInt64Key groups 4M random user ids with 100k distinct values
+// (the peers' "100k cardinality" case) on the single-key path.
+func BenchmarkInt64Key(b *testing.B) {
+	d := clicksOnce()
+	var batches []arrow.Array
+	rows := 0
+	for _, bt := range d.batches {
+		batches = append(batches, bt[0])
+		rows += bt[0].Len()
+	}
+	gids := make([]uint32, benchBatch)
+	g, _ := New([]arrow.DataType{i64}, nil)
+	benchCPU(b, rows, func() {
+		g.Reset()
+		for _, bt := range batches {
+			if err := g.Insert([]arrow.Array{bt}, gids[:bt.Len()]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // BenchmarkClicksLookup probes the full table (every key present), the
 // shape of a hash join's probe side.
 func BenchmarkClicksLookup(b *testing.B) {

@@ -51,9 +51,8 @@ func (b *bytesImpl) find(views []colView, gids []uint32, create bool) error {
 			}
 		}
 		ss, m := strs[lo:hi], 0
-		offs, data := b.keys.offs, b.keys.data
 		for i, c := range g {
-			if c != NoGroup && bstr(data, int(offs[c]), int(offs[c+1])) == ss[i] {
+			if c != NoGroup && b.keys.eq(c, ss[i]) {
 				continue
 			}
 			b.sel[m] = int32(i)
@@ -123,7 +122,7 @@ func (b *bytesImpl) probe(x string, h uint64, create bool) (uint32, error) {
 		if sl.ref == 0 {
 			break
 		}
-		if sl.tag == tag && b.keys.get(sl.ref-1) == x {
+		if sl.tag == tag && b.keys.eq(sl.ref-1, x) {
 			return sl.ref - 1, nil
 		}
 		j = (j + 1) & m

@@ -105,7 +105,7 @@ func (gi *genericImpl) verify(v *colView, col *genCol, lo int, g []uint32) {
 				continue
 			}
 		}
-		if st.get(c) != ss[i] {
+		if !st.eq(c, ss[i]) {
 			g[i] = NoGroup
 		}
 	}
@@ -126,7 +126,7 @@ func (gi *genericImpl) eqRow(views []colView, r int, g uint32) bool {
 			if col.vals[g] != v.u64[r] {
 				return false
 			}
-		} else if col.bytes.get(g) != v.str[r] {
+		} else if !col.bytes.eq(g, v.str[r]) {
 			return false
 		}
 	}

@@ -1,5 +1,10 @@
 package hashtab
 
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
 // bytesStore holds one byte-like key column by group id in one arena:
 // group g's value is data[offs[g]:offs[g+1]].
 type bytesStore struct {
@@ -10,6 +15,24 @@ type bytesStore struct {
 func (s *bytesStore) init() {
 	s.offs = append(s.offs[:0], 0)
 	s.data = s.data[:0]
+}
+
+// eq reports whether group g's value is v. Keys of 8 to 16 bytes (most
+// names and ids) compare as two overlapping 8-byte words, inline, instead
+// of through the runtime's memequal call.
+func (s *bytesStore) eq(g uint32, v string) bool {
+	lo, hi := s.offs[g], s.offs[g+1]
+	n := int(hi - lo)
+	if n != len(v) {
+		return false
+	}
+	if n >= 8 && n <= 16 {
+		d := s.data[lo:hi]
+		w := unsafe.Slice(unsafe.StringData(v), n)
+		return binary.LittleEndian.Uint64(d) == binary.LittleEndian.Uint64(w) &&
+			binary.LittleEndian.Uint64(d[n-8:]) == binary.LittleEndian.Uint64(w[n-8:])
+	}
+	return bstr(s.data, int(lo), int(hi)) == v
 }
 
 func (s *bytesStore) get(g uint32) string {
