@@ -53,6 +53,16 @@
 // NULL group, or a small map for pairs), so their hot loops never look at
 // validity.
 //
+// The two-column path has a second layout for the streaming aggregation
+// shape, GROUP BY (key, window) over time-ordered input: when one column
+// has few distinct values that arrive clustered, the table is split into one
+// sub-table per value, with keys inline in 16-byte slots. The rows of a
+// batch then probe the current window's sub-table (a few MiB, in cache)
+// rather than a table of every group so far. The choice is made from a
+// sample of the first batch and dropped for the flat table, for good, as
+// soon as a batch is not clustered or there are too many distinct values.
+// Group ids, keys and results are the same in both layouts.
+//
 // # Hashes
 //
 // HashColumns is the partitioning hash (shuffle, state store partitions).
