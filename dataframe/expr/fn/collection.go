@@ -548,3 +548,73 @@ func bindSortArray(args []expr.Arg) (*expr.Binding, error) {
 		})
 	})
 }
+
+// bindArrayConcat binds concat(array, array, ...): elements of every array
+// in order, NULL if any array is NULL; element types widen to a common type.
+func bindArrayConcat(args []expr.Arg) (*expr.Binding, error) {
+	var dt arrow.DataType = expr.Null
+	for i, a := range args {
+		if a.Type.ID() != arrow.LIST && !expr.IsNull(a.Type) {
+			return nil, libTypeErr("concat", i, "an array like the first argument", a.Type)
+		}
+		w, ok := libWiderType(dt, a.Type)
+		if !ok {
+			return nil, fmt.Errorf("%w: concat: %s has no common type with %s", expr.ErrType, expr.TypeName(a.Type), expr.TypeName(dt))
+		}
+		dt = w
+	}
+	cast := make([]arrow.DataType, len(args))
+	for i, a := range args {
+		if !arrow.TypeEqual(a.Type, dt) {
+			cast[i] = dt
+		}
+	}
+	b := &expr.Binding{Type: dt, Nullable: libAnyNullable(args), Cast: cast}
+	if libAnyNullConst(args) {
+		b.Kernel = nullKernel(dt)
+		return b, nil
+	}
+	b.Kernel = func(ec *expr.EvalContext, a []arrow.Array, n int) (arrow.Array, error) {
+		lists := make([]*array.List, len(a))
+		children := make([]arrow.Array, len(a))
+		base := make([]int64, len(a))
+		total := int64(0)
+		for k, col := range a {
+			lists[k] = col.(*array.List)
+			children[k] = lists[k].ListValues()
+			base[k] = total
+			total += int64(children[k].Len())
+		}
+		all, err := array.Concatenate(children, ec.Mem)
+		if err != nil {
+			return nil, err
+		}
+		defer all.Release()
+		valid, vb := libValidity(ec.Mem, n, a...)
+		offBuf, offs := allocFixed[int32](ec.Mem, n+1)
+		var idx []int64
+		offs[0] = 0
+		for i := 0; i < n; i++ {
+			if vb.ok(i) {
+				for k, l := range lists {
+					s, e := l.ValueOffsets(i)
+					for j := s; j < e; j++ {
+						idx = append(idx, base[k]+j)
+					}
+				}
+			}
+			offs[i+1] = int32(len(idx))
+		}
+		vals, err := takeInt64(ec.Mem, all, idx, nil)
+		if err != nil {
+			offBuf.Release()
+			if valid != nil {
+				valid.Release()
+			}
+			return nil, err
+		}
+		defer vals.Release()
+		return newListArray(dt, n, valid, offBuf, vals), nil
+	}
+	return b, nil
+}

@@ -59,3 +59,12 @@ func TestStructFieldNames(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 }
+
+func TestArrayConcat(t *testing.T) {
+	intList := arrow.ListOf(expr.Int32)
+	libRunCases(t, []libCase{
+		{fn: "concat", args: []any{libCol{T: intList, JS: `[[1, 2], [3], null, []]`}, libCol{T: intList, JS: `[[4], [], [5], [null]]`}}, want: "[1, 2, 4] | [3] | NULL | [NULL]"},
+		{fn: "concat", args: []any{libCol{T: intList, JS: `[[0], [1, 2], [3]]`, Lo: 1, Hi: 3}, libCol{T: intList, JS: `[[9], [4], [5, 6]]`, Lo: 1, Hi: 3}}, want: "[1, 2, 4] | [3, 5, 6]"},
+		{fn: "concat", args: []any{libCol{T: intList, JS: `[[1]]`}, libCol{T: expr.String, JS: `["x"]`}}, err: expr.ErrType},
+	})
+}

@@ -204,12 +204,15 @@ func bindConcat(args []expr.Arg) (*expr.Binding, error) {
 		}
 	}
 	cast := make([]arrow.DataType, len(args))
+	if len(args) > 0 && args[0].Type.ID() == arrow.LIST {
+		return bindArrayConcat(args)
+	}
 	if allBin {
 		out = expr.Binary
 	} else {
 		for i, a := range args {
 			if a.Type.ID() == arrow.LIST {
-				return nil, libTypeErr("concat", i, "a string or binary (array concat is not supported yet)", a.Type)
+				return nil, libTypeErr("concat", i, "a string or binary like the first argument", a.Type)
 			}
 			c, err := libStringCast("concat", i, a.Type)
 			if err != nil {
