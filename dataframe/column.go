@@ -124,9 +124,9 @@ func (c Column) Like(pattern string) Column {
 	return c.bin("like", pattern)
 }
 func (c Column) RLike(pattern string) Column { return c.bin("rlike", pattern) }
-func (c Column) StartsWith(p any) Column      { return call("startswith", c, p) }
-func (c Column) EndsWith(p any) Column        { return call("endswith", c, p) }
-func (c Column) Contains(p any) Column        { return call("contains", c, p) }
+func (c Column) StartsWith(p any) Column     { return call("startswith", c, p) }
+func (c Column) EndsWith(p any) Column       { return call("endswith", c, p) }
+func (c Column) Contains(p any) Column       { return call("contains", c, p) }
 
 // IsIn is `c IN (values...)`.
 func (c Column) IsIn(values ...any) Column { return call("in", append([]any{c}, values...)...) }

@@ -58,31 +58,31 @@ func ExplodeOuter(c any) Column { return call("explode_outer", toColumn(c)) }
 func PosExplode(c any) Column { return call("posexplode", toColumn(c)) }
 
 // Common scalar functions; every other one is reachable through Call or Expr.
-func Lower(c any) Column                    { return call("lower", toColumn(c)) }
-func Upper(c any) Column                    { return call("upper", toColumn(c)) }
-func Length(c any) Column                   { return call("length", toColumn(c)) }
-func Trim(c any) Column                     { return call("trim", toColumn(c)) }
-func Substring(c any, pos, n int) Column    { return call("substring", toColumn(c), pos, n) }
-func Concat(cols ...any) Column             { return call("concat", colsOf(cols)...) }
+func Lower(c any) Column                 { return call("lower", toColumn(c)) }
+func Upper(c any) Column                 { return call("upper", toColumn(c)) }
+func Length(c any) Column                { return call("length", toColumn(c)) }
+func Trim(c any) Column                  { return call("trim", toColumn(c)) }
+func Substring(c any, pos, n int) Column { return call("substring", toColumn(c), pos, n) }
+func Concat(cols ...any) Column          { return call("concat", colsOf(cols)...) }
 func ConcatWS(sep string, cols ...any) Column {
 	return call("concat_ws", append([]any{sep}, colsOf(cols)...)...)
 }
-func Coalesce(cols ...any) Column           { return call("coalesce", colsOf(cols)...) }
-func Abs(c any) Column                      { return call("abs", toColumn(c)) }
-func Round(c any, scale int) Column         { return call("round", toColumn(c), scale) }
-func Sqrt(c any) Column                     { return call("sqrt", toColumn(c)) }
-func CurrentTimestamp() Column              { return call("current_timestamp") }
-func DateTrunc(unit string, c any) Column   { return call("date_trunc", unit, toColumn(c)) }
-func ToTimestamp(c any) Column              { return call("to_timestamp", toColumn(c)) }
-func ToDate(c any) Column                   { return call("to_date", toColumn(c)) }
-func Year(c any) Column                     { return call("year", toColumn(c)) }
-func Hour(c any) Column                     { return call("hour", toColumn(c)) }
-func Hash(cols ...any) Column               { return call("hash", colsOf(cols)...) }
-func XXHash64(cols ...any) Column           { return call("xxhash64", colsOf(cols)...) }
-func Struct(cols ...any) Column             { return call("struct", colsOf(cols)...) }
-func Array(cols ...any) Column              { return call("array", colsOf(cols)...) }
-func Greatest(cols ...any) Column           { return call("greatest", colsOf(cols)...) }
-func Least(cols ...any) Column              { return call("least", colsOf(cols)...) }
+func Coalesce(cols ...any) Column         { return call("coalesce", colsOf(cols)...) }
+func Abs(c any) Column                    { return call("abs", toColumn(c)) }
+func Round(c any, scale int) Column       { return call("round", toColumn(c), scale) }
+func Sqrt(c any) Column                   { return call("sqrt", toColumn(c)) }
+func CurrentTimestamp() Column            { return call("current_timestamp") }
+func DateTrunc(unit string, c any) Column { return call("date_trunc", unit, toColumn(c)) }
+func ToTimestamp(c any) Column            { return call("to_timestamp", toColumn(c)) }
+func ToDate(c any) Column                 { return call("to_date", toColumn(c)) }
+func Year(c any) Column                   { return call("year", toColumn(c)) }
+func Hour(c any) Column                   { return call("hour", toColumn(c)) }
+func Hash(cols ...any) Column             { return call("hash", colsOf(cols)...) }
+func XXHash64(cols ...any) Column         { return call("xxhash64", colsOf(cols)...) }
+func Struct(cols ...any) Column           { return call("struct", colsOf(cols)...) }
+func Array(cols ...any) Column            { return call("array", colsOf(cols)...) }
+func Greatest(cols ...any) Column         { return call("greatest", colsOf(cols)...) }
+func Least(cols ...any) Column            { return call("least", colsOf(cols)...) }
 
 // colsOf treats strings as column names.
 func colsOf(vs []any) []any {

@@ -17,11 +17,11 @@ import (
 //
 //	s.Read().Schema("user_id STRING, ts TIMESTAMP").Option("header", "true").CSV("data/*.csv")
 type DataFrameReader struct {
-	s       *Session
-	format  string
-	schema  *arrow.Schema
-	opts    map[string]string
-	err     error
+	s      *Session
+	format string
+	schema *arrow.Schema
+	opts   map[string]string
+	err    error
 }
 
 // Read starts a batch read.
@@ -68,10 +68,12 @@ func (r *DataFrameReader) Options(opts map[string]string) *DataFrameReader {
 
 // Parquet, CSV, JSON and Text load paths (files, directories or globs) in
 // that format.
-func (r *DataFrameReader) Parquet(paths ...string) *DataFrame { return r.Format("parquet").Load(paths...) }
-func (r *DataFrameReader) CSV(paths ...string) *DataFrame     { return r.Format("csv").Load(paths...) }
-func (r *DataFrameReader) JSON(paths ...string) *DataFrame    { return r.Format("json").Load(paths...) }
-func (r *DataFrameReader) Text(paths ...string) *DataFrame    { return r.Format("text").Load(paths...) }
+func (r *DataFrameReader) Parquet(paths ...string) *DataFrame {
+	return r.Format("parquet").Load(paths...)
+}
+func (r *DataFrameReader) CSV(paths ...string) *DataFrame  { return r.Format("csv").Load(paths...) }
+func (r *DataFrameReader) JSON(paths ...string) *DataFrame { return r.Format("json").Load(paths...) }
+func (r *DataFrameReader) Text(paths ...string) *DataFrame { return r.Format("text").Load(paths...) }
 
 // Load lists the files under paths now (like Spark) and returns a lazy
 // DataFrame over them. A missing path is an error here.
@@ -116,6 +118,10 @@ func (r *DataFrameReader) scan(ctx context.Context, paths []string) (*plan.FileS
 		return nil, fmt.Errorf("dataframe: read %s: %w", f.Name(), err)
 	}
 	schema := r.schema
+	if schema == nil && f.Name() != "parquet" && f.Name() != "text" && !strings.EqualFold(r.opts["inferSchema"], "true") {
+		return nil, fmt.Errorf("dataframe: read %s from %s: %w: pass Schema(\"col TYPE, ...\") or Option(\"inferSchema\", \"true\")",
+			f.Name(), strings.Join(paths, ", "), fileformat.ErrNoSchema)
+	}
 	if schema == nil {
 		if len(files) == 0 {
 			return nil, fmt.Errorf("dataframe: read %s from %s: no files found and no schema given, so the columns are unknown; pass Schema(...)", f.Name(), strings.Join(paths, ", "))

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -48,6 +50,7 @@ func benchClicks(args []string, stdout, stderr io.Writer) int {
 	nEvents := fs.Int64("events", 10_000_000, "events to generate when there is no --input (the peers' generator)")
 	reps := fs.Int("reps", 3, "repetitions; the best time is reported")
 	scan := fs.Bool("scan", false, "time reading the Parquet file as part of the query")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: sluice bench clicks --input FILE.parquet [--reps N] [--scan]\n\nExample:\n  taskset -c 0 sluice bench clicks --input data/events_10M.parquet")
 		fs.PrintDefaults()
@@ -105,6 +108,19 @@ func benchClicks(args []string, stdout, stderr io.Writer) int {
 	if err := job.Err(); err != nil {
 		fmt.Fprintln(stderr, "sluice bench clicks:", err)
 		return exitFail
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, "sluice bench clicks:", err)
+			return exitFail
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "sluice bench clicks:", err)
+			return exitFail
+		}
+		defer pprof.StopCPUProfile()
 	}
 	best := time.Duration(1<<63 - 1)
 	var groups, total, maxc int64

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -28,11 +27,11 @@ type FileScan struct {
 	Parts   int
 
 	schema *arrow.Schema
+	groups [][]fileformat.FileInfo
 }
 
 // Init computes the output schema; call once after filling the fields.
 func (s *FileScan) Init() *FileScan {
-	nd := s.DataSchema.NumFields()
 	all := append([]arrow.Field(nil), s.DataSchema.Fields()...)
 	if s.PartitionSchema != nil {
 		all = append(all, s.PartitionSchema.Fields()...)
@@ -47,9 +46,15 @@ func (s *FileScan) Init() *FileScan {
 	for i, c := range s.Columns {
 		fields[i] = all[c]
 	}
-	_ = nd
 	s.schema = arrow.NewSchema(fields, nil)
-	s.Parts = max(1, min(s.Parts, len(s.Files)))
+	if s.PartitionSchema != nil {
+		// Skip whole directories whose partition values fail a filter.
+		if kept, err := fileformat.PrunePartitions(s.Files, s.Filters); err == nil {
+			s.Files = kept
+		}
+	}
+	s.groups = fileformat.GroupFiles(s.Files, max(1, s.Parts))
+	s.Parts = max(1, len(s.groups))
 	return s
 }
 
@@ -66,8 +71,8 @@ func (s *FileScan) String() string {
 
 func (s *FileScan) Execute(ctx context.Context, tc *TaskContext, p int) (Iterator, error) {
 	var mine []fileformat.FileInfo
-	for i := p; i < len(s.Files); i += s.Parts {
-		mine = append(mine, s.Files[i])
+	if p < len(s.groups) {
+		mine = s.groups[p]
 	}
 	nd := s.DataSchema.NumFields()
 	var dataCols []int
@@ -141,7 +146,7 @@ func (it *fileIter) assemble(b arrow.RecordBatch) (arrow.RecordBatch, error) {
 			continue
 		}
 		f := it.s.PartitionSchema.Field(c - nd)
-		v, err := PartitionValue(it.curFile.Partition, f)
+		v, err := fileformat.PartitionValueOf(it.curFile.Partition[f.Name], f.Type)
 		if err != nil {
 			releaseAll(cols)
 			return nil, fmt.Errorf("%s: %w", it.curFile.Path, err)
@@ -163,40 +168,4 @@ func (it *fileIter) Close() {
 		it.cur.Close()
 		it.cur = nil
 	}
-}
-
-// PartitionValue converts a Hive directory value to the partition
-// column's type; __HIVE_DEFAULT_PARTITION__ is NULL.
-func PartitionValue(values map[string]string, f arrow.Field) (any, error) {
-	s, ok := values[f.Name]
-	if !ok || s == "__HIVE_DEFAULT_PARTITION__" {
-		return nil, nil
-	}
-	switch f.Type.ID() {
-	case arrow.INT64:
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("partition column %s: %q is not a bigint", f.Name, s)
-		}
-		return v, nil
-	case arrow.INT32:
-		v, err := strconv.ParseInt(s, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("partition column %s: %q is not an int", f.Name, s)
-		}
-		return int32(v), nil
-	case arrow.FLOAT64:
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return nil, fmt.Errorf("partition column %s: %q is not a double", f.Name, s)
-		}
-		return v, nil
-	case arrow.BOOL:
-		v, err := strconv.ParseBool(s)
-		if err != nil {
-			return nil, fmt.Errorf("partition column %s: %q is not a boolean", f.Name, s)
-		}
-		return v, nil
-	}
-	return s, nil
 }

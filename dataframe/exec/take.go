@@ -2,6 +2,8 @@ package exec
 
 import (
 	"context"
+	"encoding/binary"
+	"math/bits"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -12,22 +14,45 @@ import (
 )
 
 // SelectionFromMask returns the row indexes where mask is true (NULL counts
-// as false, SQL WHERE semantics), appended to sel[:0].
+// as false, SQL WHERE semantics), appended to sel[:0]. It walks the bitmap
+// a 64-bit word at a time.
 func SelectionFromMask(mask *array.Boolean, sel []int32) []int32 {
 	sel = sel[:0]
 	n := mask.Len()
-	vals := mask.Data().Buffers()[1].Bytes()
 	off := mask.Data().Offset()
+	vals := mask.Data().Buffers()[1].Bytes()
 	var valid []byte
 	if mask.NullN() > 0 {
 		valid = mask.NullBitmapBytes()
 	}
-	for i := 0; i < n; i++ {
-		if bitutil.BitIsSet(vals, off+i) && (valid == nil || bitutil.BitIsSet(valid, off+i)) {
-			sel = append(sel, int32(i))
+	for base := 0; base < n; base += 64 {
+		w := loadBits(vals, off+base, min(64, n-base))
+		if valid != nil {
+			w &= loadBits(valid, off+base, min(64, n-base))
+		}
+		for w != 0 {
+			sel = append(sel, int32(base+bits.TrailingZeros64(w)))
+			w &= w - 1
 		}
 	}
 	return sel
+}
+
+// loadBits reads n (<= 64) bits starting at bit pos into a word.
+func loadBits(buf []byte, pos, n int) uint64 {
+	var w uint64
+	byteIdx, shift := pos/8, uint(pos%8)
+	need := (int(shift) + n + 7) / 8
+	var tmp [9]byte
+	copy(tmp[:], buf[byteIdx:min(len(buf), byteIdx+need)])
+	w = binary.LittleEndian.Uint64(tmp[:8]) >> shift
+	if shift > 0 {
+		w |= uint64(tmp[8]) << (64 - shift)
+	}
+	if n < 64 {
+		w &= (1 << uint(n)) - 1
+	}
+	return w
 }
 
 // TakeBatch gathers rows idx of b into a new batch owned by the caller.

@@ -110,12 +110,10 @@ func (c *ScalarCall) Eval(ec *EvalContext, b arrow.RecordBatch) (arrow.Array, er
 			}
 		}
 	}()
-	for _, a := range c.Args {
-		if c.Binding.ConstArgs {
-			if _, ok := a.(*Literal); ok {
-				args = append(args, nil)
-				continue
-			}
+	for i, a := range c.Args {
+		if i < len(c.constArg) && c.constArg[i] {
+			args = append(args, nil)
+			continue
 		}
 		v, err := Eval(ec, a, b)
 		if err != nil {

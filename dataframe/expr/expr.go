@@ -202,6 +202,21 @@ type ScalarCall struct {
 	Fn      *Function
 	Args    []Expr // Typed after resolution
 	Binding *Binding
+	// constArg marks the arguments that were literals when Binding was
+	// made: only those are passed as nil to a ConstArgs kernel.
+	constArg []bool
+}
+
+// NewScalarCall records a bound call; args must be the ones Bind saw.
+func NewScalarCall(f *Function, args []Expr, b *Binding) *ScalarCall {
+	c := &ScalarCall{Fn: f, Args: args, Binding: b}
+	if b.ConstArgs {
+		c.constArg = make([]bool, len(args))
+		for i, a := range args {
+			_, c.constArg[i] = a.(*Literal)
+		}
+	}
+	return c
 }
 
 func (c *ScalarCall) String() string   { return FormatCall(c.Fn.Name, c.Args, false, false) }

@@ -41,21 +41,15 @@ func FoldExpr(e expr.Expr) (expr.Expr, error) {
 		case *expr.Literal, *expr.BoundRef, *expr.Alias, *expr.SortOrder, *expr.AggCall:
 			return n, nil
 		case *expr.ScalarCall:
+			// Children may have become literals: bind again so the kernel
+			// sees them as constants, then fold if nothing is left to read.
+			if rebound, err := BindScalar(t.Fn, t.Args); err == nil {
+				t = rebound.(*expr.ScalarCall)
+			}
 			if lit, ok, err := expr.FoldConstant(foldCtx, t); err == nil && ok {
 				return lit, nil
 			}
-			if t.Binding.ConstArgs {
-				return n, nil
-			}
-			for _, a := range t.Args {
-				if _, isLit := a.(*expr.Literal); isLit {
-					if rebound, err := BindScalar(t.Fn, t.Args); err == nil {
-						return rebound, nil
-					}
-					break
-				}
-			}
-			return n, nil
+			return t, nil
 		}
 		if lit, ok, err := expr.FoldConstant(foldCtx, n); err == nil && ok {
 			return lit, nil
@@ -350,7 +344,30 @@ func prune(n Node, need []bool) (Node, []int) {
 			childNeed[r] = true
 		}
 		child, cm := prune(t.Child, childNeed)
-		return &Filter{Child: child, Cond: Remap(t.Cond, cm)}, cm
+		f := &Filter{Child: child, Cond: Remap(t.Cond, cm)}
+		// Columns only the condition reads are dropped right after the
+		// filter, so it never gathers them.
+		extra := false
+		for i, x := range childNeed {
+			if x && !need[i] {
+				extra = true
+			}
+		}
+		if !extra {
+			return f, cm
+		}
+		attrs := child.Output()
+		var exprs []expr.Expr
+		m := make([]int, len(cm))
+		for i := range m {
+			m[i] = -1
+			if need[i] && cm[i] >= 0 {
+				a := attrs[cm[i]]
+				m[i] = len(exprs)
+				exprs = append(exprs, &expr.BoundRef{Index: cm[i], Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier})
+			}
+		}
+		return &Project{Child: f, Exprs: exprs}, m
 	case *Aggregate:
 		childNeed := make([]bool, len(t.Child.Output()))
 		for _, g := range t.Groups {

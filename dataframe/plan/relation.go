@@ -18,8 +18,8 @@ type LocalRelation struct {
 	Name string
 }
 
-func (r *LocalRelation) Output() []Attribute     { return r.Attrs }
-func (r *LocalRelation) Children() []Node        { return nil }
+func (r *LocalRelation) Output() []Attribute      { return r.Attrs }
+func (r *LocalRelation) Children() []Node         { return nil }
 func (r *LocalRelation) WithChildren([]Node) Node { return r }
 func (r *LocalRelation) String() string {
 	rows := int64(0)
@@ -70,7 +70,7 @@ func (s *FileScan) Output() []Attribute {
 	}
 	return out
 }
-func (s *FileScan) Children() []Node        { return nil }
+func (s *FileScan) Children() []Node         { return nil }
 func (s *FileScan) WithChildren([]Node) Node { return s }
 func (s *FileScan) String() string {
 	var b strings.Builder

@@ -217,11 +217,29 @@ func BindScalar(f *expr.Function, args []expr.Expr) (expr.Expr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrAnalysis, expr.FormatCall(f.Name, args, false, false), err)
 	}
-	args, err = applyCasts(args, b.Cast)
-	if err != nil {
-		return nil, err
+	if needsCast(args, b.Cast) {
+		// Bind again over the coerced arguments, so a kernel specialised on
+		// a literal captured the literal of the type it will compute in.
+		if args, err = applyCasts(args, b.Cast); err != nil {
+			return nil, err
+		}
+		if b, err = f.Bind(argsOf(args)); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrAnalysis, expr.FormatCall(f.Name, args, false, false), err)
+		}
+		if needsCast(args, b.Cast) {
+			return nil, fmt.Errorf("%w: %s: internal error: coerced arguments still need casts", ErrAnalysis, expr.FormatCall(f.Name, args, false, false))
+		}
 	}
-	return &expr.ScalarCall{Fn: f, Args: args, Binding: b}, nil
+	return expr.NewScalarCall(f, args, b), nil
+}
+
+func needsCast(args []expr.Expr, casts []arrow.DataType) bool {
+	for i, to := range casts {
+		if to != nil && i < len(args) && !arrow.TypeEqual(args[i].(expr.Typed).DataType(), to) {
+			return true
+		}
+	}
+	return false
 }
 
 // BindAgg resolves an aggregate call over resolved arguments.
@@ -265,6 +283,10 @@ func argsOf(args []expr.Expr) []expr.Arg {
 	for i, a := range args {
 		t := a.(expr.Typed)
 		out[i] = expr.Arg{Type: t.DataType(), Nullable: t.Nullable()}
+		switch a.(type) {
+		case *expr.BoundRef, *expr.Alias, *expr.Field:
+			out[i].Name = expr.Name(a)
+		}
 		if l, ok := a.(*expr.Literal); ok {
 			out[i].Const = l
 		}
