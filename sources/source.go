@@ -1,0 +1,80 @@
+// Package sources defines the streaming Source contract and the registry
+// of built-in sources (memory, rate, files, kafka), each in a subpackage.
+// Sources speak Arrow, never DataFrames.
+package sources
+
+import (
+	"context"
+	"errors"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// ErrSource is the sentinel wrapped by source failures.
+var ErrSource = errors.New("source")
+
+// Offset is a position in a source: canonical JSON, compared byte for
+// byte and stored as is in the offset log. The empty Offset (nil) is the
+// position before any data.
+type Offset []byte
+
+// ReadLimit bounds how far LatestOffset may move in one batch (Spark's
+// maxOffsetsPerTrigger / maxFilesPerTrigger). The zero value is no limit.
+type ReadLimit struct {
+	// MaxRows caps rows (records, messages) per batch; 0 means no cap.
+	MaxRows int64
+	// MaxFiles caps files per batch for file sources; 0 means no cap.
+	MaxFiles int
+	// MaxBytes caps bytes per batch for file sources; 0 means no cap.
+	MaxBytes int64
+}
+
+// Source is a replayable, offset-addressed stream of Arrow batches.
+//
+// The engine calls a Source from one goroutine at a time. Contract:
+//   - LatestOffset returns the end of the next batch given its start,
+//     respecting limit; returning start (byte-equal) means no new data.
+//     Offsets only move forward.
+//   - GetBatch returns the rows in (start, end]. It must return the same
+//     rows for the same pair, also after a restart in another process:
+//     the engine replays a logged batch after a crash. start nil means
+//     from the beginning. The reader's batches are owned by the caller.
+//   - Commit(end) says every batch up to end is durable downstream; data
+//     at or before end may be discarded.
+//   - Schema is fixed for the source's lifetime.
+type Source interface {
+	Schema() *arrow.Schema
+	LatestOffset(ctx context.Context, start Offset, limit ReadLimit) (Offset, error)
+	GetBatch(ctx context.Context, start, end Offset) (array.RecordReader, error)
+	Commit(ctx context.Context, end Offset) error
+	Close() error
+}
+
+// Describer is an optional capability: a one-line description for progress
+// reports ("MemoryStream[clicks]", "KafkaV2[Subscribe[user-clicks]]").
+// Without it the engine uses the Go type name.
+type Describer interface {
+	Description() string
+}
+
+// InitialOffsetter is an optional capability for sources whose first batch
+// does not start at the beginning (Kafka startingOffsets=latest): the
+// engine asks once, when the query starts with no checkpoint, and logs it.
+// Without it the first batch starts at the nil Offset.
+type InitialOffsetter interface {
+	InitialOffset(ctx context.Context) (Offset, error)
+}
+
+// DefaultLimiter is an optional capability: the read limit a source wants
+// from its own options (maxOffsetsPerTrigger and friends). AvailableNow
+// uses it to split a backlog into several batches.
+type DefaultLimiter interface {
+	DefaultReadLimit() ReadLimit
+}
+
+// RowCounter is an optional capability: the number of rows between two
+// offsets without reading them, for progress bars and ETAs.
+type RowCounter interface {
+	RowsBetween(start, end Offset) (int64, bool)
+}
