@@ -206,3 +206,17 @@ func reportPerRow(b *testing.B, rows int, cpu0 time.Duration) {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/float64(rows), "cpu-ns/row")
 	}
 }
+
+// countRows runs op and counts its rows without reading them.
+func countRows(t testing.TB, mem memory.Allocator, op Operator) int {
+	t.Helper()
+	n := 0
+	err := Drain(context.Background(), NewTaskContext(mem, time.Unix(0, 0)), op, func(b arrow.RecordBatch) error {
+		n += int(b.NumRows())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
