@@ -370,7 +370,7 @@ func (r *csvReader) malformed(e *MalformedError, raw []byte, nothingAppended boo
 		}
 	}
 	if r.corrupt != nil {
-		r.corrupt.appendBytes(trimLineEnd(raw))
+		r.corrupt.appendText(trimLineEnd(raw))
 	}
 	r.rows++
 	return nil
@@ -456,7 +456,7 @@ func (r *csvReader) convertField(cv *csvConv, f csvField) (string, bool) {
 	}
 	switch c.kind {
 	case kindString:
-		c.appendBytes(v)
+		c.appendText(v)
 	case kindInt64, kindInt32, kindInt16, kindInt8:
 		x, ok := parseIntBytes(v, cv.bits)
 		if !ok {

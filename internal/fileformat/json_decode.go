@@ -73,8 +73,9 @@ type jsonNode struct {
 // stream nearly always list their keys in the same order, so resolving a
 // key is usually one comparison.
 type jsonKeyCache struct {
-	key []byte
-	idx int
+	key   []byte // the key and its closing quote
+	idx   int
+	valid bool
 }
 
 const maxKeyCache = 64
@@ -200,7 +201,7 @@ func (d *JSONDecoder) Append(record []byte) error {
 			}
 			d.n = start + 1
 			if d.corrupt != nil {
-				d.corrupt.appendBytes(record)
+				d.corrupt.appendText(record)
 			}
 			return nil
 		}
@@ -208,7 +209,7 @@ func (d *JSONDecoder) Append(record []byte) error {
 		if d.corrupt != nil {
 			d.corrupt.truncate(start)
 			for k := start; k < d.n; k++ {
-				d.corrupt.appendBytes(record)
+				d.corrupt.appendText(record)
 			}
 		}
 		return nil
@@ -309,17 +310,26 @@ func (d *JSONDecoder) object(n *jsonNode, data []byte, i, depth int) (int, error
 			if i >= len(data) || data[i] != '"' {
 				return 0, d.syntax(n, syntaxErr(i, "expected a field name"))
 			}
-			ke, esc, serr := scanString(data, i+1)
-			if serr != nil {
-				return 0, d.syntax(n, serr)
+			idx := -1
+			// Fast path: the same key as in this position of the previous
+			// object (cached with its closing quote, so a match is exact).
+			if k < len(n.cache) && n.cache[k].valid && len(data)-i-1 >= len(n.cache[k].key) &&
+				string(data[i+1:i+1+len(n.cache[k].key)]) == string(n.cache[k].key) {
+				idx = n.cache[k].idx
+				i += 1 + len(n.cache[k].key)
+			} else {
+				ke, esc, serr := scanString(data, i+1)
+				if serr != nil {
+					return 0, d.syntax(n, serr)
+				}
+				key := data[i+1 : ke]
+				if esc {
+					d.scratch = appendUnescaped(d.scratch[:0], key)
+					key = d.scratch
+				}
+				idx = n.lookup(k, key, !esc)
+				i = ke + 1
 			}
-			key := data[i+1 : ke]
-			if esc {
-				d.scratch = appendUnescaped(d.scratch[:0], key)
-				key = d.scratch
-			}
-			idx := n.lookup(k, key)
-			i = ke + 1
 			if i < len(data) && data[i] == ':' {
 				i++
 			} else {
@@ -329,7 +339,9 @@ func (d *JSONDecoder) object(n *jsonNode, data []byte, i, depth int) (int, error
 				}
 				i++
 			}
-			i = skipWS(data, i)
+			if i < len(data) && data[i] <= ' ' {
+				i = skipWS(data, i)
+			}
 			if idx >= 0 && n.seen[idx] != n.gen {
 				n.seen[idx] = n.gen
 				found++
@@ -343,9 +355,17 @@ func (d *JSONDecoder) object(n *jsonNode, data []byte, i, depth int) (int, error
 					return 0, d.syntax(n, serr)
 				}
 			}
-			if i < len(data) && data[i] == ',' {
-				i = skipWS(data, i+1)
-				continue
+			if i < len(data) {
+				if c := data[i]; c == ',' {
+					i++
+					if i < len(data) && data[i] <= ' ' {
+						i = skipWS(data, i)
+					}
+					continue
+				} else if c == '}' {
+					i++
+					break
+				}
 			}
 			i = skipWS(data, i)
 			if i < len(data) && data[i] == ',' {
@@ -369,21 +389,22 @@ func (d *JSONDecoder) object(n *jsonNode, data []byte, i, depth int) (int, error
 	return i, nil
 }
 
-// lookup resolves the k-th key of an object to a field index, -1 if unknown.
-func (n *jsonNode) lookup(k int, key []byte) int {
-	if k < len(n.cache) && string(n.cache[k].key) == string(key) {
-		return n.cache[k].idx
-	}
+// lookup resolves the k-th key of an object to a field index, -1 if
+// unknown, and remembers it for the next object (raw: the key had no
+// escapes, so its bytes can be matched in place).
+func (n *jsonNode) lookup(k int, key []byte, raw bool) int {
 	idx, ok := n.index[string(key)]
 	if !ok {
 		idx = -1
 	}
 	if k < maxKeyCache {
 		for len(n.cache) <= k {
-			n.cache = append(n.cache, jsonKeyCache{idx: -2})
+			n.cache = append(n.cache, jsonKeyCache{})
 		}
-		n.cache[k].key = append(n.cache[k].key[:0], key...)
-		n.cache[k].idx = idx
+		c := &n.cache[k]
+		c.valid = raw
+		c.key = append(append(c.key[:0], key...), '"')
+		c.idx = idx
 	}
 	return idx
 }

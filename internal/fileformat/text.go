@@ -139,7 +139,7 @@ func (r *textReader) Next() (arrow.RecordBatch, error) {
 		if r.src.err != nil {
 			return nil, fmt.Errorf("fileformat: text %s: read: %w", r.name, r.src.err)
 		}
-		r.col.appendBytes(r.src.window())
+		r.col.appendText(r.src.window())
 		r.src.advance(len(r.src.window()))
 		r.done = true
 		return r.batch(), nil
@@ -155,7 +155,7 @@ func (r *textReader) Next() (arrow.RecordBatch, error) {
 			break
 		}
 		bytes += len(line) + 1
-		r.col.appendBytes(line)
+		r.col.appendText(line)
 	}
 	if r.col.n == 0 && r.done {
 		return nil, io.EOF

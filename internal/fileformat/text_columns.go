@@ -1,8 +1,10 @@
 package fileformat
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -179,6 +181,15 @@ func (c *textColumn) appendBytes(b []byte) {
 	c.data = append(c.data, b...)
 	c.offsets = append(c.offsets, int32(len(c.data)))
 	c.n++
+}
+
+// appendText appends b as a string, replacing invalid UTF-8 with U+FFFD
+// (as Java's decoder does for Spark): Arrow strings must be valid UTF-8.
+func (c *textColumn) appendText(b []byte) {
+	if !utf8.Valid(b) {
+		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	}
+	c.appendBytes(b)
 }
 
 // appendTimestamp stores microseconds in the column's unit.
