@@ -100,7 +100,7 @@ func libRun(t testing.TB, mem memory.Allocator, fn string, rows int, args ...any
 		return nil, nil, err
 	}
 	ec := expr.NewEvalContext(mem, libNow)
-	call := &expr.ScalarCall{Fn: f, Binding: bnd, Args: exprs}
+	call := expr.NewScalarCall(f, append([]expr.Expr(nil), exprs...), bnd)
 	for i := range exprs {
 		if i >= len(bnd.Cast) || bnd.Cast[i] == nil || arrow.TypeEqual(bnd.Cast[i], bargs[i].Type) {
 			continue

@@ -269,6 +269,9 @@ func bindRegexpReplace(args []expr.Arg) (*expr.Binding, error) {
 		re := newLibRegexp("regexp_replace", a[1], konst)
 		pos := intArg(a, args, 3, 1)
 		useKonst := konst != nil && a[1] == nil && a[2] == nil
+		var lastRep string
+		var lastRe *regexp.Regexp
+		var lastTmpl string
 		var firstErr error
 		res, err := strRows(ec, expr.String, n, 0, a, func(i int, dst []byte) ([]byte, bool) {
 			r, err := re.at(i)
@@ -278,12 +281,14 @@ func bindRegexpReplace(args []expr.Arg) (*expr.Binding, error) {
 			}
 			tmpl, literal := konstTmpl, konstLiteral
 			if !useKonst {
-				rs := string(rep.at(i))
-				if tmpl, err = javaReplacement(rs, r); err != nil {
-					firstErr = err
-					return dst, false
+				if rs := rep.at(i); lastRe != r || string(rs) != lastRep {
+					if lastTmpl, err = javaReplacement(string(rs), r); err != nil {
+						firstErr = err
+						return dst, false
+					}
+					lastRep, lastRe = string(rs), r
 				}
-				literal = !strings.ContainsAny(rs, `$\`)
+				tmpl, literal = lastTmpl, !strings.ContainsAny(lastRep, `$\`)
 			}
 			str := s.at(i)
 			p := pos.at(i)
