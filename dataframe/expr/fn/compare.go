@@ -167,6 +167,18 @@ func compareKernel(op cmpOp, ct arrow.DataType, o *operands, dictSide int) expr.
 					return compareDict(ec.Mem, d, ca, op.flip())
 				}
 			}
+			// The literal arrived as a column (the call was not built with
+			// expr.NewScalarCall): decode the dictionary side.
+			for _, p := range []*arrow.Array{&a, &b} {
+				if d, ok := (*p).(*array.Dictionary); ok {
+					dec, err := decodeDictionary(ec.Mem, d)
+					if err != nil {
+						return nil, err
+					}
+					defer dec.Release()
+					*p = dec
+				}
+			}
 			return compareBytes(ec.Mem, n, a, ca, b, cb, op), nil
 		}
 	}

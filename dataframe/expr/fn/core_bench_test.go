@@ -41,7 +41,7 @@ func coreBind(tb testing.TB, name string, args ...expr.Expr) *expr.ScalarCall {
 			tb.Fatalf("%s: benchmark arguments need a cast of arg %d to %s", name, i, c)
 		}
 	}
-	return &expr.ScalarCall{Fn: f, Args: args, Binding: bnd}
+	return expr.NewScalarCall(f, args, bnd)
 }
 
 // clicksBatch makes ts (bigint ms) and event_type (string or dictionary) columns.

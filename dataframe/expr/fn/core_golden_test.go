@@ -186,10 +186,10 @@ func coreColumn(t testing.TB, mem memory.Allocator, spec coreArgSpec, rows int, 
 		defer vals.Release()
 		bld := array.NewDictionaryBuilder(mem, dt)
 		defer bld.Release()
+		if sliced {
+			bld.AppendNull()
+		}
 		for i := 0; i < vals.Len(); i++ {
-			if sliced && i == 0 {
-				bld.AppendNull()
-			}
 			if vals.IsNull(i) {
 				bld.AppendNull()
 			} else if err := bld.(*array.BinaryDictionaryBuilder).AppendString(vals.(*array.String).Value(i)); err != nil {
@@ -254,7 +254,7 @@ func coreRunCase(t *testing.T, mem memory.Allocator, c coreCase, sliced, litAsCo
 		}
 	}
 	got, dt, err := coreCall(t, mem, c.fn, b, exprs...)
-	mode := fmt.Sprintf("(sliced=%v litAsCol=%v)", sliced, litAsCol)
+	mode := fmt.Sprintf("(sliced=%v litAsCol=%v literalsAsArrays=%v)", sliced, litAsCol, coreLiteralsAsArrays)
 	if c.wantErr != "" {
 		if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 			t.Errorf("%s %s: want error containing %q, got %v (rows %v)", c.line, mode, c.wantErr, err, got)
@@ -308,6 +308,11 @@ func TestCoreGolden(t *testing.T) {
 				if hasLit && !c.litOnly {
 					coreRunCase(t, mem, c, false, true)
 					coreRunCase(t, mem, c, true, true)
+				}
+				if hasLit {
+					coreLiteralsAsArrays = true
+					coreRunCase(t, mem, c, true, false)
+					coreLiteralsAsArrays = false
 				}
 			}
 		})

@@ -47,6 +47,11 @@ func coreRows(arr arrow.Array) []string {
 	return out
 }
 
+// coreLiteralsAsArrays makes coreCall build calls without NewScalarCall,
+// so kernels get literal arguments as arrays (of the literal's cast type)
+// instead of nil: kernels must accept both.
+var coreLiteralsAsArrays bool
+
 // coreCall binds fn name over args (Literals or BoundRefs into b) and
 // evaluates it over b. It returns the result rendered per row, the result
 // type, and the bind/eval error.
@@ -71,24 +76,28 @@ func coreCall(t testing.TB, mem memory.Allocator, name string, b arrow.RecordBat
 	ec := expr.NewEvalContext(mem, time.Unix(0, 0))
 	// Apply the requested casts the way the analyzer does: literals are
 	// folded, columns wrapped in a Cast node.
-	call := &expr.ScalarCall{Fn: f, Binding: bnd, Args: make([]expr.Expr, len(args))}
+	cargs := make([]expr.Expr, len(args))
 	for i, a := range args {
-		call.Args[i] = a
+		cargs[i] = a
 		if i < len(bnd.Cast) && bnd.Cast[i] != nil && !arrow.TypeEqual(bnd.Cast[i], a.(expr.Typed).DataType()) {
 			k, err := CastKernel(a.(expr.Typed).DataType(), bnd.Cast[i], true)
 			if err != nil {
 				t.Fatalf("%s: cast arg %d to %s: %v", name, i, bnd.Cast[i], err)
 			}
 			c := &expr.Cast{Child: a, To: bnd.Cast[i], Kernel: k, Try: true}
-			call.Args[i] = c
+			cargs[i] = c
 			if _, isLit := a.(*expr.Literal); isLit {
 				lit, _, err := expr.FoldConstant(ec, c)
 				if err != nil {
 					t.Fatalf("fold %s: %v", c, err)
 				}
-				call.Args[i] = lit
+				cargs[i] = lit
 			}
 		}
+	}
+	call := expr.NewScalarCall(f, cargs, bnd)
+	if coreLiteralsAsArrays {
+		call = &expr.ScalarCall{Fn: f, Args: cargs, Binding: bnd} // no const marks: literals arrive as arrays
 	}
 	out, err := call.Eval(ec, b)
 	if err != nil {

@@ -51,11 +51,14 @@ type ordered interface {
 func values[T fixed](a arrow.Array) []T {
 	d := a.Data()
 	n := d.Len()
-	if n == 0 || len(d.Buffers()) < 2 || d.Buffers()[1] == nil {
+	if n == 0 {
 		return nil
 	}
-	b := d.Buffers()[1].Bytes()
 	var z T
+	if len(d.Buffers()) < 2 || d.Buffers()[1] == nil || d.Buffers()[1].Len() < (d.Offset()+n)*int(unsafe.Sizeof(z)) {
+		return make([]T, n) // no value buffer (all NULL from some producers)
+	}
+	b := d.Buffers()[1].Bytes()
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/int(unsafe.Sizeof(z)))[d.Offset() : d.Offset()+n]
 }
 
@@ -493,6 +496,9 @@ func stringData(a arrow.Array) (offs []int32, data []byte) {
 	if d.Len() == 0 {
 		return []int32{0}, nil
 	}
+	if d.Buffers()[1] == nil || d.Buffers()[1].Len() < (d.Offset()+d.Len()+1)*4 {
+		return make([]int32, d.Len()+1), nil // no offsets: every row empty
+	}
 	ob := d.Buffers()[1].Bytes()
 	offs = unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(ob))), len(ob)/4)[d.Offset() : d.Offset()+d.Len()+1]
 	if b := d.Buffers()[2]; b != nil {
@@ -710,8 +716,11 @@ func stringPredicate(mem memory.Allocator, a arrow.Array, f func(s []byte) bool)
 // boolBits returns a Boolean array's value bitmap and bit offset.
 func boolBits(a arrow.Array) ([]byte, int) {
 	d := a.Data()
-	if d.Len() == 0 || d.Buffers()[1] == nil {
+	if d.Len() == 0 {
 		return nil, 0
+	}
+	if d.Buffers()[1] == nil || d.Buffers()[1].Len()*8 < d.Offset()+d.Len() {
+		return make([]byte, bitutil.BytesForBits(int64(d.Len()))), 0 // no values: all false
 	}
 	return d.Buffers()[1].Bytes(), d.Offset()
 }
