@@ -143,14 +143,13 @@ func minMaxFixed(name string, dt arrow.DataType, state []arrow.Field, isMax bool
 	}
 }
 
-// minMaxBase holds what every min/max accumulator shares: the seen flags
-// (a group is NULL until its first non-NULL value) and its names.
+// minMaxBase holds what every min/max accumulator shares. Each keeps seen
+// flags too: a group is NULL until its first non-NULL value.
 type minMaxBase struct {
 	name  string
 	dt    arrow.DataType
 	state []arrow.Field
 	isMax bool
-	seen  vec[uint8]
 }
 
 func (b *minMaxBase) checkUpdate(args []arrow.Array, gids []uint32) error {
@@ -166,6 +165,7 @@ func (b *minMaxBase) checkMerge(state []arrow.Array, gids []uint32) error {
 // so the loop is one compare and two stores.
 type minMaxInt[T integer] struct {
 	minMaxBase
+	seen   bitset
 	init   T
 	isBool bool
 	vals   vec[T]
@@ -173,7 +173,7 @@ type minMaxInt[T integer] struct {
 }
 
 func newMinMaxInt[T integer](mem memory.Allocator, name string, dt arrow.DataType, state []arrow.Field, isMax bool, init T) *minMaxInt[T] {
-	return &minMaxInt[T]{minMaxBase: minMaxBase{name: name, dt: dt, state: state, isMax: isMax, seen: newVec[uint8](mem)},
+	return &minMaxInt[T]{minMaxBase: minMaxBase{name: name, dt: dt, state: state, isMax: isMax}, seen: newBitset(mem),
 		init: init, vals: newVec[T](mem)}
 }
 
@@ -193,7 +193,7 @@ func (m *minMaxInt[T]) fold(a arrow.Array, gids []uint32) {
 		vals = fixedValues[T](a)
 	}
 	bm, off := nullBits(a)
-	cur, seen := m.vals.s, m.seen.s
+	cur, seen := m.vals.s, m.seen.w.s
 	switch {
 	case m.isMax && bm == nil:
 		for i, g := range gids {
@@ -203,7 +203,7 @@ func (m *minMaxInt[T]) fold(a arrow.Array, gids []uint32) {
 			if v := vals[i]; v > cur[g] {
 				cur[g] = v
 			}
-			seen[g] = 1
+			seen[g>>6] |= 1 << (g & 63)
 		}
 	case m.isMax:
 		for i, g := range gids {
@@ -213,7 +213,7 @@ func (m *minMaxInt[T]) fold(a arrow.Array, gids []uint32) {
 			if v := vals[i]; v > cur[g] {
 				cur[g] = v
 			}
-			seen[g] = 1
+			seen[g>>6] |= 1 << (g & 63)
 		}
 	case bm == nil:
 		for i, g := range gids {
@@ -223,7 +223,7 @@ func (m *minMaxInt[T]) fold(a arrow.Array, gids []uint32) {
 			if v := vals[i]; v < cur[g] {
 				cur[g] = v
 			}
-			seen[g] = 1
+			seen[g>>6] |= 1 << (g & 63)
 		}
 	default:
 		for i, g := range gids {
@@ -233,7 +233,7 @@ func (m *minMaxInt[T]) fold(a arrow.Array, gids []uint32) {
 			if v := vals[i]; v < cur[g] {
 				cur[g] = v
 			}
-			seen[g] = 1
+			seen[g>>6] |= 1 << (g & 63)
 		}
 	}
 }
@@ -262,17 +262,18 @@ func (m *minMaxInt[T]) Result(mem memory.Allocator, n int, sel []uint32) (arrow.
 	if err := checkEmit(m.name, n, m.vals.len(), sel); err != nil {
 		return nil, err
 	}
+	seen := m.seen.bytes(m.vals.len())
 	if m.isBool {
-		return emitBool(mem, any(m.vals.s).([]uint8), m.seen.s, n, sel), nil
+		return emitBool(mem, any(m.vals.s).([]uint8), seen, n, sel), nil
 	}
-	return emitFixed(mem, m.dt, m.vals.s, m.seen.s, n, sel), nil
+	return emitFixed(mem, m.dt, m.vals.s, seen, n, sel), nil
 }
 
 func (m *minMaxInt[T]) Reset() {
 	for i := range m.vals.s {
 		m.vals.s[i] = m.init
 	}
-	clear(m.seen.s)
+	m.seen.reset()
 }
 
 func (m *minMaxInt[T]) Release() {
@@ -290,11 +291,12 @@ func oneState(a arrow.Array, err error) ([]arrow.Array, error) {
 // minMaxFloat orders NaN above +Inf, as Spark does.
 type minMaxFloat[T ~float32 | ~float64] struct {
 	minMaxBase
+	seen vec[uint8]
 	vals vec[T]
 }
 
 func newMinMaxFloat[T ~float32 | ~float64](mem memory.Allocator, name string, dt arrow.DataType, state []arrow.Field, isMax bool) *minMaxFloat[T] {
-	return &minMaxFloat[T]{minMaxBase: minMaxBase{name: name, dt: dt, state: state, isMax: isMax, seen: newVec[uint8](mem)},
+	return &minMaxFloat[T]{minMaxBase: minMaxBase{name: name, dt: dt, state: state, isMax: isMax}, seen: newVec[uint8](mem),
 		vals: newVec[T](mem)}
 }
 
@@ -369,11 +371,12 @@ func (m *minMaxFloat[T]) Release() {
 
 type minMaxDec struct {
 	minMaxBase
+	seen vec[uint8]
 	vals vec[decimal128.Num]
 }
 
 func newMinMaxDec(mem memory.Allocator, name string, dt arrow.DataType, state []arrow.Field, isMax bool) *minMaxDec {
-	return &minMaxDec{minMaxBase: minMaxBase{name: name, dt: dt, state: state, isMax: isMax, seen: newVec[uint8](mem)},
+	return &minMaxDec{minMaxBase: minMaxBase{name: name, dt: dt, state: state, isMax: isMax}, seen: newVec[uint8](mem),
 		vals: newVec[decimal128.Num](mem)}
 }
 
@@ -439,11 +442,12 @@ func (m *minMaxDec) Release() {
 // minMaxBytes keeps each group's current string in a shared heap.
 type minMaxBytes struct {
 	minMaxBase
+	seen vec[uint8]
 	vals slots
 }
 
 func newMinMaxBytes(mem memory.Allocator, name string, dt arrow.DataType, state []arrow.Field, isMax bool) *minMaxBytes {
-	return &minMaxBytes{minMaxBase: minMaxBase{name: name, dt: dt, state: state, isMax: isMax, seen: newVec[uint8](mem)},
+	return &minMaxBytes{minMaxBase: minMaxBase{name: name, dt: dt, state: state, isMax: isMax}, seen: newVec[uint8](mem),
 		vals: newSlots(mem)}
 }
 

@@ -97,7 +97,7 @@ type sums[S int64 | float64] struct {
 	dt    arrow.DataType
 	state []arrow.Field
 	sum   vec[S]
-	seen  vec[uint8]
+	seen  bitset
 }
 
 func (s *sums[S]) Resize(n int) {
@@ -111,12 +111,12 @@ func (s *sums[S]) MergeState(state []arrow.Array, gids []uint32) error {
 	if err := checkState(s.name, state, s.state, gids); err != nil {
 		return err
 	}
-	addColumn(s.sum.s, s.seen.s, fixedValues[S](state[0]), state[0], gids)
+	addColumn(s.sum.s, s.seen.w.s, fixedValues[S](state[0]), state[0], gids)
 	return nil
 }
 
 // addColumn folds vals (the rows of column a) into sum by group.
-func addColumn[S int64 | float64, T number](sum []S, seen []uint8, vals []T, a arrow.Array, gids []uint32) {
+func addColumn[S int64 | float64, T number](sum []S, seen []uint64, vals []T, a arrow.Array, gids []uint32) {
 	bm, off := nullBits(a)
 	if bm == nil {
 		for i, g := range gids {
@@ -124,7 +124,7 @@ func addColumn[S int64 | float64, T number](sum []S, seen []uint8, vals []T, a a
 				continue
 			}
 			sum[g] += S(vals[i])
-			seen[g] = 1
+			seen[g>>6] |= 1 << (g & 63)
 		}
 		return
 	}
@@ -133,7 +133,7 @@ func addColumn[S int64 | float64, T number](sum []S, seen []uint8, vals []T, a a
 			continue
 		}
 		sum[g] += S(vals[i])
-		seen[g] = 1
+		seen[g>>6] |= 1 << (g & 63)
 	}
 }
 
@@ -149,12 +149,12 @@ func (s *sums[S]) Result(mem memory.Allocator, n int, sel []uint32) (arrow.Array
 	if err := checkEmit(s.name, n, s.sum.len(), sel); err != nil {
 		return nil, err
 	}
-	return emitFixed(mem, s.dt, s.sum.s, s.seen.s, n, sel), nil
+	return emitFixed(mem, s.dt, s.sum.s, s.seen.bytes(s.sum.len()), n, sel), nil
 }
 
 func (s *sums[S]) Reset() {
 	clear(s.sum.s)
-	clear(s.seen.s)
+	s.seen.reset()
 }
 
 func (s *sums[S]) Release() {
@@ -167,14 +167,14 @@ type sumInt[T integer] struct{ sums[int64] }
 func newSumInt[T integer](mem memory.Allocator) *sumInt[T] {
 	return &sumInt[T]{sums[int64]{name: "sum", dt: expr.Int64,
 		state: []arrow.Field{{Name: "sum", Type: expr.Int64, Nullable: true}},
-		sum:   newVec[int64](mem), seen: newVec[uint8](mem)}}
+		sum:   newVec[int64](mem), seen: newBitset(mem)}}
 }
 
 func (s *sumInt[T]) Update(args []arrow.Array, gids []uint32) error {
 	if err := checkArgs(s.name, args, 1, gids); err != nil {
 		return err
 	}
-	addColumn(s.sum.s, s.seen.s, fixedValues[T](args[0]), args[0], gids)
+	addColumn(s.sum.s, s.seen.w.s, fixedValues[T](args[0]), args[0], gids)
 	return nil
 }
 
@@ -183,14 +183,14 @@ type sumFloat[T ~float32 | ~float64] struct{ sums[float64] }
 func newSumFloat[T ~float32 | ~float64](mem memory.Allocator) *sumFloat[T] {
 	return &sumFloat[T]{sums[float64]{name: "sum", dt: expr.Float64,
 		state: []arrow.Field{{Name: "sum", Type: expr.Float64, Nullable: true}},
-		sum:   newVec[float64](mem), seen: newVec[uint8](mem)}}
+		sum:   newVec[float64](mem), seen: newBitset(mem)}}
 }
 
 func (s *sumFloat[T]) Update(args []arrow.Array, gids []uint32) error {
 	if err := checkArgs(s.name, args, 1, gids); err != nil {
 		return err
 	}
-	addColumn(s.sum.s, s.seen.s, fixedValues[T](args[0]), args[0], gids)
+	addColumn(s.sum.s, s.seen.w.s, fixedValues[T](args[0]), args[0], gids)
 	return nil
 }
 
