@@ -120,6 +120,7 @@ type topCol struct {
 }
 
 type parquetReader struct {
+	ctx    context.Context
 	f      *pqFile
 	mem    memory.Allocator
 	schema *arrow.Schema
@@ -137,7 +138,12 @@ func newParquetReader(ctx context.Context, path string, opts ReadOptions) (_ *pa
 	if err != nil {
 		return nil, err
 	}
-	return newParquetReaderFile(f, opts)
+	r, err := newParquetReaderFile(f, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.ctx = ctx
+	return r, nil
 }
 
 // newParquetReaderFile builds a reader over an opened file; on error the
@@ -249,6 +255,11 @@ func (r *parquetReader) Next() (rec arrow.RecordBatch, err error) {
 		}
 	}()
 	defer recoverMalformed(&err, r.f.path)
+	if r.ctx != nil {
+		if err := r.ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 	if r.left == 0 {
 		ok, err := r.startRowGroup()
 		if err != nil {
