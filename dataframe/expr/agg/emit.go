@@ -126,7 +126,7 @@ func emitBytes(mem memory.Allocator, dt arrow.DataType, s *slots, valid []uint8,
 	for j := 0; j < m; j++ {
 		g := groupAt(sel, j)
 		if valid[g] != 0 {
-			total += int(s.lens.s[g])
+			total += s.len(g)
 		}
 	}
 	if total > math.MaxInt32 {
