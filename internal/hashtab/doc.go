@@ -56,7 +56,8 @@
 // The two-column path has a second layout for the streaming aggregation
 // shape, GROUP BY (key, window) over time-ordered input: when one column
 // has few distinct values that arrive clustered, the table is split into one
-// sub-table per value, with keys inline in 16-byte slots. The rows of a
+// sub-table per value, with keys inline in 8-byte slots (16 once a key
+// column value needs more than 32 bits). The rows of a
 // batch then probe the current window's sub-table (a few MiB, in cache)
 // rather than a table of every group so far. The choice is made from a
 // sample of the first batch and dropped for the flat table, for good, as

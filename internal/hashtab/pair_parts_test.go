@@ -83,6 +83,33 @@ func TestPairPartitioned(t *testing.T) {
 		lookup(windowBatch(mem, rng, 3000, 1600, 500, 98, swap))
 		checkKeys(t, mem, g, o, rng)
 
+		if p.pp.wideMode {
+			t.Fatal("narrow keys made the sub-tables wide")
+		}
+		// Keys beyond 32 bits, and ones equal in their low 32 bits to keys
+		// already present (-1 and 2^32-1): the sub-tables widen.
+		for _, big := range []int64{-1, 1<<32 - 1, 1 << 40, -(1 << 33)} {
+			ub := array.NewInt64Builder(mem)
+			wb := array.NewInt64Builder(mem)
+			for i := range 300 {
+				ub.Append(big + int64(i%3))
+				wb.Append((w - 1) * 300_000)
+			}
+			c := []arrow.Array{ub.NewArray(), wb.NewArray()}
+			ub.Release()
+			wb.Release()
+			if swap {
+				c[0], c[1] = c[1], c[0]
+			}
+			insert(c)
+		}
+		if !p.pp.wideMode || p.mode != pairParted {
+			t.Fatalf("swap=%v: mode %d, wide %v after keys beyond 32 bits; want partitioned and wide", swap, p.mode, p.pp.wideMode)
+		}
+		insert(windowBatch(mem, rng, 3000, 800, 1000, w, swap))
+		lookup(windowBatch(mem, rng, 3000, 1600, 500, 98, swap))
+		checkKeys(t, mem, g, o, rng)
+
 		// A batch not clustered on the window: flat from here on.
 		cols := windowBatch(mem, rng, 3000, 800, 1, w-10, swap)
 		insert(cols)
