@@ -95,9 +95,17 @@ func radixSort(a []keyIdx) []keyIdx {
 		slices.SortStableFunc(a, func(x, y keyIdx) int { return cmp.Compare(x.k, y.k) })
 		return a
 	}
-	var counts [8][256]int
+	// Sort by k - min: keys of a small range that straddles a byte
+	// boundary (small negative and positive integers around the sign flip)
+	// then share their high bytes, and those passes are skipped.
+	lo := a[0].k
 	for _, e := range a {
-		k := e.k
+		lo = min(lo, e.k)
+	}
+	var counts [8][256]int
+	for i := range a {
+		a[i].k -= lo
+		k := a[i].k
 		counts[0][byte(k)]++
 		counts[1][byte(k>>8)]++
 		counts[2][byte(k>>16)]++
@@ -132,6 +140,9 @@ func radixSort(a []keyIdx) []keyIdx {
 		}
 		scratch = src
 		src = dst
+	}
+	for i := range src {
+		src[i].k += lo
 	}
 	return src
 }
