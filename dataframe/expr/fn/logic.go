@@ -23,7 +23,7 @@ var logicalFuncs = []*expr.Function{
 	{Name: "in", MinArgs: 1, MaxArgs: -1, Usage: "expr IN (value, ...)", Bind: bindIn},
 	{Name: "like", MinArgs: 2, MaxArgs: 3, Usage: "str LIKE pattern [ESCAPE 'c']", Bind: bindLike("like", false)},
 	{Name: "ilike", MinArgs: 2, MaxArgs: 3, Usage: "str ILIKE pattern [ESCAPE 'c']", Bind: bindLike("ilike", true)},
-	{Name: "rlike", Aliases: []string{"regexp", "regexp_like"}, MinArgs: 2, MaxArgs: 2, Usage: "str RLIKE regexp", Bind: bindRLike},
+	{Name: "rlike", Aliases: []string{"regexp"}, MinArgs: 2, MaxArgs: 2, Usage: "str RLIKE regexp", Bind: bindRLike},
 }
 
 // boolArgs coerces every argument to boolean (NULL literals included).
