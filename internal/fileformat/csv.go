@@ -202,6 +202,9 @@ func newCSVReader(ctx context.Context, r io.Reader, name string, opts ReadOption
 		cr.cols = append(cr.cols, c)
 	}
 	cr.schema = arrow.NewSchema(outFields, nil)
+	for _, c := range cr.cols {
+		c.bind(cr.mem)
+	}
 	return cr, nil
 }
 
@@ -448,7 +451,7 @@ func (r *csvReader) convertField(cv *csvConv, f csvField) (string, bool) {
 			c.appendNull()
 			return "", true
 		}
-		v = []byte(r.o.emptyRead)
+		v = r.o.emptyReadB
 	}
 	if bytesToString(v) == r.o.nullValue {
 		c.appendNull()
@@ -517,6 +520,7 @@ func (r *csvReader) convertField(cv *csvConv, f csvField) (string, bool) {
 
 // appendBase64 decodes standard base64 (padding optional) into c.
 func appendBase64(c *textColumn, v []byte) (string, bool) {
+	c.reserveData(len(v))
 	n := len(c.data)
 	var err error
 	if len(v)%4 == 0 {

@@ -19,6 +19,7 @@ type csvOptions struct {
 
 	nullValue   string
 	emptyRead   string // a quoted empty field reads as this
+	emptyReadB  []byte
 	emptyWrite  string // an empty string writes as this
 	nanValue    string
 	positiveInf string
@@ -69,6 +70,7 @@ func parseCSVOptions(opts map[string]string) (*csvOptions, error) {
 		compression:   s.str("compression", "none"),
 		dt:            newDatetimeOptions(s),
 	}
+	o.emptyReadB = []byte(o.emptyRead)
 	if !s.has("emptyValue") {
 		// Spark writes "" whatever the quote; use the configured quote so
 		// the value reads back as an empty string.

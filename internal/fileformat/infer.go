@@ -303,7 +303,7 @@ func inferCSVValue(f csvField, o *csvOptions, strictDate *datetimePattern) *infe
 		if !f.quoted {
 			return tNull
 		}
-		v = []byte(o.emptyRead)
+		v = o.emptyReadB
 	}
 	s := bytesToString(v)
 	if s == o.nullValue {

@@ -120,6 +120,9 @@ func newJSONDecoder(schema *arrow.Schema, mem memory.Allocator, o *jsonOptions) 
 		d.root.fields = append(d.root.fields, buildJSONNode(f.Name, c))
 	}
 	d.root.seen = make([]uint32, len(d.root.fields))
+	for _, c := range d.cols {
+		c.bind(mem)
+	}
 	return d, nil
 }
 
@@ -431,6 +434,7 @@ func (d *JSONDecoder) value(n *jsonNode, data []byte, i, depth int) (int, error)
 				return 0, d.syntax(n, serr)
 			}
 			if esc {
+				col.reserveData(e - i)
 				col.data = appendUnescaped(col.data, data[i+1:e])
 				col.offsets = append(col.offsets, int32(len(col.data)))
 				col.n++

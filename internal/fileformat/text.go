@@ -86,6 +86,7 @@ func (textFormat) newReader(ctx context.Context, r io.Reader, name string, opts 
 		tr.batchSize = defaultBatchSize
 	}
 	tr.col, _ = newTextColumn(arrow.BinaryTypes.String, false)
+	tr.col.bind(tr.mem)
 	return tr, nil
 }
 

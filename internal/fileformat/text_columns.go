@@ -59,6 +59,13 @@ type textColumn struct {
 
 	children []*textColumn // struct fields, or the one list element
 
+	// With an allocator bound, string/binary bytes are written straight
+	// into an allocator buffer that the batch then takes over (no copy);
+	// dataHint sizes the next one.
+	mem      memory.Allocator
+	dataBuf  *memory.Buffer
+	dataHint int
+
 	tsUnit   arrow.TimeUnit // timestamp: the unit values are stored in
 	decPrec  int32
 	decScale int32
@@ -135,7 +142,43 @@ func errUnsupportedType(dt arrow.DataType) error {
 	return fmt.Errorf("type %s is not supported (supported: %s)", expr.TypeName(dt), supportedTypesText)
 }
 
+// bind makes the column (and its children) write string bytes into
+// buffers of mem.
+func (c *textColumn) bind(mem memory.Allocator) {
+	c.mem = mem
+	for _, ch := range c.children {
+		ch.bind(mem)
+	}
+}
+
+// reserveData makes room for extra more bytes in data.
+func (c *textColumn) reserveData(extra int) {
+	need := len(c.data) + extra
+	if need <= cap(c.data) {
+		return
+	}
+	newCap := max(2*cap(c.data), need, c.dataHint, 1024)
+	if c.mem == nil {
+		nd := make([]byte, len(c.data), newCap)
+		copy(nd, c.data)
+		c.data = nd
+		return
+	}
+	n := len(c.data)
+	if c.dataBuf == nil {
+		c.dataBuf = memory.NewResizableBuffer(c.mem)
+	}
+	c.dataBuf.Reserve(newCap) // copies what was written
+	buf := c.dataBuf.Buf()
+	c.data = buf[:n:len(buf)]
+}
+
 func (c *textColumn) reset() {
+	if c.dataBuf != nil {
+		c.dataBuf.Release()
+		c.dataBuf = nil
+		c.data = nil
+	}
 	c.n = 0
 	c.nulls = c.nulls[:0]
 	c.ints = c.ints[:0]
@@ -178,6 +221,9 @@ func (c *textColumn) appendBool(v bool)            { c.bools = append(c.bools, v
 func (c *textColumn) appendDecimal(v decimal128.Num) { c.decs = append(c.decs, v); c.n++ }
 
 func (c *textColumn) appendBytes(b []byte) {
+	if len(c.data)+len(b) > cap(c.data) {
+		c.reserveData(len(b))
+	}
 	c.data = append(c.data, b...)
 	c.offsets = append(c.offsets, int32(len(c.data)))
 	c.n++
@@ -345,9 +391,18 @@ func (c *textColumn) newData(mem memory.Allocator) *array.Data {
 		offs := newBuf(mem, 4*(n+1))
 		defer offs.Release()
 		copy(offs.Bytes(), arrow.Int32Traits.CastToBytes(c.offsets))
-		vals := newBuf(mem, len(c.data))
+		var vals *memory.Buffer
+		if c.dataBuf != nil {
+			// Hand the buffer over; the next batch starts a new one.
+			vals = c.dataBuf
+			vals.Resize(len(c.data))
+			c.dataHint = len(c.data) + len(c.data)/8
+			c.dataBuf, c.data = nil, nil
+		} else {
+			vals = newBuf(mem, len(c.data))
+			copy(vals.Bytes(), c.data)
+		}
 		defer vals.Release()
-		copy(vals.Bytes(), c.data)
 		return array.NewData(c.dt, n, []*memory.Buffer{validity, offs, vals}, nil, nullN, 0)
 	case kindStruct:
 		kids := make([]arrow.ArrayData, len(c.children))

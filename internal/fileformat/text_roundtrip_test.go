@@ -382,3 +382,39 @@ func TestCSVWriteEmptyAndNullOnlyRows(t *testing.T) {
 	}
 	assertSameRows(t, batch, got, file)
 }
+
+func TestCSVWriteQuotingOptions(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := parseTestSchema(t, "a string, b int")
+	dec, _ := NewJSONDecoder(schema, mem, nil)
+	for _, l := range []string{`{"a":"say \"hi\"","b":1}`, `{"a":"#x","b":2}`, `{"a":"plain","b":null}`} {
+		if err := dec.Append([]byte(l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch := dec.NewBatch()
+	defer batch.Release()
+	for _, tc := range []struct {
+		opts map[string]string
+		want string
+	}{
+		{nil, "\"say \\\"hi\\\"\",1\n#x,2\nplain,\n"},
+		{map[string]string{"escapeQuotes": "false", "comment": "#"}, "say \"hi\",1\n\"#x\",2\nplain,\n"},
+		{map[string]string{"quoteAll": "true", "nullValue": "NULL", "sep": "|"}, "\"say \\\"hi\\\"\"|\"1\"\n\"#x\"|\"2\"\n\"plain\"|NULL\n"},
+		{map[string]string{"escape": `"`}, "\"say \"\"hi\"\"\",1\n#x,2\nplain,\n"},
+	} {
+		var buf bytes.Buffer
+		w, err := CSV.NewWriter(&buf, schema, WriteOptions{Mem: mem, Options: tc.opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(batch); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		if buf.String() != tc.want {
+			t.Errorf("%v: got %q want %q", tc.opts, buf.String(), tc.want)
+		}
+	}
+}
