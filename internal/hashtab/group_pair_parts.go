@@ -33,7 +33,6 @@ type pairParts struct {
 	narrow   []part[uint32]
 	wide     []part[uint64]
 	index    map[uint64]int32 // partition value -> sub-table index
-	ri       [chunkRows]int32 // scratch: each row's sub-table (-1: none)
 }
 
 // part is one sub-table: linear probing over slots that hold the key
@@ -252,80 +251,61 @@ func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colV
 		hs[i] = hash64(x, tableSeed)
 	}
 	anyNull := va.nulls > 0 || vb.nulls > 0
-	cur, curIdx := uint64(0), int32(-1)
-	ri := pp.ri[:]
-	for lo := 0; lo < n; lo += chunkRows {
-		hi := min(lo+chunkRows, n)
-		// Pass 1: find each row's sub-table and touch its home slot, so
-		// that the cache misses of the chunk overlap.
-		var x uint32
-		for i := lo; i < hi; i++ {
-			if anyNull && (va.isNull(i) || vb.isNull(i)) {
-				ri[i-lo] = -1
-				continue
+	// One pass in row order (first-seen numbering). Consecutive rows
+	// share a sub-table, found again only when the partition value
+	// changes; the hot sub-table is small enough to stay in cache, so
+	// unlike the flat table there is no separate pass to touch slots.
+	cur, pt := uint64(0), (*part[K])(nil)
+	for i := range n {
+		if anyNull && (va.isNull(i) || vb.isNull(i)) {
+			var err error
+			if gids[i], err = p.nullGroup(va, vb, i, create); err != nil {
+				return i, err
 			}
-			if v := pvals[i]; v != cur || curIdx < 0 {
-				idx, full := pp.partOf(v, create)
-				if full {
-					p.toFlat()
-					return lo, nil
-				}
-				cur, curIdx = v, idx
-			}
-			ri[i-lo] = curIdx
-			if curIdx >= 0 {
-				pt := &(*parts)[curIdx]
-				x += pt.slots[hs[i]&pt.mask].ref
-			}
+			continue
 		}
-		p.t.sink += x
-		// Pass 2: probe, in row order (first-seen numbering).
-		for i := lo; i < hi; i++ {
-			pi := ri[i-lo]
-			if pi < 0 {
-				var err error
-				if anyNull && (va.isNull(i) || vb.isNull(i)) {
-					gids[i], err = p.nullGroup(va, vb, i, create)
-				} else {
-					gids[i] = NoGroup // partition value never seen (Lookup)
-				}
-				if err != nil {
-					return i, err
-				}
+		if v := pvals[i]; v != cur || pt == nil {
+			idx, full := pp.partOf(v, create)
+			if full {
+				p.toFlat()
+				return i, nil
+			}
+			if idx < 0 { // partition value never seen (Lookup)
+				gids[i] = NoGroup
 				continue
 			}
-			pt := &(*parts)[pi]
-			k := K(kvals[i])
-			j := hs[i] & pt.mask
-			for {
-				sl := &pt.slots[j]
-				if sl.ref == 0 {
-					if !create {
-						gids[i] = NoGroup
-						break
-					}
-					if len(p.keys) >= maxGroups {
-						return i, ErrTooManyGroups
-					}
-					gid := uint32(len(p.keys))
-					if pp.pcol == 0 {
-						p.keys = append(room(p.keys), pairKey{pvals[i], kvals[i]})
-					} else {
-						p.keys = append(room(p.keys), pairKey{kvals[i], pvals[i]})
-					}
-					sl.k, sl.ref = k, gid+1
-					gids[i] = gid
-					if pt.used++; pt.used*4 > len(pt.slots)*3 {
-						pt.grow()
-					}
+			cur, pt = v, &(*parts)[idx]
+		}
+		k := K(kvals[i])
+		j := hs[i] & pt.mask
+		for {
+			sl := &pt.slots[j]
+			if sl.ref == 0 {
+				if !create {
+					gids[i] = NoGroup
 					break
 				}
-				if sl.k == k {
-					gids[i] = sl.ref - 1
-					break
+				if len(p.keys) >= maxGroups {
+					return i, ErrTooManyGroups
 				}
-				j = (j + 1) & pt.mask
+				gid := uint32(len(p.keys))
+				if pp.pcol == 0 {
+					p.keys = append(room(p.keys), pairKey{pvals[i], kvals[i]})
+				} else {
+					p.keys = append(room(p.keys), pairKey{kvals[i], pvals[i]})
+				}
+				sl.k, sl.ref = k, gid+1
+				gids[i] = gid
+				if pt.used++; pt.used*4 > len(pt.slots)*3 {
+					pt.grow()
+				}
+				break
 			}
+			if sl.k == k {
+				gids[i] = sl.ref - 1
+				break
+			}
+			j = (j + 1) & pt.mask
 		}
 	}
 	return n, nil
