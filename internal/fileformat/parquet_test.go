@@ -552,3 +552,44 @@ func TestParquetNestedManyPages(t *testing.T) {
 	}
 	pqAssertSameRows(t, rec, got)
 }
+
+// TestParquetWritesTimestampUnits: any Arrow unit is written as UTC
+// microseconds (the engine's timestamp), flooring nanoseconds.
+func TestParquetWritesTimestampUnits(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	units := []arrow.TimeUnit{arrow.Second, arrow.Millisecond, arrow.Microsecond, arrow.Nanosecond}
+	raw := []int64{-1501, 0, 1, 1_700_000_000_123}
+	var fields []arrow.Field
+	var cols []arrow.Array
+	for _, u := range units {
+		dt := &arrow.TimestampType{Unit: u, TimeZone: "UTC"}
+		b := array.NewTimestampBuilder(mem, dt)
+		for _, v := range raw {
+			b.Append(arrow.Timestamp(v))
+		}
+		b.AppendNull()
+		fields = append(fields, arrow.Field{Name: u.String(), Type: dt, Nullable: true})
+		cols = append(cols, b.NewArray())
+		b.Release()
+	}
+	schema := arrow.NewSchema(fields, nil)
+	rec := array.NewRecordBatch(schema, cols, int64(len(raw)+1))
+	pqReleaseArrays(cols)
+	defer rec.Release()
+	path := pqWriteParquet(t, schema, nil, rec)
+	got, _ := pqReadAll(t, mem, path, ReadOptions{})
+	defer got.Release()
+	for c, u := range units {
+		a := got.Column(c).(*array.Timestamp)
+		if a.DataType().(*arrow.TimestampType).Unit != arrow.Microsecond || !a.IsNull(len(raw)) {
+			t.Fatalf("%s: %s", u, a.DataType())
+		}
+		for i, v := range raw {
+			want := expr.ValueAt(rec.Column(c), i) // ValueAt converts to micros
+			if g := a.Value(i); int64(g) != int64(want.(arrow.Timestamp)) && !(u == arrow.Nanosecond && int64(g) == pqFloorDiv(v, 1000)) {
+				t.Fatalf("%s row %d: got %d want %v", u, i, g, want)
+			}
+		}
+	}
+}

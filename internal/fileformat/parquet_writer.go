@@ -310,6 +310,40 @@ func (pw *parquetWriter) appendLeaf(p *wplan, arr arrow.Array, lo, hi int, _ int
 		for i, x := range vs {
 			out[i] = parquet.Int32Value(x)
 		}
+	case *array.Float32:
+		vs := a.Float32Values()[lo:hi]
+		for i, x := range vs {
+			out[i] = parquet.FloatValue(x)
+		}
+	case *array.Int16:
+		vs := a.Int16Values()[lo:hi]
+		for i, x := range vs {
+			out[i] = parquet.Int32Value(int32(x))
+		}
+	case *array.Int8:
+		vs := a.Int8Values()[lo:hi]
+		for i, x := range vs {
+			out[i] = parquet.Int32Value(int32(x))
+		}
+	case *array.Date32:
+		vs := a.Date32Values()[lo:hi]
+		for i, x := range vs {
+			out[i] = parquet.Int32Value(int32(x))
+		}
+	case *array.Timestamp:
+		vs := a.TimestampValues()[lo:hi]
+		mul, div := int64(1), int64(1)
+		switch a.DataType().(*arrow.TimestampType).Unit {
+		case arrow.Second:
+			mul = 1_000_000
+		case arrow.Millisecond:
+			mul = 1000
+		case arrow.Nanosecond:
+			div = 1000
+		}
+		for i, x := range vs {
+			out[i] = parquet.Int64Value(pqFloorDiv(int64(x)*mul, div))
+		}
 	case *array.String:
 		data, offs := varData(a)
 		for i := range out {
