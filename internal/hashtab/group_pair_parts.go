@@ -246,10 +246,6 @@ func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colV
 	}
 	n := va.n
 	pvals, kvals := pv.u64[:n], kv.u64[:n]
-	hs := scratchU64(&p.hs, n)
-	for i, x := range kvals {
-		hs[i] = hash64(x, tableSeed)
-	}
 	anyNull := va.nulls > 0 || vb.nulls > 0
 	// One pass in row order (first-seen numbering). Consecutive rows
 	// share a sub-table, found again only when the partition value
@@ -277,7 +273,7 @@ func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colV
 			cur, pt = v, &(*parts)[idx]
 		}
 		k := K(kvals[i])
-		j := hs[i] & pt.mask
+		j := hash64(kvals[i], tableSeed) & pt.mask
 		for {
 			sl := &pt.slots[j]
 			if sl.ref == 0 {
