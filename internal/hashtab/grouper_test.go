@@ -277,9 +277,13 @@ func TestResetReserveRelease(t *testing.T) {
 			o.check(t, cols, gids, true)
 			checkKeys(t, mem, g, o, rng)
 			releaseAll(cols)
+			full := g.MemoryBytes()
 			op()
 			if round < 2 && g.Len() != 0 {
 				t.Fatalf("%s: Len() = %d after Reset/Release", rowTypes(types), g.Len())
+			}
+			if round == 1 && g.MemoryBytes() >= full/4 {
+				t.Fatalf("%s: MemoryBytes() = %d after Release, %d before", rowTypes(types), g.MemoryBytes(), full)
 			}
 		}
 		g.Release()
