@@ -142,6 +142,10 @@ var parquetOptionSpecs = []optionSpec{
 	{name: "datetimeRebaseMode"},
 	{name: "int96RebaseMode"},
 	{name: "binaryAsString", check: checkBool},
+	{name: SplitOption, check: func(v string) error {
+		_, _, err := parseSplit(map[string]string{SplitOption: v})
+		return err
+	}},
 }
 
 func parquetOptionCheck(name string) func(string) error {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -198,8 +199,15 @@ func newParquetReaderFile(f *pqFile, opts ReadOptions) (_ *parquetReader, err er
 		}
 		r.cols = append(r.cols, tc)
 	}
+	k, n, err := parseSplit(opts.Options)
+	if err != nil {
+		return nil, err
+	}
 	rgs := f.pf.Metadata().RowGroups
 	for i := range rgs {
+		if i%n != k {
+			continue
+		}
 		if len(opts.Filters) > 0 && rowGroupCannotMatch(f, i, opts.Filters) {
 			continue
 		}
@@ -374,4 +382,42 @@ func (r *parquetReader) Close() error {
 	}
 	r.cols = nil
 	return r.f.close()
+}
+
+// SplitOption is the read option that restricts a Parquet reader to part
+// of a file: "k/n" reads the row groups whose index modulo n is k, so n
+// readers of the same file (k = 0..n-1) read it in parallel without
+// overlap. See Parquet.Splits.
+const SplitOption = "rowGroupSplit"
+
+func parseSplit(opts map[string]string) (k, n int, err error) {
+	v := ""
+	for key, val := range opts {
+		if strings.EqualFold(key, SplitOption) {
+			v = val
+		}
+	}
+	if v == "" {
+		return 0, 1, nil
+	}
+	a, b, ok := strings.Cut(v, "/")
+	k, err1 := strconv.Atoi(strings.TrimSpace(a))
+	n, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || n < 1 || k < 0 || k >= n {
+		return 0, 1, fmt.Errorf("%w: parquet option %s=%q: want k/n with 0 <= k < n", ErrOption, SplitOption, v)
+	}
+	return k, n, nil
+}
+
+// Splits reports how many parts path can be read in (its row groups) and
+// its row count, from the footer. A scan with fewer files than
+// partitions reads a file with rowGroupSplit=k/n in n tasks.
+func (Parquet) Splits(ctx context.Context, path string) (rowGroups int, rows int64, err error) {
+	f, err := openPQ(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.close()
+	md := f.pf.Metadata()
+	return len(md.RowGroups), md.NumRows, nil
 }

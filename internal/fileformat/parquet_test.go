@@ -593,3 +593,36 @@ func TestParquetWritesTimestampUnits(t *testing.T) {
 		}
 	}
 }
+
+func TestParquetRowGroupSplit(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rec := pqInt64Batch(mem, "x", 0, 1000, true)
+	defer rec.Release()
+	path := pqWriteParquet(t, rec.Schema(), map[string]string{"rowGroupSize": "150"}, rec)
+	groups, rows, err := Parquet{}.Splits(context.Background(), path)
+	if err != nil || groups != 7 || rows != 1000 {
+		t.Fatalf("Splits: %d %d %v", groups, rows, err)
+	}
+	var parts []arrow.RecordBatch
+	for k := 0; k < 3; k++ {
+		got, _ := pqReadAll(t, mem, path, ReadOptions{Options: map[string]string{"rowGroupSplit": fmt.Sprintf("%d/3", k)}})
+		defer got.Release()
+		parts = append(parts, got)
+	}
+	if n := parts[0].NumRows() + parts[1].NumRows() + parts[2].NumRows(); n != 1000 || parts[0].NumRows() != 400 { // groups 0, 3, 6 (the last has 100 rows)
+		t.Fatalf("split rows %d %d %d", parts[0].NumRows(), parts[1].NumRows(), parts[2].NumRows())
+	}
+	// Part 1 holds row groups 1 and 4: x from 150 and from 600.
+	if v := parts[1].Column(0).(*array.Int64).Value(0); v != 150 {
+		t.Fatalf("part 1 starts at %d", v)
+	}
+	for _, bad := range []string{"3/3", "x", "1/0", "-1/2"} {
+		if _, err := (Parquet{}).Open(context.Background(), path, ReadOptions{Options: map[string]string{"rowGroupSplit": bad}}); !errors.Is(err, ErrOption) {
+			t.Fatalf("%q: %v", bad, err)
+		}
+		if err := ValidateOptions("parquet", map[string]string{"rowGroupSplit": bad}); !errors.Is(err, ErrOption) {
+			t.Fatalf("validate %q: %v", bad, err)
+		}
+	}
+}
