@@ -368,38 +368,38 @@ func editDistance(a, b string) int {
 // Option specs per format. Each says in a comment whether it applies to
 // reading, writing or both; Spark's defaults unless noted.
 var commonTextSpecs = []optionSpec{
-	{name: "encoding", aliases: []string{"charset"}, check: checkUTF8}, // read/write: UTF-8 only
+	{name: "encoding", aliases: []string{"charset"}, check: checkUTF8},         // read/write: UTF-8 only
 	{name: "compression", aliases: []string{"codec"}, check: checkCompression}, // write: none|gzip (read: by .gz extension)
-	{name: "mode", check: checkMode}, // read: default FAILFAST (Spark: PERMISSIVE)
-	{name: "columnNameOfCorruptRecord"}, // read: default _corrupt_record
-	{name: "timestampFormat", check: checkTimestampPattern}, // read/write
-	{name: "dateFormat", check: checkTimestampPattern},      // read/write
-	{name: "timeZone", check: checkTimeZone},                // read/write: default UTC
-	{name: "inferSchema", check: checkBool},                 // read: default false
-	{name: "samplingRatio", check: checkRatio},              // inference: default 1.0
-	{name: "maxRows", check: checkNonNegInt},                // inference: sluice extension, rows to sample, 0 = all
+	{name: "mode", check: checkMode},                                           // read: default FAILFAST (Spark: PERMISSIVE)
+	{name: "columnNameOfCorruptRecord"},                                        // read: default _corrupt_record
+	{name: "timestampFormat", check: checkTimestampPattern},                    // read/write
+	{name: "dateFormat", check: checkTimestampPattern},                         // read/write
+	{name: "timeZone", check: checkTimeZone},                                   // read/write: default UTC
+	{name: "inferSchema", check: checkBool},                                    // read: default false
+	{name: "samplingRatio", check: checkRatio},                                 // inference: default 1.0
+	{name: "maxRows", check: checkNonNegInt},                                   // inference: sluice extension, rows to sample, 0 = all
 }
 
 var csvOptionSpecs = slices.Concat(commonTextSpecs, []optionSpec{
-	{name: "header", check: checkBool},                                  // read/write: default false
+	{name: "header", check: checkBool},                                     // read/write: default false
 	{name: "sep", aliases: []string{"delimiter"}, check: checkChar(false)}, // read/write: default ","
-	{name: "quote", check: checkChar(true)},                             // read/write: default `"`, "" disables quoting
-	{name: "escape", check: checkChar(true)},                            // read/write: default `\`
-	{name: "comment", check: checkChar(true)},                           // read: default none
-	{name: "nullValue"},                                                 // read/write: default ""
-	{name: "emptyValue"},                                                // read: default "", write: default `""`
-	{name: "nanValue"},                                                  // read: default NaN
-	{name: "positiveInf"},                                               // read: default Inf
-	{name: "negativeInf"},                                               // read: default -Inf
-	{name: "ignoreLeadingWhiteSpace", check: checkBool},                 // read: default false
-	{name: "ignoreTrailingWhiteSpace", check: checkBool},                // read: default false
-	{name: "multiLine", check: checkBool},                               // read: default false
-	{name: "enforceSchema", check: checkBool},                           // read: default true
-	{name: "quoteAll", check: checkBool},                                // write: default false
-	{name: "escapeQuotes", check: checkBool},                            // write: default true
-	{name: "maxColumns", check: checkNonNegInt},                         // read: default 20480
-	{name: "maxCharsPerColumn", check: checkIntOrMinusOne},              // read: default -1
-	{name: "preferDate", check: checkBool},                              // inference: default true
+	{name: "quote", check: checkChar(true)},                                // read/write: default `"`, "" disables quoting
+	{name: "escape", check: checkChar(true)},                               // read/write: default `\`
+	{name: "comment", check: checkChar(true)},                              // read: default none
+	{name: "nullValue"},                                                    // read/write: default ""
+	{name: "emptyValue"},                                                   // read: default "", write: default `""`
+	{name: "nanValue"},                                                     // read: default NaN
+	{name: "positiveInf"},                                                  // read: default Inf
+	{name: "negativeInf"},                                                  // read: default -Inf
+	{name: "ignoreLeadingWhiteSpace", check: checkBool},                    // read: default false
+	{name: "ignoreTrailingWhiteSpace", check: checkBool},                   // read: default false
+	{name: "multiLine", check: checkBool},                                  // read: default false
+	{name: "enforceSchema", check: checkBool},                              // read: default true
+	{name: "quoteAll", check: checkBool},                                   // write: default false
+	{name: "escapeQuotes", check: checkBool},                               // write: default true
+	{name: "maxColumns", check: checkNonNegInt},                            // read: default 20480
+	{name: "maxCharsPerColumn", check: checkIntOrMinusOne},                 // read: default -1
+	{name: "preferDate", check: checkBool},                                 // inference: default true
 })
 
 var jsonOptionSpecs = slices.Concat(commonTextSpecs, []optionSpec{

@@ -75,7 +75,9 @@ func scalarCell(arr arrow.Array, dt *datetimeOptions) (cellFunc, cellKind, error
 		return func(dst []byte, i int) []byte { return dt.appendDate(dst, int32(a.Value(i))) }, cellString, nil
 	case *array.Timestamp:
 		unit := a.DataType().(*arrow.TimestampType).Unit
-		return func(dst []byte, i int) []byte { return dt.appendTimestamp(dst, timestampMicros(int64(a.Value(i)), unit)) }, cellString, nil
+		return func(dst []byte, i int) []byte {
+			return dt.appendTimestamp(dst, timestampMicros(int64(a.Value(i)), unit))
+		}, cellString, nil
 	case *array.Null:
 		return func(dst []byte, i int) []byte { return dst }, cellNumber, nil
 	case *array.Struct, *array.List:

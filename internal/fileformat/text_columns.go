@@ -215,9 +215,9 @@ func (c *textColumn) appendNull() {
 	}
 }
 
-func (c *textColumn) appendInt(v int64)            { c.ints = append(c.ints, v); c.n++ }
-func (c *textColumn) appendFloat(v float64)        { c.floats = append(c.floats, v); c.n++ }
-func (c *textColumn) appendBool(v bool)            { c.bools = append(c.bools, v); c.n++ }
+func (c *textColumn) appendInt(v int64)              { c.ints = append(c.ints, v); c.n++ }
+func (c *textColumn) appendFloat(v float64)          { c.floats = append(c.floats, v); c.n++ }
+func (c *textColumn) appendBool(v bool)              { c.bools = append(c.bools, v); c.n++ }
 func (c *textColumn) appendDecimal(v decimal128.Num) { c.decs = append(c.decs, v); c.n++ }
 
 func (c *textColumn) appendBytes(b []byte) {

@@ -85,7 +85,7 @@ func (o *datetimeOptions) parseDate(b []byte) (int32, bool) {
 	} else {
 		f, ok = parseISODate(b)
 	}
-	if !ok {
+	if !ok || f.month < 1 || f.month > 12 || f.day < 1 || f.day > daysIn(f.year, f.month) || f.year < -6000000 || f.year > 6000000 {
 		return 0, false
 	}
 	d := daysFromCivil(f.year, f.month, f.day)

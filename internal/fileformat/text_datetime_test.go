@@ -151,3 +151,20 @@ func TestCivilDays(t *testing.T) {
 		}
 	}
 }
+
+func TestParseDatePatterns(t *testing.T) {
+	p, _ := compileDatetimePattern("yyyyMMdd")
+	o := datetimeOptions{dtParse: p}
+	for in, want := range map[string]int32{"20260102": 20455, "19700101": 0, "20261302": -1, "20260230": -1, "2026010": -1} {
+		got, ok := o.parseDate([]byte(in))
+		if want < 0 {
+			if ok {
+				t.Errorf("%s parsed as %d", in, got)
+			}
+			continue
+		}
+		if !ok || got != want {
+			t.Errorf("%s = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+}

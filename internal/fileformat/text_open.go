@@ -58,13 +58,12 @@ func decompressor(r io.Reader, name string) (io.Reader, io.Closer, error) {
 // which grows as needed. The UTF-8 BOM at the start of the stream is
 // dropped.
 type lineSource struct {
-	r      io.Reader
-	buf    []byte
-	pos    int
-	end    int
-	eof    bool
-	err    error
-	offset int64 // stream offset of buf[0]
+	r       io.Reader
+	buf     []byte
+	pos     int
+	end     int
+	eof     bool
+	err     error
 	started bool
 }
 
@@ -87,7 +86,6 @@ func (s *lineSource) more() bool {
 	}
 	if s.pos > 0 {
 		n := copy(s.buf[:cap(s.buf)], s.buf[s.pos:s.end])
-		s.offset += int64(s.pos)
 		s.pos, s.end = 0, n
 	}
 	if s.end == cap(s.buf) {

@@ -107,8 +107,8 @@ func parseBoolBytes(b []byte) (bool, bool) {
 // Decimal.set; values needing more than prec digits fail.
 func parseDecimalBytes(b []byte, prec, scale int32) (decimal128.Num, bool) {
 	var digs [80]byte
-	nd := 0       // significant digits collected (leading zeros dropped)
-	fracN := 0    // digits after the point
+	nd := 0    // significant digits collected (leading zeros dropped)
+	fracN := 0 // digits after the point
 	seenDot := false
 	anyDigit := false
 	i, neg := 0, false
