@@ -80,38 +80,42 @@ func bindCaseWhen(args []expr.Arg) (*expr.Binding, error) {
 		nullable = nullable || args[i].Nullable || args[i].Type.ID() == arrow.NULL || (args[i].Const != nil && args[i].Const.Value == nil)
 	}
 	k := func(ec *expr.EvalContext, arrs []arrow.Array, n int) (arrow.Array, error) {
+		// Walk the conditions last to first so the first true one wins;
+		// each pass is a branch-free select.
 		pick := make([]int32, n)
-		for i := range pick {
-			pick[i] = -2 // undecided
+		rest := int32(-1)
+		if hasElse {
+			rest = int32(len(arrs) - 1)
 		}
-		for c := 0; c+1 < len(arrs); c += 2 {
+		for i := range pick {
+			pick[i] = rest
+		}
+		for c := (len(arrs)/2)*2 - 2; c >= 0; c -= 2 {
 			cond, lit := arrs[c], o.consts[c]
+			v := int32(c + 1)
 			if cond == nil {
 				if lit.Value != nil && lit.Value.(bool) {
-					for i, p := range pick {
-						if p == -2 {
-							pick[i] = int32(c + 1)
-						}
+					for i := range pick {
+						pick[i] = v
 					}
 				}
 				continue
 			}
 			bits, off := boolBits(cond)
 			vb, voff := validBits(cond)
-			for i, p := range pick {
-				if p != -2 || !bitutil.BitIsSet(bits, off+i) || (vb != nil && (len(vb) == 0 || !bitutil.BitIsSet(vb, voff+i))) {
-					continue
+			switch {
+			case vb == nil:
+				for i := range pick {
+					j := off + i
+					t := int32(bits[j>>3]>>(j&7)) & 1
+					pick[i] += t * (v - pick[i])
 				}
-				pick[i] = int32(c + 1)
-			}
-		}
-		rest := int32(-1)
-		if hasElse {
-			rest = int32(len(arrs) - 1)
-		}
-		for i, p := range pick {
-			if p == -2 {
-				pick[i] = rest
+			case len(vb) > 0:
+				for i := range pick {
+					j, k := off+i, voff+i
+					t := int32(bits[j>>3]>>(j&7)&(vb[k>>3]>>(k&7))) & 1
+					pick[i] += t * (v - pick[i])
+				}
 			}
 		}
 		// Only value positions are sources; conditions are not of type rt.
@@ -634,24 +638,73 @@ func validGetters(arrs []arrow.Array, consts []*expr.Literal) []func(int) bool {
 	return out
 }
 
-// chooseFixed gathers fixed-width values from several sources.
+// chooseFixed gathers fixed-width values from several sources without a
+// branch per row: literals are materialised, a missing validity bitmap is
+// replaced by all-ones, and pick < 0 reads an extra all-NULL source.
 func chooseFixed[T fixed](mem memory.Allocator, rt arrow.DataType, pick []int32, arrs []arrow.Array, consts []*expr.Literal) arrow.Array {
 	n := len(pick)
-	get := fixedGetters[T](arrs, consts)
-	valid := validGetters(arrs, consts)
+	type src struct {
+		vals []T
+		bm   []byte
+		off  int
+	}
+	ones, onesBits := allocBits(mem, n)
+	defer ones.Release()
+	bitutil.SetBitsTo(onesBits, 0, int64(n), true)
+	zero, zeroBits := allocBits(mem, n)
+	defer zero.Release()
+	srcs := make([]src, len(arrs)+1)
+	var filler []T
+	for k, a := range arrs {
+		s := &srcs[k]
+		switch {
+		case a != nil:
+			s.vals = values[T](a)
+			s.bm, s.off = validBits(a)
+			switch {
+			case s.bm == nil:
+				s.bm = onesBits
+			case len(s.bm) == 0:
+				s.bm, s.off = zeroBits, 0
+			}
+		case consts[k] != nil && consts[k].Value != nil:
+			c, _ := constOf[T](consts[k].Value)
+			buf, vals := allocFixed[T](mem, n)
+			defer buf.Release()
+			for i := range vals {
+				vals[i] = c
+			}
+			s.vals, s.bm = vals, onesBits
+		default: // not a source, or a NULL literal
+			s.bm = zeroBits
+		}
+		if s.vals != nil && filler == nil {
+			filler = s.vals
+		}
+	}
+	if filler == nil {
+		buf, vals := allocFixed[T](mem, n)
+		defer buf.Release()
+		clear(vals)
+		filler = vals
+	}
+	nullIdx := int32(len(arrs))
+	srcs[nullIdx] = src{vals: filler, bm: zeroBits}
+	for k := range srcs {
+		if srcs[k].vals == nil {
+			srcs[k].vals = filler // values under a NULL are never read as valid
+		}
+	}
 	vb, out := allocFixed[T](mem, n)
 	vbuf, okb := allocBits(mem, n)
-	nulls := 0
-	var z T
 	for i, p := range pick {
-		if p < 0 || !valid[p](i) {
-			out[i] = z
-			nulls++
-			continue
-		}
-		out[i] = get[p](i)
-		okb[i>>3] |= 1 << (i & 7)
+		p += (p >> 31) & (nullIdx - p) // pick < 0 -> the NULL source
+		s := &srcs[p]
+		out[i] = s.vals[i]
+		j := s.off + i
+		okb[i>>3] |= (s.bm[j>>3] >> (j & 7) & 1) << (i & 7)
 	}
+	nulls := n - bitutil.CountSetBits(okb, 0, n)
 	if nulls == 0 {
 		vbuf.Release()
 		vbuf = nil

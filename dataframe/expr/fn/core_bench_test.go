@@ -157,3 +157,10 @@ func TestCoreBenchShapes(t *testing.T) {
 		b2.Release()
 	}
 }
+
+func BenchmarkCoreCaseWhen(b *testing.B) {
+	batch := clicksBatch(memory.NewGoAllocator(), false)
+	defer batch.Release()
+	cond := coreBind(b, "=", coreRef(batch, 1), expr.Lit("view"))
+	runCoreBench(b, coreBind(b, "casewhen", cond, coreRef(batch, 0), expr.Lit(int64(0))), batch)
+}
