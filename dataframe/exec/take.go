@@ -19,6 +19,9 @@ import (
 func SelectionFromMask(mask *array.Boolean, sel []int32) []int32 {
 	sel = sel[:0]
 	n := mask.Len()
+	if n == 0 {
+		return sel
+	}
 	off := mask.Data().Offset()
 	vals := mask.Data().Buffers()[1].Bytes()
 	var valid []byte
