@@ -153,10 +153,11 @@ func newCSVReader(ctx context.Context, r io.Reader, name string, opts ReadOption
 		cr.batchSize = defaultBatchSize
 	}
 	full := opts.Schema.Fields()
-	// The corrupt-record column is filled by the reader, not by a CSV column.
+	// The corrupt-record column is filled by the reader (in PERMISSIVE mode;
+	// NULL otherwise), never by a CSV column, as in Spark.
 	corruptIdx := -1
 	for i, f := range full {
-		if o.mode == modePermissive && f.Name == o.corruptColumn {
+		if f.Name == o.corruptColumn {
 			if f.Type.ID() != arrow.STRING {
 				return nil, fmt.Errorf("%w: csv %s: column %q (columnNameOfCorruptRecord) must be a string, not %s",
 					ErrSchemaMismatch, name, f.Name, expr.TypeName(f.Type))

@@ -98,7 +98,7 @@ func newJSONDecoder(schema *arrow.Schema, mem memory.Allocator, o *jsonOptions) 
 	d.root.kind = kindStruct
 	d.root.index = make(map[string]int)
 	for _, f := range schema.Fields() {
-		if o.mode == modePermissive && f.Name == o.corruptColumn {
+		if f.Name == o.corruptColumn {
 			if f.Type.ID() != arrow.STRING {
 				return nil, fmt.Errorf("%w: json: column %q (columnNameOfCorruptRecord) must be a string, not %s",
 					ErrSchemaMismatch, f.Name, expr.TypeName(f.Type))
