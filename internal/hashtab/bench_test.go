@@ -135,6 +135,40 @@ func BenchmarkInt64Key(b *testing.B) {
 	})
 }
 
+// BenchmarkPairUnclustered groups the clicks rows with the window column
+// shuffled: no clustering, so the flat two-column table does the work.
+func BenchmarkPairUnclustered(b *testing.B) {
+	d := clicksOnce()
+	var batches [][2]arrow.Array
+	for bi, bt := range d.batches {
+		users := bt[0].(*array.Int64).Int64Values()
+		wins := make([]int64, len(users))
+		for i := range wins {
+			wins[i] = int64(splitmix(uint64(bi<<20+i))%13) * 300_000
+		}
+		w := int64s(wins)
+		defer w.Release()
+		batches = append(batches, [2]arrow.Array{bt[0], w})
+	}
+	for _, reserve := range []int{0, 1_300_000} {
+		b.Run(fmt.Sprintf("reserve=%d", reserve), func(b *testing.B) {
+			gids := make([]uint32, benchBatch)
+			var groups int
+			benchCPU(b, d.rows, func() {
+				g, _ := New([]arrow.DataType{i64, i64}, nil)
+				g.Reserve(reserve)
+				for _, bt := range batches {
+					if err := g.Insert(bt[:], gids[:bt[0].Len()]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				groups = g.Len()
+			})
+			b.ReportMetric(float64(groups), "groups")
+		})
+	}
+}
+
 // BenchmarkClicksLookup probes the full table (every key present), the
 // shape of a hash join's probe side.
 func BenchmarkClicksLookup(b *testing.B) {

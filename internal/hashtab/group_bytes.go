@@ -1,12 +1,11 @@
 package hashtab
 
 // bytesImpl groups by one byte-like key column (string, binary, their large
-// and view variants, decimal128/256, ...). Keys are copied into one arena;
-// each group's hash is kept so that growing never rehashes strings.
+// and view variants, decimal128/256, ...). Keys are copied into one arena.
 type bytesImpl struct {
 	t       table
 	keys    bytesStore
-	hashes  []uint64 // by group id
+	ng      int // groups
 	nullGid uint32
 	hs      []uint64
 	memo    []uint32 // dictionary entry -> group, for the current batch
@@ -23,7 +22,7 @@ func newBytesImpl() *bytesImpl {
 	return b
 }
 
-func (b *bytesImpl) numGroups() int { return len(b.hashes) }
+func (b *bytesImpl) numGroups() int { return b.ng }
 
 func (b *bytesImpl) find(views []colView, gids []uint32, create bool) error {
 	v := &views[0]
@@ -116,7 +115,7 @@ func (b *bytesImpl) findDict(v *colView, gids []uint32, create bool) error {
 func (b *bytesImpl) probe(x string, h uint64, create bool) (uint32, error) {
 	tag := uint32(h >> 32)
 	s, m := b.t.slots, b.t.mask
-	j := h & m
+	j := b.t.home(tag)
 	for {
 		sl := s[j]
 		if sl.ref == 0 {
@@ -130,16 +129,16 @@ func (b *bytesImpl) probe(x string, h uint64, create bool) (uint32, error) {
 	if !create {
 		return NoGroup, nil
 	}
-	if len(b.hashes) >= maxGroups {
+	if b.ng >= maxGroups {
 		return NoGroup, ErrTooManyGroups
 	}
-	gid := uint32(len(b.hashes))
+	gid := uint32(b.ng)
+	b.ng++
 	b.keys.add(x)
-	b.hashes = append(room(b.hashes), h)
 	s[j] = slot{tag, gid + 1}
 	b.t.used++
 	if b.t.full() {
-		b.rehash(len(s) * 2)
+		b.t.grow(len(s) * 2)
 	}
 	return gid, nil
 }
@@ -148,22 +147,13 @@ func (b *bytesImpl) nullGroup(create bool) (uint32, error) {
 	if b.nullGid != NoGroup || !create {
 		return b.nullGid, nil
 	}
-	if len(b.hashes) >= maxGroups {
+	if b.ng >= maxGroups {
 		return NoGroup, ErrTooManyGroups
 	}
-	b.nullGid = uint32(len(b.hashes))
+	b.nullGid = uint32(b.ng)
+	b.ng++
 	b.keys.add("")
-	b.hashes = append(room(b.hashes), 0)
 	return b.nullGid, nil
-}
-
-func (b *bytesImpl) rehash(c int) {
-	b.t.rehash(c, len(b.hashes), func(lo int, hs []uint64, refs []uint32) {
-		copy(hs, b.hashes[lo:])
-		if g := int(b.nullGid); b.nullGid != NoGroup && g >= lo && g < lo+len(hs) {
-			refs[g-lo] = 0
-		}
-	})
 }
 
 func (b *bytesImpl) column(_ int, sel []uint32) ([]uint64, []string, []bool) {
@@ -171,27 +161,26 @@ func (b *bytesImpl) column(_ int, sel []uint32) ([]uint64, []string, []bool) {
 	if b.nullGid != NoGroup {
 		nb.set(b.nullGid)
 	}
-	n := len(b.hashes)
-	return nil, gatherStr(&b.keys, n, sel), gatherNull(&nb, n, sel)
+	return nil, gatherStr(&b.keys, b.ng, sel), gatherNull(&nb, b.ng, sel)
 }
 
 func (b *bytesImpl) reserve(n int) {
-	if c := slotsFor(n); c > len(b.t.slots) {
-		b.rehash(c)
+	if b.t.slots == nil {
+		b.t.resize(minSlots)
 	}
-	b.hashes = growSlice(b.hashes, n-len(b.hashes))
+	b.t.grow(slotsFor(n))
 	b.keys.offs = growSlice(b.keys.offs, n+1-len(b.keys.offs))
 }
 
 func (b *bytesImpl) reset() {
 	b.t.reset()
 	b.keys.init()
-	b.hashes = b.hashes[:0]
+	b.ng = 0
 	b.nullGid = NoGroup
 }
 
 func (b *bytesImpl) release() { *b = *newBytesImpl() }
 
 func (b *bytesImpl) memoryBytes() int64 {
-	return b.t.memoryBytes() + b.keys.memoryBytes() + int64(cap(b.hashes))*8 + int64(cap(b.hs))*8 + int64(cap(b.memo))*4
+	return b.t.memoryBytes() + b.keys.memoryBytes() + int64(cap(b.hs))*8 + int64(cap(b.memo))*4
 }

@@ -68,7 +68,7 @@ func (f *fixedImpl) find(views []colView, gids []uint32, create bool) error {
 func (f *fixedImpl) probe(x, h uint64, create bool) (uint32, error) {
 	tag := uint32(h >> 32)
 	s, m := f.t.slots, f.t.mask
-	j := h & m
+	j := f.t.home(tag)
 	for {
 		sl := s[j]
 		if sl.ref == 0 {
@@ -90,7 +90,7 @@ func (f *fixedImpl) probe(x, h uint64, create bool) (uint32, error) {
 	s[j] = slot{tag, gid + 1}
 	f.t.used++
 	if f.t.full() {
-		f.rehash(len(s) * 2)
+		f.t.grow(len(s) * 2)
 	}
 	return gid, nil
 }
@@ -107,17 +107,6 @@ func (f *fixedImpl) nullGroup(create bool) (uint32, error) {
 	return f.nullGid, nil
 }
 
-func (f *fixedImpl) rehash(c int) {
-	f.t.rehash(c, len(f.keys), func(lo int, hs []uint64, refs []uint32) {
-		for i, x := range f.keys[lo : lo+len(hs)] {
-			hs[i] = hash64(x, tableSeed)
-		}
-		if g := int(f.nullGid); f.nullGid != NoGroup && g >= lo && g < lo+len(hs) {
-			refs[g-lo] = 0
-		}
-	})
-}
-
 func (f *fixedImpl) column(_ int, sel []uint32) ([]uint64, []string, []bool) {
 	var nb nullBits
 	if f.nullGid != NoGroup {
@@ -127,9 +116,10 @@ func (f *fixedImpl) column(_ int, sel []uint32) ([]uint64, []string, []bool) {
 }
 
 func (f *fixedImpl) reserve(n int) {
-	if c := slotsFor(n); c > len(f.t.slots) {
-		f.rehash(c)
+	if f.t.slots == nil {
+		f.t.resize(minSlots)
 	}
+	f.t.grow(slotsFor(n))
 	f.keys = growSlice(f.keys, n-len(f.keys))
 }
 

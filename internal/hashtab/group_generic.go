@@ -9,7 +9,7 @@ package hashtab
 type genericImpl struct {
 	t      table
 	cols   []genCol
-	hashes []uint64 // by group id
+	ng     int // groups
 	hs     []uint64
 	sel    [chunkRows]int32
 }
@@ -30,7 +30,7 @@ func newGenericImpl(kts []keyType) *genericImpl {
 	return gi
 }
 
-func (gi *genericImpl) numGroups() int { return len(gi.hashes) }
+func (gi *genericImpl) numGroups() int { return gi.ng }
 
 func (gi *genericImpl) find(views []colView, gids []uint32, create bool) error {
 	n := views[0].n
@@ -136,7 +136,7 @@ func (gi *genericImpl) eqRow(views []colView, r int, g uint32) bool {
 func (gi *genericImpl) probe(views []colView, r int, h uint64, create bool) (uint32, error) {
 	tag := uint32(h >> 32)
 	s, m := gi.t.slots, gi.t.mask
-	j := h & m
+	j := gi.t.home(tag)
 	for {
 		sl := s[j]
 		if sl.ref == 0 {
@@ -150,10 +150,11 @@ func (gi *genericImpl) probe(views []colView, r int, h uint64, create bool) (uin
 	if !create {
 		return NoGroup, nil
 	}
-	if len(gi.hashes) >= maxGroups {
+	if gi.ng >= maxGroups {
 		return NoGroup, ErrTooManyGroups
 	}
-	gid := uint32(len(gi.hashes))
+	gid := uint32(gi.ng)
+	gi.ng++
 	for c := range views {
 		v, col := &views[c], &gi.cols[c]
 		null := v.isNull(r)
@@ -171,24 +172,17 @@ func (gi *genericImpl) probe(views []colView, r int, h uint64, create bool) (uin
 			col.bytes.add(v.str[r])
 		}
 	}
-	gi.hashes = append(room(gi.hashes), h)
 	s[j] = slot{tag, gid + 1}
 	gi.t.used++
 	if gi.t.full() {
-		gi.rehash(len(s) * 2)
+		gi.t.grow(len(s) * 2)
 	}
 	return gid, nil
 }
 
-func (gi *genericImpl) rehash(c int) {
-	gi.t.rehash(c, len(gi.hashes), func(lo int, hs []uint64, _ []uint32) {
-		copy(hs, gi.hashes[lo:])
-	})
-}
-
 func (gi *genericImpl) column(c int, sel []uint32) ([]uint64, []string, []bool) {
 	col := &gi.cols[c]
-	n := len(gi.hashes)
+	n := gi.ng
 	null := gatherNull(&col.nulls, n, sel)
 	if col.kind == kindFixed {
 		return gatherU64(col.vals, sel), nil, null
@@ -197,10 +191,10 @@ func (gi *genericImpl) column(c int, sel []uint32) ([]uint64, []string, []bool) 
 }
 
 func (gi *genericImpl) reserve(n int) {
-	if c := slotsFor(n); c > len(gi.t.slots) {
-		gi.rehash(c)
+	if gi.t.slots == nil {
+		gi.t.resize(minSlots)
 	}
-	gi.hashes = growSlice(gi.hashes, n-len(gi.hashes))
+	gi.t.grow(slotsFor(n))
 	for i := range gi.cols {
 		col := &gi.cols[i]
 		if col.kind == kindFixed {
@@ -213,7 +207,7 @@ func (gi *genericImpl) reserve(n int) {
 
 func (gi *genericImpl) reset() {
 	gi.t.reset()
-	gi.hashes = gi.hashes[:0]
+	gi.ng = 0
 	for i := range gi.cols {
 		col := &gi.cols[i]
 		col.vals = col.vals[:0]
@@ -231,7 +225,7 @@ func (gi *genericImpl) release() {
 }
 
 func (gi *genericImpl) memoryBytes() int64 {
-	b := gi.t.memoryBytes() + int64(cap(gi.hashes))*8 + int64(cap(gi.hs))*8
+	b := gi.t.memoryBytes() + int64(cap(gi.hs))*8
 	for i := range gi.cols {
 		col := &gi.cols[i]
 		b += int64(cap(col.vals))*8 + col.bytes.memoryBytes() + col.nulls.memoryBytes()

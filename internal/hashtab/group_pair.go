@@ -112,7 +112,7 @@ func (p *pairImpl) findFlat(va, vb *colView, gids []uint32, create bool, start i
 func (p *pairImpl) probe(a, b, h uint64, create bool) (uint32, error) {
 	tag := uint32(h >> 32)
 	s, m := p.t.slots, p.t.mask
-	j := h & m
+	j := p.t.home(tag)
 	for {
 		sl := s[j]
 		if sl.ref == 0 {
@@ -136,7 +136,7 @@ func (p *pairImpl) probe(a, b, h uint64, create bool) (uint32, error) {
 	s[j] = slot{tag, gid + 1}
 	p.t.used++
 	if p.t.full() {
-		p.rehash(len(s) * 2)
+		p.t.grow(len(s) * 2)
 	}
 	return gid, nil
 }
@@ -176,9 +176,11 @@ func (p *pairImpl) nullGroup(va, vb *colView, r int, create bool) (uint32, error
 	return gid, nil
 }
 
-func (p *pairImpl) rehash(c int) {
+// rebuild makes the flat table from the keys (leaving the partitioned
+// mode).
+func (p *pairImpl) rebuild(c int) {
 	side := len(p.side) > 0
-	p.t.rehash(c, len(p.keys), func(lo int, hs []uint64, refs []uint32) {
+	p.t.rebuild(c, len(p.keys), func(lo int, hs []uint64, refs []uint32) {
 		for i, k := range p.keys[lo : lo+len(hs)] {
 			hs[i] = hashPair(k.a, k.b, tableSeed)
 			if side && (p.nulls[0].get(uint32(lo+i)) || p.nulls[1].get(uint32(lo+i))) {
@@ -212,8 +214,8 @@ func (p *pairImpl) column(c int, sel []uint32) ([]uint64, []string, []bool) {
 
 func (p *pairImpl) reserve(n int) {
 	p.hint = max(p.hint, n)
-	if c := slotsFor(n); p.mode == pairFlat && c > len(p.t.slots) {
-		p.rehash(c)
+	if p.mode == pairFlat {
+		p.t.grow(slotsFor(n))
 	}
 	p.keys = growSlice(p.keys, n-len(p.keys))
 }

@@ -162,7 +162,7 @@ func (p *pairImpl) clustered(va, vb *colView) bool {
 func (p *pairImpl) toFlat() {
 	p.mode = pairFlat
 	p.pp = pairParts{}
-	p.rehash(slotsFor(max(p.hint, len(p.keys))))
+	p.rebuild(slotsFor(max(p.hint, len(p.keys))))
 }
 
 // partOf returns the index of partition value v's sub-table, creating it

@@ -223,7 +223,10 @@ func TestGrowth(t *testing.T) {
 			}
 			defer g.Release()
 			o := newOracle()
-			for range 12 {
+			for b := range 12 {
+				if b == 6 {
+					g.Reserve(g.Len() * 8) // grow in the middle, from the slots
+				}
 				n := 300 + rng.IntN(4000)
 				cols := genCols(t, mem, rng, types, n, genOpts{card: 20000, nullProb: 0.01})
 				gids := make([]uint32, n)

@@ -134,7 +134,7 @@ func TestHashColumnsGolden(t *testing.T) {
 }
 
 // TestHashSpread: distinct int64 and string keys do not collide in 64 bits
-// and fill the buckets of a 1024-slot table evenly.
+// and fill the buckets of a 1024-slot table evenly, by low and by top bits.
 func TestHashSpread(t *testing.T) {
 	const n = 1 << 16
 	for name, h := range map[string]func(i int) uint64{
@@ -143,18 +143,21 @@ func TestHashSpread(t *testing.T) {
 		"string": func(i int) uint64 { return hashString(word(i), tableSeed) },
 	} {
 		seen := make(map[uint64]bool, n)
-		var buckets [1024]int
+		var low, high [1024]int // tables index by low bits (sub-tables) and top bits
 		for i := range n {
 			x := h(i)
 			if seen[x] {
 				t.Fatalf("%s: collision at %d", name, i)
 			}
 			seen[x] = true
-			buckets[x&1023]++
+			low[x&1023]++
+			high[x>>54]++
 		}
-		for b, c := range buckets {
-			if c < n/1024/2 || c > n/1024*2 {
-				t.Fatalf("%s: bucket %d has %d keys, expected about %d", name, b, c, n/1024)
+		for b := range low {
+			for _, c := range []int{low[b], high[b]} {
+				if c < n/1024/2 || c > n/1024*2 {
+					t.Fatalf("%s: bucket %d has %d keys, expected about %d", name, b, c, n/1024)
+				}
 			}
 		}
 	}

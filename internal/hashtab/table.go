@@ -1,10 +1,16 @@
 package hashtab
 
+import "math/bits"
+
 // slot is one entry of the open-addressing table: 8 bytes, so a 64-byte
 // cache line holds eight of them and the table stays small enough to sit in
 // the last-level cache (and within TLB reach) for a million groups.
 type slot struct {
-	tag uint32 // high 32 bits of the key hash: filters most mismatches without touching the keys
+	// tag is the high 32 bits of the key hash. Its top bits are the home
+	// slot, so the table can grow from its slots alone (see grow), and the
+	// rest filters almost every other key on a probe path without touching
+	// the keys.
+	tag uint32
 	ref uint32 // group id + 1; 0 marks an empty slot
 }
 
@@ -15,8 +21,11 @@ const (
 	// lines fit in L1.
 	chunkRows = 256
 	minSlots  = 16
-	// maxGroups keeps group id + 1 within uint32 and NoGroup unused.
-	maxGroups = 1<<32 - 2
+	// maxSlots: home slots come from the 32-bit tag.
+	maxSlots = 1 << 32
+	// maxGroups fits the table at load 1/2, and keeps group id + 1 within
+	// uint32 and NoGroup unused.
+	maxGroups = maxSlots / 2
 )
 
 // table is the slot array shared by every Grouper implementation: linear
@@ -25,6 +34,7 @@ const (
 type table struct {
 	slots []slot
 	mask  uint64
+	shift uint // 32 - log2(len(slots)): a tag's home slot is tag >> shift
 	used  int
 	sink  uint32 // keeps the touch loads alive
 }
@@ -32,14 +42,16 @@ type table struct {
 // slotsFor is the capacity that holds n entries at load <= 1/2.
 func slotsFor(n int) int {
 	c := minSlots
-	for c/2 < n {
+	for c/2 < n && c < maxSlots {
 		c <<= 1
 	}
 	return c
 }
 
-// resize replaces the slots with an empty array of capacity c; the caller
-// re-places every entry.
+// home is the first slot of tag's probe path.
+func (t *table) home(tag uint32) uint64 { return uint64(tag >> t.shift) }
+
+// resize replaces the slots with an empty array of capacity c.
 func (t *table) resize(c int) {
 	if cap(t.slots) >= c {
 		t.slots = t.slots[:c]
@@ -48,6 +60,7 @@ func (t *table) resize(c int) {
 		t.slots = make([]slot, c)
 	}
 	t.mask = uint64(c - 1)
+	t.shift = uint(32 - bits.TrailingZeros(uint(c)))
 	t.used = 0
 }
 
@@ -59,14 +72,50 @@ func (t *table) reset() {
 // full reports whether the table must grow before taking another entry.
 func (t *table) full() bool { return (t.used+1)*2 > len(t.slots) }
 
-// placeAll stores entries known to be absent (rehashing): refs[i] with
-// hash hs[i], skipping refs of 0. Like candidates, it touches all home slots
-// before probing so that the misses overlap.
+// grow moves the entries to a table of c slots. Homes are the top bits of
+// the tags, so walking the old slots in order visits entries by increasing
+// home slot, and they land in the new table in increasing order too: the
+// writes stream through memory instead of scattering, and no key is read or
+// rehashed.
+func (t *table) grow(c int) {
+	if c <= len(t.slots) {
+		return
+	}
+	old := t.slots
+	t.slots = nil
+	t.resize(c)
+	s, m, sh := t.slots, t.mask, t.shift
+	for _, e := range old {
+		if e.ref == 0 {
+			continue
+		}
+		j := uint64(e.tag >> sh)
+		for s[j].ref != 0 {
+			j = (j + 1) & m
+		}
+		s[j] = e
+	}
+	t.used = len(old) - countEmpty(old)
+}
+
+func countEmpty(s []slot) int {
+	n := 0
+	for _, e := range s {
+		if e.ref == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// placeAll stores entries known to be absent: refs[i] with hash hs[i],
+// skipping refs of 0. Like candidates, it touches all home slots before
+// probing so that the misses overlap.
 func (t *table) placeAll(hs []uint64, refs []uint32) {
-	s, m := t.slots, t.mask
+	s, m, sh := t.slots, t.mask, t.shift
 	var x uint32
 	for _, h := range hs {
-		x += s[h&m].ref
+		x += s[uint32(h>>32)>>sh].ref
 	}
 	t.sink += x
 	refs = refs[:len(hs)]
@@ -74,19 +123,20 @@ func (t *table) placeAll(hs []uint64, refs []uint32) {
 		if refs[i] == 0 {
 			continue
 		}
-		j := h & m
+		tag := uint32(h >> 32)
+		j := uint64(tag >> sh)
 		for s[j].ref != 0 {
 			j = (j + 1) & m
 		}
-		s[j] = slot{uint32(h >> 32), refs[i]}
+		s[j] = slot{tag, refs[i]}
 		t.used++
 	}
 }
 
-// rehash resizes to c slots and re-places groups 0..n-1, their hashes
+// rebuild makes a table of c slots for groups 0..n-1, their hashes
 // computed a chunk at a time by hashOf, which sets ref to 0 for a group
 // that is not in the table.
-func (t *table) rehash(c, n int, hashOf func(lo int, hs []uint64, refs []uint32)) {
+func (t *table) rebuild(c, n int, hashOf func(lo int, hs []uint64, refs []uint32)) {
 	t.resize(c)
 	var hs [chunkRows]uint64
 	var refs [chunkRows]uint32
@@ -104,25 +154,19 @@ func (t *table) rehash(c, n int, hashOf func(lo int, hs []uint64, refs []uint32)
 // path whose tag matches, or NoGroup when the path reaches an empty slot
 // first. The caller verifies the keys of the candidates.
 func (t *table) candidates(hs []uint64, cand []uint32) {
-	s, m := t.slots, t.mask
-	if len(s) == 0 {
-		for i := range hs {
-			cand[i] = NoGroup
-		}
-		return
-	}
+	s, m, sh := t.slots, t.mask, t.shift
 	// Touch every home slot first: these loads do not depend on each
 	// other, so their cache misses overlap instead of queueing behind the
 	// branchy probe loop below.
 	var x uint32
 	for _, h := range hs {
-		x += s[h&m].ref
+		x += s[uint32(h>>32)>>sh].ref
 	}
 	t.sink += x
 	cand = cand[:len(hs)]
 	for i, h := range hs {
 		tag := uint32(h >> 32)
-		j := h & m
+		j := uint64(tag >> sh)
 		c := uint32(0)
 		for {
 			sl := s[j]
