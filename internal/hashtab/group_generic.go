@@ -7,11 +7,11 @@ package hashtab
 // chunk, so the per-row work of the common "key exists" case is a typed
 // loop, not an interface call per value.
 type genericImpl struct {
-	t      table
-	cols   []genCol
-	ng     int // groups
-	hs     []uint64
-	sel    [chunkRows]int32
+	t    table
+	cols []genCol
+	ng   int // groups
+	hs   []uint64
+	sel  [chunkRows]int32
 }
 
 type genCol struct {
