@@ -9,10 +9,12 @@
 //
 //   - The slot table: open addressing with linear probing over a
 //     power-of-two array of 8-byte slots {32-bit hash tag, group id + 1},
-//     rehashed (doubling) before it is half full. Slots hold no keys, so a
-//     million groups need 16-32 MiB of slots, which mostly stays within the
+//     doubled before it is half full. Slots hold no keys, so a million
+//     groups need 16-32 MiB of slots, which mostly stays within the
 //     last-level cache and the TLB's reach; the tag rejects almost every
-//     slot that belongs to another key without touching the keys.
+//     slot that belongs to another key without touching the keys. A key's
+//     home slot is the top bits of its tag, so growing walks the old slots
+//     in order and writes the new ones in order, reading no key.
 //   - The keys, stored by group id in typed, growable buffers, column by
 //     column: canonical uint64 patterns for values of at most 8 bytes, one
 //     byte arena with offsets for strings, binaries and wide decimals, a
