@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/dataframe/expr"
 	"github.com/sluicehq/sluice/dataframe/expr/agg"
 	"github.com/sluicehq/sluice/dataframe/plan"
+	"github.com/sluicehq/sluice/internal/tableformat"
 )
 
 func isAggName(name string) bool {
@@ -27,8 +28,8 @@ func sortStrings(s []string) { sort.Strings(s) }
 
 // physical optimises and plans df.
 func (df *DataFrame) physical() (plan.Node, exec.Operator, error) {
-	if df.err != nil {
-		return nil, nil, df.err
+	if err := df.checkBatch(); err != nil {
+		return nil, nil, err
 	}
 	opt, err := plan.Optimize(df.plan)
 	if err != nil {
@@ -162,17 +163,7 @@ func (df *DataFrame) ShowString(n int, truncate bool) (string, error) {
 	limited := df.Limit(n + 1)
 	var cells [][]string
 	err := limited.Execute(func(b arrow.RecordBatch) error {
-		for i := 0; i < int(b.NumRows()); i++ {
-			r := make([]string, b.NumCols())
-			for c := range r {
-				col := b.Column(c)
-				r[c] = expr.FormatValue(expr.ValueAt(col, i), col.DataType(), false)
-				if truncate && len([]rune(r[c])) > 20 {
-					r[c] = string([]rune(r[c])[:17]) + "..."
-				}
-			}
-			cells = append(cells, r)
-		}
+		cells = tableformat.Cells(b, -1, truncate, cells)
 		return nil
 	})
 	if err != nil {
@@ -185,47 +176,9 @@ func (df *DataFrame) ShowString(n int, truncate bool) (string, error) {
 	return FormatTable(df.Columns(), cells, more, n), nil
 }
 
-// FormatTable renders rows as Spark's show() does: right-aligned cells in
-// +---+ borders.
+// FormatTable renders rows as Spark's show() does.
 func FormatTable(header []string, cells [][]string, more bool, n int) string {
-	width := make([]int, len(header))
-	for i, h := range header {
-		width[i] = max(3, len([]rune(h)))
-	}
-	for _, r := range cells {
-		for i, c := range r {
-			width[i] = max(width[i], len([]rune(c)))
-		}
-	}
-	var b strings.Builder
-	sep := func() {
-		b.WriteByte('+')
-		for _, w := range width {
-			b.WriteString(strings.Repeat("-", w))
-			b.WriteByte('+')
-		}
-		b.WriteByte('\n')
-	}
-	line := func(vals []string) {
-		b.WriteByte('|')
-		for i, v := range vals {
-			b.WriteString(strings.Repeat(" ", width[i]-len([]rune(v))))
-			b.WriteString(v)
-			b.WriteByte('|')
-		}
-		b.WriteByte('\n')
-	}
-	sep()
-	line(header)
-	sep()
-	for _, r := range cells {
-		line(r)
-	}
-	sep()
-	if more {
-		fmt.Fprintf(&b, "only showing top %d rows\n", n)
-	}
-	return b.String()
+	return tableformat.Format(header, cells, more, n)
 }
 
 // PrintSchema prints the schema as a tree, like Spark's printSchema.

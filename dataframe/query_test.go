@@ -13,6 +13,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/dataframe/expr"
@@ -69,7 +70,7 @@ func (h *harness) run(t *testing.T, c *datadriven.Case) string {
 	switch c.Cmd {
 	case "table":
 		return h.table(t, c)
-	case "query", "explain", "schema":
+	case "query", "explain", "schema", "show", "count":
 		ordered := c.Arg("ordered", "false") == "true"
 		var outs []string
 		for _, parts := range []int{1, 3} {
@@ -83,6 +84,21 @@ func (h *harness) run(t *testing.T, c *datadriven.Case) string {
 					continue
 				}
 				out = df.Explain(c.Arg("extended", "false") == "true")
+			case "show":
+				n, _ := strconv.Atoi(c.Arg("n", "20"))
+				s, err := df.ShowString(n, c.Arg("truncate", "true") == "true")
+				if err != nil {
+					out = "error: " + err.Error()
+				} else {
+					out = strings.TrimSuffix(s, "\n")
+				}
+			case "count":
+				n, err := df.Count()
+				if err != nil {
+					out = "error: " + err.Error()
+				} else {
+					out = strconv.FormatInt(n, 10)
+				}
 			case "schema":
 				s, err := df.SchemaString()
 				if err != nil {
@@ -142,8 +158,18 @@ func (h *harness) table(t *testing.T, c *datadriven.Case) string {
 
 // script builds a DataFrame from one step per line (see testdata/query/README).
 func (h *harness) script(s *Session, text string) *DataFrame {
-	var df *DataFrame
+	return h.scriptFrom(s, nil, text, nil)
+}
+
+// scriptFrom runs steps starting from df (nil: the script starts with
+// "from"); lookup, when set, resolves names before the static tables.
+func (h *harness) scriptFrom(s *Session, df *DataFrame, text string, lookup func(string) *DataFrame) *DataFrame {
 	from := func(name string) *DataFrame {
+		if lookup != nil {
+			if d := lookup(name); d != nil {
+				return d
+			}
+		}
 		td, ok := h.tables[name]
 		if !ok {
 			return &DataFrame{s: s, err: fmt.Errorf("test: no table %q", name)}
@@ -178,6 +204,18 @@ func (h *harness) script(s *Session, text string) *DataFrame {
 			df = df.Filter(rest)
 		case "select":
 			df = df.Select(exprs(rest)...)
+		case "selectexpr":
+			df = df.SelectExpr(splitTopLevel(rest)...)
+		case "withcolumns":
+			// withcolumns NAME EXPR | NAME EXPR ...
+			m := map[string]Column{}
+			var order []string
+			for _, part := range strings.Split(rest, "|") {
+				name, e, _ := strings.Cut(strings.TrimSpace(part), " ")
+				m[name] = Expr(e)
+				order = append(order, name)
+			}
+			df = df.WithColumns(m, order...)
 		case "withcolumn":
 			name, e, _ := strings.Cut(rest, " ")
 			df = df.WithColumn(name, Expr(e))
@@ -216,7 +254,11 @@ func (h *harness) script(s *Session, text string) *DataFrame {
 		case "union":
 			df = df.Union(from(rest))
 		case "unionbyname":
-			df = df.UnionByName(from(rest))
+			// unionbyname T [allowmissing]
+			name, opt, _ := strings.Cut(rest, " ")
+			df = df.UnionByName(from(name), opt == "allowmissing")
+		case "crossjoin":
+			df = df.CrossJoin(from(rest))
 		case "alias":
 			df = df.Alias(rest)
 		case "join":
@@ -244,7 +286,7 @@ func (h *harness) script(s *Session, text string) *DataFrame {
 			f := strings.Fields(rest)
 			frac, _ := strconv.ParseFloat(f[0], 64)
 			seed, _ := strconv.ParseInt(f[1], 10, 64)
-			df = df.Sample(frac, seed)
+			df = df.Sample(frac, seed, len(f) > 2 && f[2] == "replace")
 		default:
 			return &DataFrame{s: s, err: fmt.Errorf("test: unknown step %q", verb)}
 		}
@@ -389,6 +431,13 @@ func jsonValue(v any, dt arrow.DataType) (any, error) {
 		return v.(string), nil
 	case arrow.BINARY:
 		return []byte(v.(string)), nil
+	case arrow.DECIMAL128:
+		s, err := num()
+		if err != nil {
+			return nil, err
+		}
+		d := dt.(*arrow.Decimal128Type)
+		return decimal128.FromString(s, d.Precision, d.Scale)
 	case arrow.TIMESTAMP:
 		t, err := time.Parse("2006-01-02 15:04:05", v.(string))
 		return arrow.Timestamp(t.UnixMicro()), err

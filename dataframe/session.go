@@ -6,9 +6,12 @@ package dataframe
 
 import (
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/dataframe/plan"
 )
 
 // Clock tells the time; sessions take one so current_timestamp() and
@@ -56,6 +59,11 @@ func (c Config) withDefaults() Config {
 // configuration they run with. A Session is safe for concurrent use.
 type Session struct {
 	conf Config
+
+	mu      sync.Mutex
+	views   map[string]plan.Node
+	once    sync.Once
+	manager *StreamingQueryManager
 }
 
 // NewSession makes a session with the default configuration.
@@ -66,3 +74,6 @@ func NewSessionWith(c Config) *Session { return &Session{conf: c.withDefaults()}
 
 // Conf returns the session's effective configuration.
 func (s *Session) Conf() Config { return s.conf }
+
+// Allocator is the session's Arrow allocator (memory streams take it).
+func (s *Session) Allocator() memory.Allocator { return s.conf.Allocator }

@@ -26,6 +26,9 @@ func (pl *Planner) Plan(n plan.Node) (Operator, error) {
 	parts := max(1, pl.Partitions)
 	switch t := n.(type) {
 	case *plan.LocalRelation:
+		if t.Snapshot != nil {
+			return NewSnapshotScan(plan.SchemaOf(t), t.Snapshot, t.Name), nil
+		}
 		return NewLocalScan(plan.SchemaOf(t), t.Batches, parts, t.Name), nil
 	case *plan.FileScan:
 		f, ok := fileformat.Lookup(t.Format)

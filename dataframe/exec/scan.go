@@ -72,3 +72,40 @@ func fieldNames(s *arrow.Schema) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// SnapshotScan reads a table whose batches are taken when it executes (a
+// memory sink's output), in one partition.
+type SnapshotScan struct {
+	schema *arrow.Schema
+	snap   func() ([]arrow.RecordBatch, func())
+	name   string
+}
+
+// NewSnapshotScan scans snap()'s batches; the release function runs on Close.
+func NewSnapshotScan(schema *arrow.Schema, snap func() ([]arrow.RecordBatch, func()), name string) *SnapshotScan {
+	return &SnapshotScan{schema: schema, snap: snap, name: name}
+}
+
+func (s *SnapshotScan) Schema() *arrow.Schema { return s.schema }
+func (s *SnapshotScan) Partitions() int       { return 1 }
+func (s *SnapshotScan) Children() []Operator  { return nil }
+func (s *SnapshotScan) String() string {
+	return fmt.Sprintf("InMemoryTableScan %s[%s]", s.name, fieldNames(s.schema))
+}
+
+func (s *SnapshotScan) Execute(ctx context.Context, tc *TaskContext, p int) (Iterator, error) {
+	batches, release := s.snap()
+	return &snapshotIter{sliceIter: sliceIter{schema: s.schema, batches: batches}, release: release}, nil
+}
+
+type snapshotIter struct {
+	sliceIter
+	release func()
+}
+
+func (it *snapshotIter) Close() {
+	if it.release != nil {
+		it.release()
+		it.release = nil
+	}
+}

@@ -16,6 +16,10 @@ type LocalRelation struct {
 	Batches []arrow.RecordBatch
 	// Name describes the data in EXPLAIN (e.g. a view or stream name).
 	Name string
+	// Snapshot, when set, supplies the batches at execution time instead
+	// of Batches (a memory sink's table, which grows while queries run):
+	// it returns retained batches and the function that releases them.
+	Snapshot func() ([]arrow.RecordBatch, func())
 }
 
 func (r *LocalRelation) Output() []Attribute      { return r.Attrs }

@@ -1,0 +1,393 @@
+package dataframe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sluicehq/sluice/dataframe/plan"
+	"github.com/sluicehq/sluice/microbatch"
+	"github.com/sluicehq/sluice/sinks"
+	"github.com/sluicehq/sluice/sinks/console"
+	"github.com/sluicehq/sluice/sources"
+	"github.com/sluicehq/sluice/trigger"
+	"github.com/sluicehq/sluice/wal"
+)
+
+// OutputMode is a streaming query's output mode.
+type OutputMode = sinks.OutputMode
+
+// The output modes, as in Spark.
+const (
+	Append   = sinks.Append
+	Update   = sinks.Update
+	Complete = sinks.Complete
+)
+
+// ErrStreaming marks misuse of streaming DataFrames.
+var ErrStreaming = errors.New("dataframe: streaming")
+
+// ReadStream makes a streaming DataFrame over a source: an unbounded table
+// that WriteStream().Start() runs incrementally.
+func (s *Session) ReadStream(src sources.Source) *DataFrame {
+	if src == nil {
+		return &DataFrame{s: s, err: fmt.Errorf("%w: ReadStream needs a source", ErrStreaming)}
+	}
+	name := describe(src)
+	return &DataFrame{s: s, plan: &plan.StreamingRelation{Source: src, Attrs: plan.AttrsOf(src.Schema(), ""), Name: name}}
+}
+
+func describe(src sources.Source) string {
+	if d, ok := src.(sources.Describer); ok {
+		return d.Description()
+	}
+	return fmt.Sprintf("%T", src)
+}
+
+// IsStreaming reports whether df reads a streaming source.
+func (df *DataFrame) IsStreaming() bool { return df.err == nil && plan.IsStreaming(df.plan) }
+
+func (df *DataFrame) checkBatch() error {
+	if df.err != nil {
+		return df.err
+	}
+	if plan.IsStreaming(df.plan) {
+		return fmt.Errorf("%w: queries with streaming sources must be executed with WriteStream().Start(); Collect, Show, Count and Write work on batch DataFrames (use ForeachBatch to get each micro-batch as one)", ErrStreaming)
+	}
+	return nil
+}
+
+// DataStreamWriter configures how a streaming DataFrame runs:
+//
+//	q, err := df.WriteStream().Format("console").OutputMode(dataframe.Append).
+//	    Trigger(trigger.ProcessingTime(2*time.Second)).
+//	    Option("checkpointLocation", "ckpt/views").Start(ctx)
+type DataStreamWriter struct {
+	df        *DataFrame
+	format    string
+	sink      sinks.Sink
+	foreach   func(ctx context.Context, batch *DataFrame, batchID int64) error
+	mode      OutputMode
+	modeSet   bool
+	modeErr   error
+	trig      trigger.Trigger
+	opts      map[string]string
+	name      string
+	clock     trigger.Clock
+	listeners []microbatch.Listener
+}
+
+// WriteStream starts configuring a streaming query over df.
+func (df *DataFrame) WriteStream() *DataStreamWriter {
+	return &DataStreamWriter{df: df, opts: map[string]string{}, mode: Append}
+}
+
+// Format picks a built-in sink by name: console, memory.
+func (w *DataStreamWriter) Format(name string) *DataStreamWriter {
+	w.format = strings.ToLower(name)
+	return w
+}
+
+// Sink uses a sink value directly (files, Kafka, your own).
+func (w *DataStreamWriter) Sink(s sinks.Sink) *DataStreamWriter {
+	w.sink = s
+	return w
+}
+
+// ForeachBatch calls fn with each micro-batch's output as a batch
+// DataFrame. fn must be idempotent per batchID: after a crash the last
+// batch may be delivered again with the same id.
+func (w *DataStreamWriter) ForeachBatch(fn func(ctx context.Context, batch *DataFrame, batchID int64) error) *DataStreamWriter {
+	w.foreach = fn
+	return w
+}
+
+// OutputMode sets append (default), update or complete.
+func (w *DataStreamWriter) OutputMode(m OutputMode) *DataStreamWriter {
+	w.mode, w.modeSet = m, true
+	return w
+}
+
+// OutputModeString sets the output mode by name.
+func (w *DataStreamWriter) OutputModeString(m string) *DataStreamWriter {
+	mode, err := sinks.ParseOutputMode(m)
+	w.mode, w.modeSet, w.modeErr = mode, true, err
+	return w
+}
+
+// Trigger sets when batches run (default: back to back as data arrives).
+func (w *DataStreamWriter) Trigger(t trigger.Trigger) *DataStreamWriter {
+	w.trig = t
+	return w
+}
+
+// Option sets a writer option: checkpointLocation, numRows and truncate
+// (console), minBatchesToRetain.
+func (w *DataStreamWriter) Option(key, value string) *DataStreamWriter {
+	w.opts[key] = value
+	return w
+}
+
+// QueryName names the query (and the memory sink's table).
+func (w *DataStreamWriter) QueryName(name string) *DataStreamWriter {
+	w.name = name
+	return w
+}
+
+// Clock replaces the system clock (tests use trigger.NewManualClock).
+func (w *DataStreamWriter) Clock(c trigger.Clock) *DataStreamWriter {
+	w.clock = c
+	return w
+}
+
+// Listener adds a listener for this query only (see Session.Streams() for
+// session-wide listeners).
+func (w *DataStreamWriter) Listener(l microbatch.Listener) *DataStreamWriter {
+	w.listeners = append(w.listeners, l)
+	return w
+}
+
+// Start validates everything (plan, output mode, sink, checkpoint) and
+// starts the query. Problems are reported here, not at batch 37.
+func (w *DataStreamWriter) Start(ctx context.Context) (*StreamingQuery, error) {
+	df := w.df
+	if df.err != nil {
+		return nil, df.err
+	}
+	if w.modeErr != nil {
+		return nil, w.modeErr
+	}
+	s := df.s
+	sink := w.sink
+	var mem *memorySinkTable
+	switch {
+	case sink != nil:
+	case w.foreach != nil:
+		sink = &foreachBatchSink{s: s, schema: df.Schema(), fn: w.foreach}
+	case w.format == "console":
+		o, err := console.ParseOptions(w.opts)
+		if err != nil {
+			return nil, err
+		}
+		sink = console.New(o)
+	case w.format == "memory":
+		if w.name == "" {
+			return nil, fmt.Errorf("%w: the memory sink needs a QueryName: it is the table name to query", ErrStreaming)
+		}
+		mem = newMemorySinkTable(w.name, df.Schema())
+		sink = mem
+	case w.format == "":
+		return nil, fmt.Errorf("%w: no sink: set Format(\"console\"|\"memory\"), Sink(...) or ForeachBatch(...)", ErrStreaming)
+	default:
+		return nil, fmt.Errorf("%w: unknown sink format %q; built-ins are console and memory; use Sink(...) for others", ErrStreaming, w.format)
+	}
+	loc := w.opts["checkpointLocation"]
+	temp := false
+	if loc == "" {
+		if w.format != "console" && w.format != "memory" {
+			return nil, fmt.Errorf("%w: option checkpointLocation is required for this sink: it is where the query remembers what it processed (console and memory sinks use a temporary one)", ErrStreaming)
+		}
+		dir, err := os.MkdirTemp("", "sluice-checkpoint-")
+		if err != nil {
+			return nil, err
+		}
+		loc, temp = dir, true
+	}
+	retain := 0
+	if v := w.opts["minBatchesToRetain"]; v != "" {
+		if _, err := fmt.Sscan(v, &retain); err != nil || retain < 1 {
+			return nil, fmt.Errorf("%w: option minBatchesToRetain=%q must be a positive integer", ErrStreaming, v)
+		}
+	}
+	ck, err := microbatch.OpenCheckpointWith(ctx, loc, wal.Options{MinBatchesToRetain: retain})
+	if err != nil {
+		return nil, err
+	}
+	conf := s.conf
+	clock := w.clock
+	if clock == nil {
+		clock = trigger.System
+	}
+	listeners := append(append([]microbatch.Listener(nil), s.streams().listenerList()...), w.listeners...)
+	q, err := microbatch.Start(ctx, microbatch.Config{
+		Name: w.name, Plan: df.plan, Sink: sink, Mode: w.mode, Trigger: w.trig, Checkpoint: ck,
+		Clock: clock, Mem: conf.Allocator, ShufflePartitions: conf.ShufflePartitions, BatchSize: conf.BatchSize,
+		Listeners: listeners,
+	})
+	if err != nil {
+		ck.Close()
+		if temp {
+			os.RemoveAll(loc)
+		}
+		return nil, err
+	}
+	sq := &StreamingQuery{Query: q, session: s, tempCheckpoint: temp, checkpoint: loc}
+	if mem != nil {
+		s.registerView(w.name, mem)
+	}
+	s.streams().add(sq)
+	return sq, nil
+}
+
+// StreamingQuery is a handle on a running query. Its methods (ID, RunID,
+// Name, IsActive, Exception, Status, LastProgress, RecentProgress,
+// AwaitTermination, ProcessAllAvailable, Stop) come from microbatch.Query.
+type StreamingQuery struct {
+	*microbatch.Query
+	session        *Session
+	tempCheckpoint bool
+	checkpoint     string
+}
+
+// Stop stops the query; a temporary checkpoint is removed.
+func (q *StreamingQuery) Stop(ctx context.Context) error {
+	err := q.Query.Stop(ctx)
+	if q.tempCheckpoint {
+		os.RemoveAll(q.checkpoint)
+	}
+	return err
+}
+
+// StreamingQueryManager tracks a session's streaming queries (Spark's
+// spark.streams).
+type StreamingQueryManager struct {
+	mu        sync.Mutex
+	queries   map[string]*StreamingQuery
+	listeners []microbatch.Listener
+	changed   chan struct{}
+}
+
+// Streams returns the session's query manager.
+func (s *Session) Streams() *StreamingQueryManager { return s.streams() }
+
+func (s *Session) streams() *StreamingQueryManager {
+	s.once.Do(func() {
+		s.manager = &StreamingQueryManager{queries: map[string]*StreamingQuery{}, changed: make(chan struct{})}
+	})
+	return s.manager
+}
+
+func (m *StreamingQueryManager) add(q *StreamingQuery) {
+	m.mu.Lock()
+	m.queries[q.ID()] = q
+	m.mu.Unlock()
+	go func() {
+		<-q.Done()
+		m.mu.Lock()
+		close(m.changed)
+		m.changed = make(chan struct{})
+		m.mu.Unlock()
+	}()
+}
+
+func (m *StreamingQueryManager) listenerList() []microbatch.Listener {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]microbatch.Listener(nil), m.listeners...)
+}
+
+// AddListener registers a listener for queries started after this call.
+func (m *StreamingQueryManager) AddListener(l microbatch.Listener) {
+	m.mu.Lock()
+	m.listeners = append(m.listeners, l)
+	m.mu.Unlock()
+}
+
+// Active lists the running queries, by name then id.
+func (m *StreamingQueryManager) Active() []*StreamingQuery {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*StreamingQuery
+	for _, q := range m.queries {
+		if q.IsActive() {
+			out = append(out, q)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name() != out[j].Name() {
+			return out[i].Name() < out[j].Name()
+		}
+		return out[i].ID() < out[j].ID()
+	})
+	return out
+}
+
+// Get returns the query with this id, or nil.
+func (m *StreamingQueryManager) Get(id string) *StreamingQuery {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.queries[id]
+}
+
+// AwaitAnyTermination waits until any query of the session terminates
+// (including ones that already have), returning its error.
+func (m *StreamingQueryManager) AwaitAnyTermination(ctx context.Context) error {
+	for {
+		m.mu.Lock()
+		ch := m.changed
+		for _, q := range m.queries {
+			if !q.IsActive() {
+				m.mu.Unlock()
+				return q.Exception()
+			}
+		}
+		m.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// ResetTerminated forgets terminated queries, so AwaitAnyTermination waits
+// for a new termination.
+func (m *StreamingQueryManager) ResetTerminated() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id, q := range m.queries {
+		if !q.IsActive() {
+			delete(m.queries, id)
+		}
+	}
+}
+
+// foreachBatchSink hands each micro-batch to a user function as a batch
+// DataFrame.
+type foreachBatchSink struct {
+	s      *Session
+	schema *arrow.Schema
+	fn     func(ctx context.Context, batch *DataFrame, batchID int64) error
+}
+
+func (f *foreachBatchSink) AddBatch(ctx context.Context, batchID int64, mode sinks.OutputMode, rows array.RecordReader) error {
+	var batches []arrow.RecordBatch
+	for rows.Next() {
+		b := rows.RecordBatch()
+		b.Retain()
+		batches = append(batches, b)
+	}
+	defer func() {
+		for _, b := range batches {
+			b.Release()
+		}
+	}()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	df := f.s.CreateDataFrame(rows.Schema(), batches...).WithContext(ctx)
+	return f.fn(ctx, df, batchID)
+}
+
+func (f *foreachBatchSink) Close() error        { return nil }
+func (f *foreachBatchSink) Description() string { return "ForeachBatchSink" }
+
+var _ = time.Second

@@ -1,0 +1,66 @@
+package microbatch
+
+import (
+	"fmt"
+
+	"github.com/sluicehq/sluice/dataframe/plan"
+	"github.com/sluicehq/sluice/sinks"
+)
+
+// Check refuses, at Start(), the plans a micro-batch stream cannot run
+// correctly in the given output mode, saying what to do instead. It is the
+// streaming "unsupported operation" checker of Spark.
+func Check(n plan.Node, mode sinks.OutputMode) error {
+	if !plan.IsStreaming(n) {
+		return fmt.Errorf("%w: the query has no streaming source; run it with an action (Collect, Show, Write) instead of WriteStream", plan.ErrUnsupported)
+	}
+	aggregated := false
+	var err error
+	var walk func(n plan.Node)
+	walk = func(n plan.Node) {
+		if err != nil {
+			return
+		}
+		for _, c := range n.Children() {
+			walk(c)
+		}
+		if err != nil || !plan.IsStreaming(n) {
+			return
+		}
+		switch t := n.(type) {
+		case *plan.Aggregate:
+			aggregated = true
+			err = fmt.Errorf("%w: aggregation on a streaming DataFrame (%s) needs the stateful operators, which this build does not have; aggregate each micro-batch with ForeachBatch instead", plan.ErrUnsupported, t)
+		case *plan.Deduplicate:
+			err = fmt.Errorf("%w: DropDuplicates on a streaming DataFrame needs state, which this build does not have; deduplicate each micro-batch with ForeachBatch instead", plan.ErrUnsupported)
+		case *plan.Sort:
+			if !(aggregated && mode == sinks.Complete) {
+				err = fmt.Errorf("%w: sorting is not supported on streaming DataFrames unless it is on an aggregated DataFrame in complete output mode; sort inside ForeachBatch, or sort when reading the sink's output", plan.ErrUnsupported)
+			}
+		case *plan.Limit:
+			err = fmt.Errorf("%w: Limit is not supported on streaming DataFrames: a stream has no end to count from; limit inside ForeachBatch or when reading the sink's output", plan.ErrUnsupported)
+		case *plan.Join:
+			ls, rs := plan.IsStreaming(t.Left), plan.IsStreaming(t.Right)
+			switch {
+			case ls && rs:
+				err = fmt.Errorf("%w: joining two streams needs state on both sides, which this build does not have; join a stream with a static DataFrame instead", plan.ErrUnsupported)
+			case ls && !rs:
+				if t.Type != plan.InnerJoin && t.Type != plan.CrossJoin && t.Type != plan.LeftOuterJoin && t.Type != plan.LeftSemiJoin && t.Type != plan.LeftAntiJoin {
+					err = fmt.Errorf("%w: a %s join with the stream on the left and a static DataFrame on the right would have to remember which static rows never matched; use inner, left outer, left semi or left anti", plan.ErrUnsupported, t.Type)
+				}
+			case rs && !ls:
+				if t.Type != plan.InnerJoin && t.Type != plan.CrossJoin && t.Type != plan.RightOuterJoin {
+					err = fmt.Errorf("%w: a %s join with a static DataFrame on the left and the stream on the right is not supported; put the stream on the left, or use an inner or right outer join", plan.ErrUnsupported, t.Type)
+				}
+			}
+		}
+	}
+	walk(n)
+	if err != nil {
+		return err
+	}
+	if mode == sinks.Complete && !aggregated {
+		return fmt.Errorf("%w: complete output mode is not supported when there are no streaming aggregations: without one the result table grows forever; use append (or update) output mode", plan.ErrUnsupported)
+	}
+	return nil
+}

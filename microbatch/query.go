@@ -1,0 +1,719 @@
+// Package microbatch is sluice's stream engine: it runs a DataFrame's plan
+// incrementally, one micro-batch per trigger, with an offset write-ahead
+// log and a commit log that make every batch exactly-once (DESIGN.md §4).
+package microbatch
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/dataframe/exec"
+	"github.com/sluicehq/sluice/dataframe/plan"
+	"github.com/sluicehq/sluice/sinks"
+	"github.com/sluicehq/sluice/sources"
+	"github.com/sluicehq/sluice/trigger"
+)
+
+// Sentinels callers test with errors.Is.
+var (
+	// ErrQuery wraps a failure of a batch; the message names the batch id.
+	ErrQuery = errors.New("streaming query")
+	// ErrStopped is returned by waits on a query that was stopped.
+	ErrStopped = errors.New("streaming query stopped")
+)
+
+// Config describes a query to start. Zero values take the documented
+// defaults.
+type Config struct {
+	// Name is the query name (optional; the memory sink's table name).
+	Name string
+	// Plan is the analysed logical plan with StreamingRelation leaves.
+	Plan plan.Node
+	Sink sinks.Sink
+	Mode sinks.OutputMode
+	// Trigger defaults to trigger.Default().
+	Trigger trigger.Trigger
+	// Checkpoint holds the logs. Required (open one with OpenCheckpoint).
+	Checkpoint checkpointStore
+	// Clock defaults to trigger.System.
+	Clock trigger.Clock
+	// Mem defaults to the Go allocator.
+	Mem memory.Allocator
+	// ShufflePartitions defaults to 1 (a batch is usually small).
+	ShufflePartitions int
+	// BatchSize caps rows per Arrow batch inside operators. Default 65536.
+	BatchSize int
+	// IdlePoll is how long the default trigger waits before asking the
+	// sources again when there was no data. Default 10ms.
+	IdlePoll  time.Duration
+	Listeners []Listener
+	// Conf is logged with every batch (offsets/N "conf").
+	Conf map[string]string
+}
+
+// Query is a running streaming query.
+type Query struct {
+	cfg     Config
+	id      string
+	runID   string
+	rels    []*plan.StreamingRelation
+	sources []sources.Source
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wake   chan struct{}
+	done   chan struct{}
+
+	mu           sync.Mutex
+	changed      chan struct{} // closed and replaced on every state change
+	active       bool
+	stopped      bool
+	err          error
+	status       Status
+	last         *Progress
+	recent       []*Progress
+	idleGen      int64 // incremented each time a trigger found no new data
+	idleSeen     int64 // the latest pokeGen a no-data trigger started after
+	batchesDone  int64
+	pokeGen      int64 // incremented by ProcessAllAvailable to force a check
+	lastTrigger  time.Time
+	committed    []sources.Offset // end offsets of the last committed batch
+	nextBatch    int64
+	watermarkMs  int64
+	availableNow bool
+	// pendingReplay is a logged but uncommitted batch to run first.
+	pendingReplay *offsetEntry
+}
+
+// Start recovers from the checkpoint and starts the query's loop.
+func Start(ctx context.Context, cfg Config) (*Query, error) {
+	if cfg.Plan == nil || cfg.Sink == nil || cfg.Checkpoint == nil {
+		return nil, fmt.Errorf("%w: Start needs a plan, a sink and a checkpoint", ErrQuery)
+	}
+	if err := Check(cfg.Plan, cfg.Mode); err != nil {
+		return nil, err
+	}
+	if mc, ok := cfg.Sink.(sinks.ModeChecker); ok {
+		if err := mc.SupportsMode(cfg.Mode); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Trigger == nil {
+		cfg.Trigger = trigger.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = trigger.System
+	}
+	if cfg.Mem == nil {
+		cfg.Mem = memory.DefaultAllocator
+	}
+	if cfg.ShufflePartitions <= 0 {
+		cfg.ShufflePartitions = 1
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 64 * 1024
+	}
+	if cfg.IdlePoll <= 0 {
+		cfg.IdlePoll = 10 * time.Millisecond
+	}
+	q := &Query{cfg: cfg, id: cfg.Checkpoint.QueryID(), runID: newUUID(), wake: make(chan struct{}, 1),
+		done: make(chan struct{}), changed: make(chan struct{})}
+	q.rels = plan.StreamingRelations(cfg.Plan)
+	for _, r := range q.rels {
+		src, ok := r.Source.(sources.Source)
+		if !ok {
+			return nil, fmt.Errorf("%w: streaming relation %s has no source", ErrQuery, r.Name)
+		}
+		q.sources = append(q.sources, src)
+	}
+	if err := q.recover(ctx); err != nil {
+		return nil, err
+	}
+	if _, ok := cfg.Trigger.(trigger.AvailableNowTrigger); ok {
+		q.availableNow = true
+		for _, s := range q.sources {
+			if p, ok := s.(sources.AvailableNowPreparer); ok {
+				if err := p.PrepareForAvailableNow(ctx); err != nil {
+					return nil, fmt.Errorf("%w: %s: prepare for AvailableNow: %w", ErrQuery, describeSource(s), err)
+				}
+			}
+		}
+	}
+	q.ctx, q.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	q.active = true
+	for _, l := range cfg.Listeners {
+		l.OnQueryStarted(StartedEvent{ID: q.id, RunID: q.runID, Name: cfg.Name, Timestamp: cfg.Clock.Now()})
+	}
+	go q.loop()
+	return q, nil
+}
+
+// recover finds where the logs say the query is, replaying an uncommitted
+// batch with its logged offsets first.
+func (q *Query) recover(ctx context.Context) error {
+	ck := q.cfg.Checkpoint
+	n := len(q.sources)
+	q.committed = make([]sources.Offset, n)
+	off, ok, err := ck.LatestOffsets(ctx)
+	if err != nil {
+		return err
+	}
+	initial := func() ([]sources.Offset, error) {
+		out := make([]sources.Offset, n)
+		for i, s := range q.sources {
+			io, ok := s.(sources.InitialOffsetter)
+			if !ok {
+				continue
+			}
+			o, err := ck.InitialOffset(ctx, i, func() (sources.Offset, error) { return io.InitialOffset(ctx) })
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: initial offset: %w", ErrQuery, describeSource(s), err)
+			}
+			out[i] = o
+		}
+		return out, nil
+	}
+	if !ok {
+		starts, err := initial()
+		if err != nil {
+			return err
+		}
+		q.committed = starts
+		q.nextBatch = 0
+		return nil
+	}
+	if len(off.Offsets) != n {
+		return fmt.Errorf("%w: checkpoint %s was written by a query with %d source(s); this query has %d. Use a new checkpoint location for a changed query",
+			ErrQuery, ck.Location(), len(off.Offsets), n)
+	}
+	com, cok, err := ck.LatestCommit(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cok && com.BatchID == off.BatchID:
+		q.committed = off.Offsets
+		q.nextBatch = off.BatchID + 1
+		q.watermarkMs = com.NextWatermarkMs
+		return nil
+	case cok && com.BatchID > off.BatchID:
+		return fmt.Errorf("%w: checkpoint %s is inconsistent: commits/%d exists but offsets/%d is the latest offset entry", ErrQuery, ck.Location(), com.BatchID, off.BatchID)
+	case (cok && com.BatchID == off.BatchID-1) || (!cok && off.BatchID == 0):
+	default:
+		last := int64(-1)
+		if cok {
+			last = com.BatchID
+		}
+		return fmt.Errorf("%w: checkpoint %s is inconsistent: latest offsets/%d but latest commit is %d", ErrQuery, ck.Location(), off.BatchID, last)
+	}
+	// offsets/N is logged but not committed: replay batch N exactly.
+	var starts []sources.Offset
+	if off.BatchID == 0 {
+		if starts, err = initial(); err != nil {
+			return err
+		}
+	} else {
+		prev, ok, err := ck.GetOffsets(ctx, off.BatchID-1)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: checkpoint %s: offsets/%d is missing, so batch %d cannot be replayed", ErrQuery, ck.Location(), off.BatchID-1, off.BatchID)
+		}
+		starts = prev.Offsets
+	}
+	q.committed = starts
+	q.nextBatch = off.BatchID
+	if cok {
+		q.watermarkMs = com.NextWatermarkMs
+	}
+	q.pendingReplay = &off
+	return nil
+}
+
+// ID is the query's stable id, kept in the checkpoint's metadata.
+func (q *Query) ID() string { return q.id }
+
+// RunID is new on every start.
+func (q *Query) RunID() string { return q.runID }
+
+// Name is the configured name.
+func (q *Query) Name() string { return q.cfg.Name }
+
+// IsActive reports whether the loop is running.
+func (q *Query) IsActive() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.active
+}
+
+// Exception is the error that stopped the query, or nil.
+func (q *Query) Exception() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.err
+}
+
+// Status says what the query is doing.
+func (q *Query) Status() Status {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.status
+}
+
+// LastProgress is the latest batch's progress, or nil.
+func (q *Query) LastProgress() *Progress {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.last
+}
+
+// RecentProgress returns up to the last 100 progress reports, oldest first.
+func (q *Query) RecentProgress() []*Progress {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]*Progress(nil), q.recent...)
+}
+
+// Stop stops the query after the batch in flight (which is abandoned if
+// ctx ends first: its offsets are logged and it is replayed on restart).
+func (q *Query) Stop(ctx context.Context) error {
+	q.mu.Lock()
+	q.stopped = true
+	q.mu.Unlock()
+	q.cancel()
+	select {
+	case <-q.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// AwaitTermination waits for the query to stop; it returns the query's
+// error (wrapping the failing batch id), nil after Stop or a finished
+// Once/AvailableNow run, or ctx's error.
+func (q *Query) AwaitTermination(ctx context.Context) error {
+	select {
+	case <-q.done:
+		return q.Exception()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Done is closed when the query has stopped.
+func (q *Query) Done() <-chan struct{} { return q.done }
+
+// ProcessAllAvailable blocks until every row available in the sources when
+// it was called has been processed and committed (or the query stops). It
+// wakes the loop instead of waiting for the trigger interval; meant for
+// tests and demos.
+func (q *Query) ProcessAllAvailable(ctx context.Context) error {
+	q.mu.Lock()
+	q.pokeGen++
+	target := q.pokeGen
+	q.mu.Unlock()
+	for {
+		q.poke()
+		q.mu.Lock()
+		idle := q.idleSeen >= target
+		active, err, ch := q.active, q.err, q.changed
+		q.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if idle {
+			return nil
+		}
+		if !active {
+			return ErrStopped
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (q *Query) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// notifyLocked wakes waiters on query state; q.mu must be held.
+func (q *Query) notifyLocked() {
+	close(q.changed)
+	q.changed = make(chan struct{})
+}
+
+func (q *Query) setStatus(msg string, data, active bool) {
+	q.mu.Lock()
+	q.status = Status{Message: msg, IsDataAvailable: data, IsTriggerActive: active}
+	q.mu.Unlock()
+}
+
+func (q *Query) loop() {
+	var err error
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: panic in batch %d: %v", ErrQuery, q.nextBatch, r)
+		}
+		if errors.Is(err, context.Canceled) && q.isStopped() {
+			err = nil
+		}
+		q.mu.Lock()
+		q.active = false
+		q.err = err
+		q.status = Status{Message: "Stopped"}
+		q.notifyLocked()
+		q.mu.Unlock()
+		for _, l := range q.cfg.Listeners {
+			l.OnQueryTerminated(TerminatedEvent{ID: q.id, RunID: q.runID, Err: err})
+		}
+		q.cfg.Checkpoint.Close()
+		close(q.done)
+	}()
+	err = q.run()
+}
+
+func (q *Query) isStopped() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.stopped
+}
+
+func (q *Query) run() error {
+	ctx := q.ctx
+	clock := q.cfg.Clock
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		q.mu.Lock()
+		seenPoke := q.pokeGen
+		q.mu.Unlock()
+		start := clock.Now()
+		ran, err := q.runTrigger(ctx, start)
+		if err != nil {
+			return err
+		}
+		if !ran {
+			q.mu.Lock()
+			q.idleGen++
+			if seenPoke > q.idleSeen {
+				q.idleSeen = seenPoke
+			}
+			q.notifyLocked()
+			q.mu.Unlock()
+			for _, l := range q.cfg.Listeners {
+				l.OnQueryIdle(IdleEvent{ID: q.id, RunID: q.runID, Timestamp: clock.Now()})
+			}
+		}
+		switch t := q.cfg.Trigger.(type) {
+		case trigger.OnceTrigger:
+			return nil
+		case trigger.AvailableNowTrigger:
+			if !ran {
+				return nil
+			}
+			continue
+		case trigger.ProcessingTimeTrigger:
+			var wait time.Duration
+			switch {
+			case t.Interval > 0:
+				wait = trigger.NextStart(t.Interval, start, clock.Now()).Sub(clock.Now())
+			case ran:
+				continue // default trigger: next batch right away
+			default:
+				// Polling for data is not part of the trigger's schedule, so
+				// it runs on real time even under a manual clock.
+				q.setStatus("Waiting for data to arrive", false, false)
+				if err := q.sleep(ctx, trigger.System, q.cfg.IdlePoll); err != nil {
+					return err
+				}
+				continue
+			}
+			q.setStatus("Waiting for next trigger", false, false)
+			if err := q.sleep(ctx, clock, wait); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// sleep waits on clock, cut short by a poke.
+func (q *Query) sleep(ctx context.Context, clock trigger.Clock, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-q.wake:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	err := clock.Sleep(sctx, d)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	_ = err // woken early by a poke: not an error
+	return nil
+}
+
+// runTrigger constructs and runs the next batch if there is data; it
+// reports whether a batch ran.
+func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
+	q.setStatus("Getting offsets from sources", false, true)
+	timings := map[string]int64{}
+	clock := q.cfg.Clock
+	n := q.nextBatch
+	var entry offsetEntry
+	var latest []sources.Offset
+	if q.pendingReplay != nil {
+		entry = *q.pendingReplay
+		q.pendingReplay = nil
+		latest = entry.Offsets
+	} else {
+		t0 := clock.Now()
+		ends := make([]sources.Offset, len(q.sources))
+		latest = make([]sources.Offset, len(q.sources))
+		hasData := false
+		for i, s := range q.sources {
+			limit := sources.ReadLimit{}
+			if dl, ok := s.(sources.DefaultLimiter); ok {
+				limit = dl.DefaultReadLimit()
+			}
+			end, err := s.LatestOffset(ctx, q.committed[i], limit)
+			if err != nil {
+				return false, fmt.Errorf("%w: batch %d: %s: latest offset: %w", ErrQuery, n, describeSource(s), err)
+			}
+			ends[i] = end
+			latest[i] = end
+			if !bytes.Equal(end, q.committed[i]) {
+				hasData = true
+			}
+		}
+		timings["latestOffset"] = ms(clock.Now().Sub(t0))
+		if !hasData {
+			q.setStatus("Waiting for data to arrive", false, false)
+			return false, nil
+		}
+		entry = offsetEntry{BatchID: n, WatermarkMs: q.watermarkMs, TimestampMs: clock.Now().UnixMilli(), Conf: q.cfg.Conf, Offsets: ends}
+		// The offsets of batch N are durable before any of its output exists.
+		t0 = clock.Now()
+		if err := q.cfg.Checkpoint.AddOffsets(ctx, entry); err != nil {
+			return false, fmt.Errorf("%w: batch %d: write offsets: %w", ErrQuery, n, err)
+		}
+		timings["walCommit"] = ms(clock.Now().Sub(t0))
+	}
+	if n > 0 {
+		// Everything up to the previous batch's end is durable downstream.
+		for i, s := range q.sources {
+			if q.committed[i] == nil {
+				continue
+			}
+			if err := s.Commit(ctx, q.committed[i]); err != nil {
+				return false, fmt.Errorf("%w: batch %d: %s: commit: %w", ErrQuery, n, describeSource(s), err)
+			}
+		}
+	}
+	q.setStatus("Processing new data", true, true)
+	res, err := q.runBatch(ctx, entry, timings)
+	if err != nil {
+		return false, fmt.Errorf("%w: batch %d: %w", ErrQuery, n, err)
+	}
+	t0 := clock.Now()
+	if err := q.cfg.Checkpoint.AddCommit(ctx, commitEntry{BatchID: n, NextWatermarkMs: q.watermarkMs}); err != nil {
+		return false, fmt.Errorf("%w: batch %d: write commit: %w", ErrQuery, n, err)
+	}
+	timings["commitOffsets"] = ms(clock.Now().Sub(t0))
+	starts := q.committed
+	q.committed = entry.Offsets
+	q.nextBatch = n + 1
+	if err := q.cfg.Checkpoint.Purge(ctx, n); err != nil {
+		return false, fmt.Errorf("%w: batch %d: purge old logs: %w", ErrQuery, n, err)
+	}
+	end := clock.Now()
+	timings["triggerExecution"] = ms(end.Sub(start))
+	q.report(entry, starts, latest, res, timings, start, end)
+	return true, nil
+}
+
+type batchResult struct {
+	inputRows  []int64
+	outputRows int64
+}
+
+// runBatch reads each source's rows for the batch, runs the plan over
+// them and hands the result to the sink.
+func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[string]int64) (*batchResult, error) {
+	clock := q.cfg.Clock
+	res := &batchResult{inputRows: make([]int64, len(q.sources))}
+	t0 := clock.Now()
+	var held []arrow.RecordBatch
+	defer func() {
+		for _, b := range held {
+			b.Release()
+		}
+	}()
+	locals := make(map[*plan.StreamingRelation]plan.Node, len(q.rels))
+	for i, s := range q.sources {
+		var batches []arrow.RecordBatch
+		if !bytes.Equal(q.committed[i], entry.Offsets[i]) {
+			rr, err := s.GetBatch(ctx, q.committed[i], entry.Offsets[i])
+			if err != nil {
+				return nil, fmt.Errorf("%s: get batch: %w", describeSource(s), err)
+			}
+			for rr.Next() {
+				b := rr.RecordBatch()
+				b.Retain()
+				batches = append(batches, b)
+				held = append(held, b)
+				res.inputRows[i] += b.NumRows()
+			}
+			err = rr.Err()
+			rr.Release()
+			if err != nil {
+				return nil, fmt.Errorf("%s: read batch: %w", describeSource(s), err)
+			}
+		}
+		locals[q.rels[i]] = &plan.LocalRelation{Attrs: q.rels[i].Attrs, Batches: batches, Name: q.rels[i].Name}
+	}
+	timings["getBatch"] = ms(clock.Now().Sub(t0))
+
+	t0 = clock.Now()
+	incremental, err := plan.Transform(q.cfg.Plan, func(n plan.Node) (plan.Node, error) {
+		if r, ok := n.(*plan.StreamingRelation); ok {
+			return locals[r], nil
+		}
+		return n, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	opt, err := plan.Optimize(incremental)
+	if err != nil {
+		return nil, err
+	}
+	op, err := (&exec.Planner{Partitions: q.cfg.ShufflePartitions}).Plan(opt)
+	if err != nil {
+		return nil, err
+	}
+	timings["queryPlanning"] = ms(clock.Now().Sub(t0))
+
+	t0 = clock.Now()
+	// current_timestamp() is fixed per batch: the batch's logged timestamp.
+	tc := exec.NewTaskContext(q.cfg.Mem, time.UnixMilli(entry.TimestampMs).UTC())
+	tc.BatchSize = q.cfg.BatchSize
+	out, err := exec.Collect(ctx, tc, op)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, b := range out {
+			b.Release()
+		}
+	}()
+	for _, b := range out {
+		res.outputRows += b.NumRows()
+	}
+	rr, err := array.NewRecordReader(op.Schema(), out)
+	if err != nil {
+		return nil, err
+	}
+	defer rr.Release()
+	if err := q.cfg.Sink.AddBatch(ctx, entry.BatchID, q.cfg.Mode, rr); err != nil {
+		return nil, fmt.Errorf("%s: %w", describeSink(q.cfg.Sink), err)
+	}
+	timings["addBatch"] = ms(clock.Now().Sub(t0))
+	return res, nil
+}
+
+func (q *Query) report(entry offsetEntry, starts, latest []sources.Offset, res *batchResult, timings map[string]int64, start, end time.Time) {
+	var total int64
+	for _, r := range res.inputRows {
+		total += r
+	}
+	q.mu.Lock()
+	prevTrigger := q.lastTrigger
+	q.lastTrigger = start
+	q.mu.Unlock()
+	dur := end.Sub(start).Seconds()
+	rate := func(rows int64, d float64) float64 {
+		if d <= 0 {
+			return 0
+		}
+		return float64(rows) / d
+	}
+	var sinceLast float64
+	if !prevTrigger.IsZero() {
+		sinceLast = start.Sub(prevTrigger).Seconds()
+	}
+	p := &Progress{
+		ID: q.id, RunID: q.runID, Name: q.cfg.Name, Timestamp: formatTimestamp(start), BatchID: entry.BatchID,
+		BatchDuration: ms(end.Sub(start)), NumInputRows: total,
+		InputRowsPerSecond: rate(total, sinceLast), ProcessedRowsPerSecond: rate(total, dur),
+		DurationMs: timings, StateOperators: []StateOperator{},
+		Sink: SinkProgress{Description: describeSink(q.cfg.Sink), NumOutputRows: res.outputRows},
+	}
+	for i, s := range q.sources {
+		p.Sources = append(p.Sources, SourceProgress{
+			Description: describeSource(s), StartOffset: rawOffset(starts[i]), EndOffset: rawOffset(entry.Offsets[i]),
+			LatestOffset: rawOffset(latest[i]), NumInputRows: res.inputRows[i],
+			InputRowsPerSecond: rate(res.inputRows[i], sinceLast), ProcessedRowsPerSecond: rate(res.inputRows[i], dur),
+		})
+	}
+	q.mu.Lock()
+	q.last = p
+	q.recent = append(q.recent, p)
+	if len(q.recent) > 100 {
+		q.recent = q.recent[len(q.recent)-100:]
+	}
+	q.batchesDone++
+	q.notifyLocked()
+	q.mu.Unlock()
+	for _, l := range q.cfg.Listeners {
+		l.OnQueryProgress(ProgressEvent{Progress: p})
+	}
+}
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+func describeSource(s sources.Source) string {
+	if d, ok := s.(sources.Describer); ok {
+		return d.Description()
+	}
+	return reflect.TypeOf(s).String()
+}
+
+func describeSink(s sinks.Sink) string {
+	if d, ok := s.(sinks.Describer); ok {
+		return d.Description()
+	}
+	return reflect.TypeOf(s).String()
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,115 @@
+package microbatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/sluicehq/sluice/sources"
+	"github.com/sluicehq/sluice/wal"
+)
+
+// OpenCheckpoint opens (creating if needed) the checkpoint at location, a
+// local path or a storage URL, for exclusive use by one query.
+func OpenCheckpoint(ctx context.Context, location string) (checkpointStore, error) {
+	return OpenCheckpointWith(ctx, location, wal.Options{})
+}
+
+// OpenCheckpointWith is OpenCheckpoint with wal options.
+func OpenCheckpointWith(ctx context.Context, location string, opts wal.Options) (checkpointStore, error) {
+	c, err := wal.OpenCheckpoint(ctx, location, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &walStore{c: c}, nil
+}
+
+// walStore adapts wal.Checkpoint to the loop.
+type walStore struct{ c *wal.Checkpoint }
+
+func (w *walStore) QueryID() string  { return w.c.QueryID() }
+func (w *walStore) Location() string { return w.c.Location() }
+func (w *walStore) Close() error     { return w.c.Close() }
+
+func toEntry(id int64, s wal.OffsetSeq) offsetEntry {
+	e := offsetEntry{BatchID: id, WatermarkMs: s.Metadata.BatchWatermarkMs, TimestampMs: s.Metadata.BatchTimestampMs,
+		Conf: s.Metadata.Conf, Offsets: make([]sources.Offset, len(s.Offsets))}
+	for i, o := range s.Offsets {
+		if len(o) > 0 {
+			e.Offsets[i] = sources.Offset(o)
+		}
+	}
+	return e
+}
+
+func (w *walStore) LatestOffsets(ctx context.Context) (offsetEntry, bool, error) {
+	id, s, ok, err := w.c.Offsets().Latest(ctx)
+	if err != nil || !ok {
+		return offsetEntry{}, ok, err
+	}
+	return toEntry(id, s), true, nil
+}
+
+func (w *walStore) GetOffsets(ctx context.Context, id int64) (offsetEntry, bool, error) {
+	s, err := w.c.Offsets().Get(ctx, id)
+	if errors.Is(err, wal.ErrNotFound) {
+		return offsetEntry{}, false, nil
+	}
+	if err != nil {
+		return offsetEntry{}, false, err
+	}
+	return toEntry(id, s), true, nil
+}
+
+func (w *walStore) AddOffsets(ctx context.Context, e offsetEntry) error {
+	s := wal.OffsetSeq{Metadata: wal.OffsetSeqMetadata{BatchWatermarkMs: e.WatermarkMs, BatchTimestampMs: e.TimestampMs, Conf: e.Conf},
+		Offsets: make([]json.RawMessage, len(e.Offsets))}
+	for i, o := range e.Offsets {
+		if len(o) > 0 {
+			s.Offsets[i] = json.RawMessage(o)
+		}
+	}
+	return w.c.Offsets().Add(ctx, e.BatchID, s)
+}
+
+func (w *walStore) LatestCommit(ctx context.Context) (commitEntry, bool, error) {
+	id, c, ok, err := w.c.Commits().Latest(ctx)
+	if err != nil || !ok {
+		return commitEntry{}, ok, err
+	}
+	return commitEntry{BatchID: id, NextWatermarkMs: c.NextBatchWatermarkMs}, true, nil
+}
+
+func (w *walStore) AddCommit(ctx context.Context, e commitEntry) error {
+	return w.c.Commits().Add(ctx, e.BatchID, wal.CommitMetadata{NextBatchWatermarkMs: e.NextWatermarkMs})
+}
+
+// InitialOffset keeps a source's starting offset in sources/<i>/0, as
+// Spark's Kafka source keeps its initial offsets.
+func (w *walStore) InitialOffset(ctx context.Context, i int, compute func() (sources.Offset, error)) (sources.Offset, error) {
+	log := w.c.Sources(i)
+	data, err := log.Get(ctx, 0)
+	if err == nil {
+		return sources.Offset(data), nil
+	}
+	if !errors.Is(err, wal.ErrNotFound) {
+		return nil, err
+	}
+	o, err := compute()
+	if err != nil {
+		return nil, err
+	}
+	if err := log.Add(ctx, 0, o); err != nil {
+		// Lost a race with ourselves after a crash: read what is logged.
+		if data, gerr := log.Get(ctx, 0); gerr == nil {
+			return sources.Offset(data), nil
+		}
+		return nil, err
+	}
+	return o, nil
+}
+
+func (w *walStore) Purge(ctx context.Context, latest int64) error {
+	_, err := w.c.Purge(ctx, latest)
+	return err
+}

@@ -1,0 +1,179 @@
+// Package memory is the memory stream source: rows added by the program
+// (tests, demos) become the next micro-batch. Like Spark's MemoryStream it
+// lives in one process: it cannot replay data after the process dies.
+package memory
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/sources"
+)
+
+// Stream is an Arrow memory stream. Each AddBatch call is one step of the
+// offset (Spark's LongOffset): offset n covers the first n+1 additions.
+type Stream struct {
+	name   string
+	schema *arrow.Schema
+
+	mu      sync.Mutex
+	batches []arrow.RecordBatch // batches[i] has offset base+i
+	base    int64               // offset of batches[0]
+}
+
+// NewArrowStream makes a stream of Arrow batches of schema.
+func NewArrowStream(name string, schema *arrow.Schema) *Stream {
+	return &Stream{name: name, schema: schema}
+}
+
+// AddBatch appends a batch (retained by the stream) and returns its offset.
+func (s *Stream) AddBatch(b arrow.RecordBatch) (int64, error) {
+	if !b.Schema().Equal(s.schema) {
+		return 0, fmt.Errorf("%w: memory stream %s: batch schema %s does not match the stream's %s", sources.ErrSource, s.name, b.Schema(), s.schema)
+	}
+	b.Retain()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches = append(s.batches, b)
+	return s.base + int64(len(s.batches)) - 1, nil
+}
+
+func (s *Stream) Schema() *arrow.Schema { return s.schema }
+
+func (s *Stream) Description() string { return "MemoryStream[" + s.name + "]" }
+
+// LatestOffset returns the offset of the latest addition; with a row
+// limit, the last addition that keeps the batch within it (at least one).
+func (s *Stream) LatestOffset(ctx context.Context, start sources.Offset, limit sources.ReadLimit) (sources.Offset, error) {
+	from, err := parse(start)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last := s.base + int64(len(s.batches)) - 1
+	if last < 0 || last == from {
+		return start, nil
+	}
+	if limit.MaxRows > 0 {
+		rows := int64(0)
+		end := from
+		for o := from + 1; o <= last; o++ {
+			n := s.batches[o-s.base].NumRows()
+			if end > from && rows+n > limit.MaxRows {
+				break
+			}
+			rows += n
+			end = o
+		}
+		last = end
+	}
+	return format(last), nil
+}
+
+// GetBatch returns the additions in (start, end].
+func (s *Stream) GetBatch(ctx context.Context, start, end sources.Offset) (array.RecordReader, error) {
+	from, err := parse(start)
+	if err != nil {
+		return nil, err
+	}
+	to, err := parse(end)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if from+1 < s.base {
+		return nil, fmt.Errorf("%w: memory stream %s: offsets %d..%d were committed and dropped; a memory stream cannot replay them (it does not survive a restart)", sources.ErrSource, s.name, from+1, s.base-1)
+	}
+	if to >= s.base+int64(len(s.batches)) {
+		return nil, fmt.Errorf("%w: memory stream %s: offset %d was never added (was the stream recreated after a restart?)", sources.ErrSource, s.name, to)
+	}
+	var out []arrow.RecordBatch
+	for o := from + 1; o <= to; o++ {
+		out = append(out, s.batches[o-s.base])
+	}
+	return array.NewRecordReader(s.schema, out)
+}
+
+// Commit drops additions up to end.
+func (s *Stream) Commit(ctx context.Context, end sources.Offset) error {
+	to, err := parse(end)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.base <= to && len(s.batches) > 0 {
+		s.batches[0].Release()
+		s.batches = s.batches[1:]
+		s.base++
+	}
+	return nil
+}
+
+// Close releases the batches not yet committed.
+func (s *Stream) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.batches {
+		b.Release()
+	}
+	s.batches = nil
+	return nil
+}
+
+// parse reads an offset: nil is -1 (before the first addition).
+func parse(o sources.Offset) (int64, error) {
+	if len(o) == 0 {
+		return -1, nil
+	}
+	var v struct {
+		Offset *int64 `json:"offset"`
+	}
+	if err := json.Unmarshal(o, &v); err != nil || v.Offset == nil {
+		return 0, fmt.Errorf("%w: memory stream offset %q is not {\"offset\":N}", sources.ErrSource, string(o))
+	}
+	return *v.Offset, nil
+}
+
+func format(n int64) sources.Offset { return sources.Offset(`{"offset":` + strconv.FormatInt(n, 10) + `}`) }
+
+// Typed is a memory stream of Go structs: AddData converts rows to Arrow
+// with the schema derived from T's fields (see SchemaOf).
+type Typed[T any] struct {
+	*Stream
+	mem memory.Allocator
+	enc *encoder
+}
+
+// Allocatorer is anything that supplies an allocator (a dataframe.Session).
+type Allocatorer interface{ Allocator() memory.Allocator }
+
+// NewStream makes a typed stream; a is usually the session.
+func NewStream[T any](a Allocatorer) *Typed[T] {
+	var zero T
+	enc, err := newEncoder(zero)
+	if err != nil {
+		panic(fmt.Sprintf("memory.NewStream: %v", err)) // programmer error: T is not a usable struct
+	}
+	name := fmt.Sprintf("%T", zero)
+	return &Typed[T]{Stream: NewArrowStream(name, enc.schema), mem: a.Allocator(), enc: enc}
+}
+
+// AddData appends rows as one addition and returns its offset.
+func (t *Typed[T]) AddData(rows ...T) (int64, error) {
+	b, err := t.enc.encode(t.mem, rows)
+	if err != nil {
+		return 0, err
+	}
+	defer b.Release()
+	return t.AddBatch(b)
+}
