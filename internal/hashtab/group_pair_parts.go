@@ -60,12 +60,7 @@ func extend[K uint32 | uint64](k K) uint64 {
 	return uint64(k)
 }
 
-func (pp *pairParts) reset() {
-	pp.wideMode = false
-	pp.narrow = pp.narrow[:0]
-	pp.wide = pp.wide[:0]
-	clear(pp.index)
-}
+func (pp *pairParts) reset() { *pp = pairParts{} }
 
 func (pp *pairParts) memoryBytes() int64 {
 	b := int64(len(pp.index)) * 24
