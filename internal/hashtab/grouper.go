@@ -117,6 +117,11 @@ func (g *Grouper) KeyTypes() []arrow.DataType {
 // Insert writes to gids[i] the group of row i of the key columns, creating
 // groups for keys not seen before. len(gids) must equal the row count. On
 // ErrTooManyGroups the rows before the failing one have been inserted.
+//
+// New groups are numbered in first-seen order, so the rows that saw a key
+// for the first time are exactly those where gids[i] == next, with next
+// starting at Len() before the call and incremented at each such row: how
+// DISTINCT and dropDuplicates pick the rows to keep.
 func (g *Grouper) Insert(cols []arrow.Array, gids []uint32) error {
 	return g.find(cols, gids, true)
 }

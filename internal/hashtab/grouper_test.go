@@ -436,3 +436,36 @@ func TestDictionaryIndexOutOfRange(t *testing.T) {
 		t.Fatalf("HashColumns: %v, want ErrBadInput", err)
 	}
 }
+
+// TestFirstOccurrences checks the DISTINCT recipe given in Insert's doc.
+func TestFirstOccurrences(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rng := rand.New(rand.NewPCG(9, 9))
+	g, err := New([]arrow.DataType{str, i64}, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	seen := map[string]bool{}
+	for range 4 {
+		cols := genCols(t, mem, rng, []arrow.DataType{str, i64}, 500, genOpts{card: 30, nullProb: 0.1})
+		gids := make([]uint32, 500)
+		next := uint32(g.Len())
+		if err := g.Insert(cols, gids); err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range gids {
+			k := rowKey(cols, i)
+			first := id == next
+			if first {
+				next++
+			}
+			if first == seen[k] {
+				t.Fatalf("row %d (%s): first occurrence %v, but seen before %v", i, k, first, seen[k])
+			}
+			seen[k] = true
+		}
+		releaseAll(cols)
+	}
+}
