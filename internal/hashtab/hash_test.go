@@ -309,3 +309,48 @@ func TestEmptyInput(t *testing.T) {
 		g.Release()
 	}
 }
+
+// TestStringLengths groups strings of every length from 0 to 40 over a
+// two-letter alphabet, so that many share prefixes and suffixes: every
+// branch of hashString and of the inline compare sees equal and unequal
+// keys.
+func TestStringLengths(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rng := rand.New(rand.NewPCG(4, 4))
+	var vals []string
+	for range 6000 {
+		n := rng.IntN(41)
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "ab"[rng.IntN(2)]
+		}
+		if n > 0 && rng.IntN(4) == 0 {
+			b[0] = 0 // NUL bytes are ordinary bytes
+		}
+		vals = append(vals, string(b))
+	}
+	for _, types := range [][]arrow.DataType{{str}, {str, i64}} {
+		g, err := New(types, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := newOracle()
+		for lo := 0; lo < len(vals); lo += 1000 {
+			s := stringArray(mem, vals[lo:lo+1000], nil)
+			cols := []arrow.Array{s}
+			if len(types) == 2 {
+				z := int64WithGarbage(mem, make([]int64, 1000), nil)
+				cols = append(cols, z)
+			}
+			gids := make([]uint32, 1000)
+			if err := g.Insert(cols, gids); err != nil {
+				t.Fatal(err)
+			}
+			o.check(t, cols, gids, true)
+			releaseAll(cols)
+		}
+		checkKeys(t, mem, g, o, rng)
+		g.Release()
+	}
+}
