@@ -78,3 +78,12 @@ type DefaultLimiter interface {
 type RowCounter interface {
 	RowsBetween(start, end Offset) (int64, bool)
 }
+
+// AvailableNowPreparer is an optional capability for Trigger.AvailableNow:
+// the engine calls it once at start; from then on LatestOffset never moves
+// past what was available at that moment, while still honouring read
+// limits, so the backlog is split into bounded batches and the query stops.
+// Sources without it are read to their latest offset in one batch.
+type AvailableNowPreparer interface {
+	PrepareForAvailableNow(ctx context.Context) error
+}
