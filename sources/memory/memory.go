@@ -144,7 +144,9 @@ func parse(o sources.Offset) (int64, error) {
 	return *v.Offset, nil
 }
 
-func format(n int64) sources.Offset { return sources.Offset(`{"offset":` + strconv.FormatInt(n, 10) + `}`) }
+func format(n int64) sources.Offset {
+	return sources.Offset(`{"offset":` + strconv.FormatInt(n, 10) + `}`)
+}
 
 // Typed is a memory stream of Go structs: AddData converts rows to Arrow
 // with the schema derived from T's fields (see SchemaOf).
