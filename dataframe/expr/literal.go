@@ -346,7 +346,14 @@ func formatFloat(f float64, bits int) string {
 	}
 	s := strconv.FormatFloat(f, 'f', -1, bits)
 	if math.Abs(f) >= 1e7 || (f != 0 && math.Abs(f) < 1e-3) {
-		s = strconv.FormatFloat(f, 'E', -1, bits)
+		// Java's Double.toString, which Spark shows: 1.0E10, 2.5E-4 (a
+		// digit after the point, no '+', no leading zeros in the exponent).
+		m, e, _ := strings.Cut(strconv.FormatFloat(f, 'E', -1, bits), "E")
+		if !strings.Contains(m, ".") {
+			m += ".0"
+		}
+		exp, _ := strconv.Atoi(e)
+		return m + "E" + strconv.Itoa(exp)
 	} else if !strings.Contains(s, ".") {
 		s += ".0"
 	}
