@@ -169,7 +169,7 @@ func (b *bytesImpl) reserve(n int) {
 		b.t.resize(minSlots)
 	}
 	b.t.grow(slotsFor(n))
-	b.keys.offs = growSlice(b.keys.offs, n+1-len(b.keys.offs))
+	b.keys.recs = growSlice(b.keys.recs, n-len(b.keys.recs))
 }
 
 func (b *bytesImpl) reset() {

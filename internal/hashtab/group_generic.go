@@ -200,7 +200,7 @@ func (gi *genericImpl) reserve(n int) {
 		if col.kind == kindFixed {
 			col.vals = growSlice(col.vals, n-len(col.vals))
 		} else {
-			col.bytes.offs = growSlice(col.bytes.offs, n+1-len(col.bytes.offs))
+			col.bytes.recs = growSlice(col.bytes.recs, n-len(col.bytes.recs))
 		}
 	}
 }

@@ -271,18 +271,28 @@ func gatherNull(b *nullBits, n int, sel []uint32) []bool {
 	return out
 }
 
-// gatherStr returns the values of the groups in sel (or all n) of s.
+// gatherStr returns the values of the groups in sel (or all n) of s, as
+// views into one buffer.
 func gatherStr(s *bytesStore, n int, sel []uint32) []string {
-	if sel == nil {
-		out := make([]string, n)
-		for i := range out {
-			out[i] = s.get(uint32(i))
-		}
-		return out
+	k := n
+	if sel != nil {
+		k = len(sel)
 	}
-	out := make([]string, len(sel))
-	for i, g := range sel {
-		out[i] = s.get(g)
+	var buf []byte
+	ends := make([]int, k)
+	for i := range k {
+		g := uint32(i)
+		if sel != nil {
+			g = sel[i]
+		}
+		buf = s.appendValue(buf, g)
+		ends[i] = len(buf)
+	}
+	out := make([]string, k)
+	lo := 0
+	for i, e := range ends {
+		out[i] = bstr(buf, lo, e)
+		lo = e
 	}
 	return out
 }
