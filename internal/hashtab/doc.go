@@ -16,9 +16,11 @@
 //     home slot is the top bits of its tag, so growing walks the old slots
 //     in order and writes the new ones in order, reading no key.
 //   - The keys, stored by group id in typed, growable buffers, column by
-//     column: canonical uint64 patterns for values of at most 8 bytes, one
-//     byte arena with offsets for strings, binaries and wide decimals, a
-//     NULL bitmap per column. Group ids are dense and in first-seen order,
+//     column: canonical uint64 patterns for values of at most 8 bytes;
+//     for strings, binaries and wide decimals a 24-byte record per group
+//     that holds values of up to 16 bytes inline (longer ones spill to an
+//     arena), so verifying a row reads one record; a NULL bitmap per
+//     column. Group ids are dense and in first-seen order,
 //     so the keys of groups created together sit together: with time-ordered
 //     input (windows) the keys being compared are a small, hot range.
 //
