@@ -1,6 +1,7 @@
 package fileformat
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -76,6 +77,39 @@ type jsonKeyCache struct {
 	key   []byte // the key and its closing quote
 	idx   int
 	valid bool
+	// Keys of up to 16 bytes (with the quote) compare as two masked words.
+	w0, w1, m0, m1 uint64
+}
+
+// matches reports whether data[p:] starts with the cached key and quote.
+func (c *jsonKeyCache) matches(data []byte, p int) bool {
+	if !c.valid {
+		return false
+	}
+	if len(c.key) <= 16 && len(data)-p >= 16 {
+		a := binary.LittleEndian.Uint64(data[p:])
+		b := binary.LittleEndian.Uint64(data[p+8:])
+		return (a^c.w0)&c.m0|(b^c.w1)&c.m1 == 0
+	}
+	return len(data)-p >= len(c.key) && string(data[p:p+len(c.key)]) == string(c.key)
+}
+
+func (c *jsonKeyCache) set(key []byte, idx int, raw bool) {
+	c.valid = raw
+	c.key = append(append(c.key[:0], key...), '"')
+	c.idx = idx
+	var pad [16]byte
+	n := copy(pad[:], c.key)
+	c.w0 = binary.LittleEndian.Uint64(pad[:8])
+	c.w1 = binary.LittleEndian.Uint64(pad[8:])
+	c.m0, c.m1 = 0, 0
+	for k := 0; k < n; k++ {
+		if k < 8 {
+			c.m0 |= 0xff << (8 * k)
+		} else {
+			c.m1 |= 0xff << (8 * (k - 8))
+		}
+	}
 }
 
 const maxKeyCache = 64
@@ -316,8 +350,7 @@ func (d *JSONDecoder) object(n *jsonNode, data []byte, i, depth int) (int, error
 			idx := -1
 			// Fast path: the same key as in this position of the previous
 			// object (cached with its closing quote, so a match is exact).
-			if k < len(n.cache) && n.cache[k].valid && len(data)-i-1 >= len(n.cache[k].key) &&
-				string(data[i+1:i+1+len(n.cache[k].key)]) == string(n.cache[k].key) {
+			if k < len(n.cache) && n.cache[k].matches(data, i+1) {
 				idx = n.cache[k].idx
 				i += 1 + len(n.cache[k].key)
 			} else {
@@ -404,10 +437,7 @@ func (n *jsonNode) lookup(k int, key []byte, raw bool) int {
 		for len(n.cache) <= k {
 			n.cache = append(n.cache, jsonKeyCache{})
 		}
-		c := &n.cache[k]
-		c.valid = raw
-		c.key = append(append(c.key[:0], key...), '"')
-		c.idx = idx
+		n.cache[k].set(key, idx, raw)
 	}
 	return idx
 }
