@@ -91,6 +91,14 @@ func (csvFormat) Infer(ctx context.Context, path string, opts ReadOptions) (*arr
 	return inferCSV(ctx, file, path, o)
 }
 
+func (csvFormat) InferReader(ctx context.Context, r io.Reader, name string, opts ReadOptions) (*arrow.Schema, error) {
+	o, err := parseCSVOptions(opts.Options)
+	if err != nil {
+		return nil, err
+	}
+	return inferCSV(ctx, r, name, o)
+}
+
 func (csvFormat) NewWriter(w io.Writer, schema *arrow.Schema, opts WriteOptions) (Writer, error) {
 	o, err := parseCSVOptions(opts.Options)
 	if err != nil {

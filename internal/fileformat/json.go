@@ -81,6 +81,14 @@ func (jsonFormat) Infer(ctx context.Context, path string, opts ReadOptions) (*ar
 	return inferJSON(ctx, file, path, o)
 }
 
+func (jsonFormat) InferReader(ctx context.Context, r io.Reader, name string, opts ReadOptions) (*arrow.Schema, error) {
+	o, err := parseJSONOptions(opts.Options)
+	if err != nil {
+		return nil, err
+	}
+	return inferJSON(ctx, r, name, o)
+}
+
 func (jsonFormat) NewWriter(w io.Writer, schema *arrow.Schema, opts WriteOptions) (Writer, error) {
 	o, err := parseJSONOptions(opts.Options)
 	if err != nil {

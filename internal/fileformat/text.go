@@ -35,6 +35,10 @@ func (textFormat) Infer(ctx context.Context, path string, opts ReadOptions) (*ar
 	return TextSchema, nil
 }
 
+func (f textFormat) InferReader(ctx context.Context, r io.Reader, name string, opts ReadOptions) (*arrow.Schema, error) {
+	return f.Infer(ctx, name, opts)
+}
+
 func (f textFormat) Open(ctx context.Context, path string, opts ReadOptions) (Reader, error) {
 	file, err := openLocal(path)
 	if err != nil {

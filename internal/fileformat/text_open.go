@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -20,6 +21,8 @@ import (
 // Reader does not close r.
 type StreamFormat interface {
 	NewReader(ctx context.Context, r io.Reader, name string, opts ReadOptions) (Reader, error)
+	// InferReader is Format.Infer over a byte stream.
+	InferReader(ctx context.Context, r io.Reader, name string, opts ReadOptions) (*arrow.Schema, error)
 }
 
 // openLocal opens a local file (a plain path or a file:// URL) for a text

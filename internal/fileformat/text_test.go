@@ -266,3 +266,20 @@ func TestReadError(t *testing.T) {
 type errReader struct{ err error }
 
 func (e *errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func TestInferReader(t *testing.T) {
+	for _, tc := range []struct {
+		f    Format
+		in   string
+		want string
+	}{
+		{CSV, "1,x\n", "_c0 int, _c1 string"},
+		{JSON, `{"a":[1]}` + "\n", "a array<bigint>"},
+		{Text, "x\n", "value string"},
+	} {
+		s, err := tc.f.(StreamFormat).InferReader(context.Background(), strings.NewReader(tc.in), "x", ReadOptions{})
+		if err != nil || schemaString(s) != tc.want {
+			t.Errorf("%s: %v %v", tc.f.Name(), s, err)
+		}
+	}
+}
