@@ -17,10 +17,12 @@ import (
 	"time"
 )
 
-// Names are slash-separated paths built with path.Join from the root that
-// Open returns (on Local they are OS paths). Names never end in a slash.
-
 // FS is a file system or object store.
+//
+// Names are slash-separated paths that callers build with path.Join from
+// the root Open returned (on Local they are OS paths); they never end in a
+// slash. No caller needs rename: everything an object store cannot do
+// atomically is left out.
 //
 // Every method is safe for concurrent use. Writes are atomic: a reader sees
 // a file's old content or its new content, never a mix or a prefix. A write

@@ -37,7 +37,8 @@ type Hooks struct {
 	// After runs after the operation with its result and returns the result
 	// the caller sees: returning an error for a successful write models a
 	// lost acknowledgement (the write happened, the caller thinks it did
-	// not).
+	// not). It cannot hide a failure: nil for a failed operation keeps the
+	// original error.
 	After func(op Op, name string, err error) error
 }
 
