@@ -113,26 +113,42 @@ func BenchmarkClicksInsert(b *testing.B) {
 	}
 }
 
-// BenchmarkInt64Key groups 4M random user ids with 100k distinct values
-// (the peers' "100k cardinality" case) on the single-key path.
+// BenchmarkInt64Key groups the clicks' 3.3M user ids (100k distinct: the
+// peers' "100k cardinality" case), and 3.3M random ids with 2M distinct,
+// on the single-key path.
 func BenchmarkInt64Key(b *testing.B) {
 	d := clicksOnce()
-	var batches []arrow.Array
-	rows := 0
-	for _, bt := range d.batches {
-		batches = append(batches, bt[0])
-		rows += bt[0].Len()
-	}
-	gids := make([]uint32, benchBatch)
-	g, _ := New([]arrow.DataType{i64}, nil)
-	benchCPU(b, rows, func() {
-		g.Reset()
-		for _, bt := range batches {
-			if err := g.Insert([]arrow.Array{bt}, gids[:bt.Len()]); err != nil {
-				b.Fatal(err)
+	for _, card := range []int{100_000, 2_000_000} {
+		var batches []arrow.Array
+		rows := 0
+		for bi, bt := range d.batches {
+			a := bt[0]
+			if card != 100_000 {
+				v := make([]int64, a.Len())
+				for i := range v {
+					v[i] = int64(splitmix(uint64(bi<<20+i)) % uint64(card))
+				}
+				a = int64s(v)
+				defer a.Release()
 			}
+			batches = append(batches, a)
+			rows += a.Len()
 		}
-	})
+		b.Run(fmt.Sprintf("card=%d", card), func(b *testing.B) {
+			gids := make([]uint32, benchBatch)
+			var groups int
+			benchCPU(b, rows, func() {
+				g, _ := New([]arrow.DataType{i64}, nil)
+				for _, bt := range batches {
+					if err := g.Insert([]arrow.Array{bt}, gids[:bt.Len()]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				groups = g.Len()
+			})
+			b.ReportMetric(float64(groups), "groups")
+		})
+	}
 }
 
 // BenchmarkPairUnclustered groups the clicks rows with the window column

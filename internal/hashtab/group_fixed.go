@@ -1,15 +1,18 @@
 package hashtab
 
 // fixedImpl groups by one key column of at most 8 bytes (integers, dates,
-// timestamps, floats, ...), held as canonical uint64 patterns. The NULL
-// group, if any, lives outside the table so the hot loops never test
-// validity.
+// timestamps, floats, ...), held as canonical uint64 patterns. The table
+// keeps the key inline in its slots (8 bytes while every key fits in 32
+// bits, 16 after), so a probe is one memory access. The NULL group, if any,
+// lives outside the table so the hot loops never test validity.
 type fixedImpl struct {
-	t       table
-	keys    []uint64 // by group id; the NULL group holds 0
-	nullGid uint32
-	hs      []uint64
-	sel     [chunkRows]int32
+	wideMode bool
+	narrow   part[uint32]
+	wide     part[uint64]
+	keys     []uint64 // by group id; the NULL group holds 0
+	nullGid  uint32
+	hs       []uint64
+	sink     uint32 // keeps the touch loads alive
 }
 
 func newFixedImpl() *fixedImpl { return &fixedImpl{nullGid: NoGroup} }
@@ -18,81 +21,88 @@ func (f *fixedImpl) numGroups() int { return len(f.keys) }
 
 func (f *fixedImpl) find(views []colView, gids []uint32, create bool) error {
 	v := &views[0]
+	if !f.wideMode && !allFit32(v) {
+		f.toWide()
+	}
+	if f.wideMode {
+		return fixedFind(f, &f.wide, v, gids, create)
+	}
+	return fixedFind(f, &f.narrow, v, gids, create)
+}
+
+func (f *fixedImpl) toWide() {
+	f.wideMode = true
+	np := &f.narrow
+	if np.slots == nil {
+		return
+	}
+	f.wide = part[uint64]{slots: make([]pslot[uint64], len(np.slots)), mask: np.mask, used: np.used}
+	for j, sl := range np.slots {
+		if sl.ref != 0 {
+			f.wide.slots[j] = pslot[uint64]{extend(sl.k), sl.ref}
+		}
+	}
+	f.narrow = part[uint32]{}
+}
+
+func fixedFind[K uint32 | uint64](f *fixedImpl, pt *part[K], v *colView, gids []uint32, create bool) error {
 	n := v.n
 	vals := v.u64[:n]
 	hs := scratchU64(&f.hs, n)
 	for i, x := range vals {
 		hs[i] = hash64(x, tableSeed)
 	}
-	if f.t.slots == nil {
-		f.t.resize(minSlots)
+	if pt.slots == nil {
+		pt.slots, pt.mask = make([]pslot[K], partMinSlots), partMinSlots-1
 	}
 	for lo := 0; lo < n; lo += chunkRows {
 		hi := min(lo+chunkRows, n)
-		g := gids[lo:hi]
-		f.t.candidates(hs[lo:hi], g)
-		if v.nulls > 0 {
-			for i := range g {
-				if v.isNull(lo + i) {
-					g[i] = NoGroup
-				}
-			}
+		// Touch the home slots of the chunk first: independent loads,
+		// so their cache misses overlap.
+		s, m := pt.slots, pt.mask
+		var x uint32
+		for _, h := range hs[lo:hi] {
+			x += s[h&m].ref
 		}
-		// Verify the candidates; rows left over are new keys, tag
-		// collisions, NULLs: resolve them one by one, in row order, so that
-		// new groups are numbered in first-seen order.
-		keys, vv, m := f.keys, vals[lo:hi], 0
-		for i, c := range g {
-			if c != NoGroup && keys[c] == vv[i] {
+		f.sink += x
+		for i := lo; i < hi; i++ {
+			if v.nulls > 0 && v.isNull(i) {
+				var err error
+				if gids[i], err = f.nullGroup(create); err != nil {
+					return err
+				}
 				continue
 			}
-			f.sel[m] = int32(i)
-			m++
-		}
-		for _, i := range f.sel[:m] {
-			r := lo + int(i)
-			var err error
-			if v.nulls > 0 && v.isNull(r) {
-				g[i], err = f.nullGroup(create)
-			} else {
-				g[i], err = f.probe(vals[r], hs[r], create)
-			}
-			if err != nil {
-				return err
+			k := K(vals[i])
+			j := hs[i] & pt.mask
+			for {
+				sl := &pt.slots[j]
+				if sl.ref == 0 {
+					if !create {
+						gids[i] = NoGroup
+						break
+					}
+					if len(f.keys) >= maxGroups {
+						return ErrTooManyGroups
+					}
+					gid := uint32(len(f.keys))
+					f.keys = append(room(f.keys), vals[i])
+					sl.k, sl.ref = k, gid+1
+					gids[i] = gid
+					if pt.used++; pt.used*4 > len(pt.slots)*3 {
+						pt.grow()
+					}
+					break
+				}
+				if sl.k == k {
+					gids[i] = sl.ref - 1
+					break
+				}
+				j = (j + 1) & pt.mask
 			}
 		}
 	}
 	return nil
-}
-
-func (f *fixedImpl) probe(x, h uint64, create bool) (uint32, error) {
-	tag := uint32(h >> 32)
-	s, m := f.t.slots, f.t.mask
-	j := f.t.home(tag)
-	for {
-		sl := s[j]
-		if sl.ref == 0 {
-			break
-		}
-		if sl.tag == tag && f.keys[sl.ref-1] == x {
-			return sl.ref - 1, nil
-		}
-		j = (j + 1) & m
-	}
-	if !create {
-		return NoGroup, nil
-	}
-	if len(f.keys) >= maxGroups {
-		return NoGroup, ErrTooManyGroups
-	}
-	gid := uint32(len(f.keys))
-	f.keys = append(room(f.keys), x)
-	s[j] = slot{tag, gid + 1}
-	f.t.used++
-	if f.t.full() {
-		f.t.grow(len(s) * 2)
-	}
-	return gid, nil
 }
 
 func (f *fixedImpl) nullGroup(create bool) (uint32, error) {
@@ -116,15 +126,22 @@ func (f *fixedImpl) column(_ int, sel []uint32) ([]uint64, []string, []bool) {
 }
 
 func (f *fixedImpl) reserve(n int) {
-	if f.t.slots == nil {
-		f.t.resize(minSlots)
+	c := partMinSlots
+	for c/4*3 < n {
+		c <<= 1
 	}
-	f.t.grow(slotsFor(n))
+	if f.wideMode {
+		f.wide.growTo(c)
+	} else {
+		f.narrow.growTo(c)
+	}
 	f.keys = growSlice(f.keys, n-len(f.keys))
 }
 
 func (f *fixedImpl) reset() {
-	f.t.reset()
+	clear(f.narrow.slots)
+	clear(f.wide.slots)
+	f.narrow.used, f.wide.used = 0, 0
 	f.keys = f.keys[:0]
 	f.nullGid = NoGroup
 }
@@ -132,7 +149,7 @@ func (f *fixedImpl) reset() {
 func (f *fixedImpl) release() { *f = *newFixedImpl() }
 
 func (f *fixedImpl) memoryBytes() int64 {
-	return f.t.memoryBytes() + int64(cap(f.keys))*8 + int64(cap(f.hs))*8
+	return int64(cap(f.narrow.slots))*8 + int64(cap(f.wide.slots))*16 + int64(cap(f.keys))*8 + int64(cap(f.hs))*8
 }
 
 // scratchU64 returns (*p)[:n], growing it when needed.

@@ -302,6 +302,16 @@ func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colV
 	return n, nil
 }
 
+// growTo resizes an empty or filled sub-table to at least c slots.
+func (pt *part[K]) growTo(c int) {
+	if pt.slots == nil {
+		pt.slots, pt.mask = make([]pslot[K], partMinSlots), partMinSlots-1
+	}
+	for len(pt.slots) < c {
+		pt.grow()
+	}
+}
+
 // grow doubles a sub-table. Sub-tables run at load <= 3/4: their slots
 // hold the keys, so a longer probe stays within a cache line or two.
 func (pt *part[K]) grow() {

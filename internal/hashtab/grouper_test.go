@@ -3,6 +3,7 @@ package hashtab
 import (
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -467,5 +468,74 @@ func TestFirstOccurrences(t *testing.T) {
 			seen[k] = true
 		}
 		releaseAll(cols)
+	}
+}
+
+// TestFixedWidens: the single-key table starts with 32-bit slots and
+// must widen when a key needs 64 bits, keeping every group.
+func TestFixedWidens(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	g, err := New([]arrow.DataType{i64}, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	o := newOracle()
+	for _, vals := range [][]int64{
+		{1, 2, 3, -1, 2, 1 << 20, 0},
+		{-1, 1<<32 - 1, 1 << 40, 3, -(1 << 33), 1<<32 - 1, 0},
+		{1<<32 - 1, -1, 1 << 20, 7},
+	} {
+		a := int64WithGarbage(mem, vals, []bool{true, true, true, true, true, true, false}[:len(vals)])
+		gids := make([]uint32, len(vals))
+		if err := g.Insert([]arrow.Array{a}, gids); err != nil {
+			t.Fatal(err)
+		}
+		o.check(t, []arrow.Array{a}, gids, true)
+		a.Release()
+	}
+	if !g.impl.(*fixedImpl).wideMode {
+		t.Fatal("table did not widen")
+	}
+	checkKeys(t, mem, g, o, rand.New(rand.NewPCG(1, 1)))
+}
+
+// TestConcurrentGroupers: Groupers share no state, and HashColumns may be
+// called from many goroutines (run with -race).
+func TestConcurrentGroupers(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 4 {
+		for _, types := range [][]arrow.DataType{{i64}, {i64, i64}, {str}, {i32, str}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(w), 3))
+				g, err := New(types, mem)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer g.Release()
+				for range 3 {
+					cols := genCols(t, mem, rng, types, 2000, genOpts{card: 300, nullProb: 0.05})
+					if err := g.Insert(cols, make([]uint32, 2000)); err != nil {
+						errs <- err
+					}
+					if err := HashColumns(cols, make([]uint64, 2000)); err != nil {
+						errs <- err
+					}
+					releaseAll(cols)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
 	}
 }
