@@ -103,3 +103,19 @@ func distinct(c Column) Column {
 	cl.Distinct = true
 	return Column{e: &cl}
 }
+
+// Window groups rows into event-time windows of ts: Window(ts, "5 minutes")
+// is tumbling; Window(ts, "10 minutes", "5 minutes") slides (a row is in
+// every window that contains it); an optional third duration offsets the
+// window starts. The column is a struct<start, end> named "window".
+func Window(ts any, size string, slideAndStart ...string) Column {
+	args := []any{toColumn(ts), size}
+	for _, d := range slideAndStart {
+		args = append(args, d)
+	}
+	return call("window", args...)
+}
+
+// WindowTime is the event time of a window: its end minus one microsecond,
+// so a windowed result can feed another windowed aggregation.
+func WindowTime(w any) Column { return call("window_time", toColumn(w)) }

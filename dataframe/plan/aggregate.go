@@ -23,13 +23,16 @@ type Aggregate struct {
 // NewAggregate resolves grouping expressions and output expressions (which
 // may mix aggregates, grouping expressions and literals) over child.
 func NewAggregate(child Node, groups, outputs []expr.Expr) (*Aggregate, error) {
+	child, groups, outputs, err := windowGroups(child, groups, outputs)
+	if err != nil {
+		return nil, err
+	}
 	in := child.Output()
 	g, err := ResolveAll(groups, in, false, "GROUP BY")
 	if err != nil {
 		return nil, err
 	}
-	outputs, err = ExpandStars(outputs, in)
-	if err != nil {
+	if outputs, err = ExpandStars(outputs, in); err != nil {
 		return nil, err
 	}
 	o, err := ResolveAll(outputs, in, true, "the aggregation")

@@ -21,6 +21,7 @@ var Builtins = slices.Concat(
 	temporalFuncs,    // temporal.go
 	hashFuncs,        // hash.go
 	collectionFuncs,  // collection.go: struct, named_struct, array, size, element_at
+	windowFuncs,      // window.go: window, window_array, window_time
 )
 
 // Lookup finds a scalar function by name or alias (case-insensitive).
