@@ -99,6 +99,17 @@ func arithTypes(op arithOp, args []expr.Arg, a, b arrow.DataType) (ta, tb, rt ar
 	da, aDec := asDecimal(a)
 	db, bDec := asDecimal(b)
 	decimals := (a.ID() == arrow.DECIMAL128 || b.ID() == arrow.DECIMAL128) && aDec && bDec
+	if decimals && len(args) == 2 {
+		// Spark's literalPickMinimumPrecision: an integer literal next to a
+		// decimal takes the fewest digits it needs (dec / 3 divides by a
+		// decimal(1,0), not a decimal(10,0)), which keeps result scales small.
+		if d, ok := literalDecimal(args[0], a); ok && b.ID() == arrow.DECIMAL128 {
+			da = d
+		}
+		if d, ok := literalDecimal(args[1], b); ok && a.ID() == arrow.DECIMAL128 {
+			db = d
+		}
+	}
 	switch op {
 	case opIntDiv:
 		if decimals {
@@ -862,4 +873,34 @@ func concat2(mem memory.Allocator, rt arrow.DataType, n int, a arrow.Array, ca [
 		w.endRow()
 	}
 	return w.finish()
+}
+
+// literalDecimal is Spark's DecimalType.fromLiteral for a smallint, int or
+// bigint literal: decimal(digits, 0).
+func literalDecimal(a expr.Arg, t arrow.DataType) (*arrow.Decimal128Type, bool) {
+	if a.Const == nil || a.Const.Value == nil {
+		return nil, false
+	}
+	var v int64
+	switch x := a.Const.Value.(type) {
+	case int16:
+		v = int64(x)
+	case int32:
+		v = int64(x)
+	case int64:
+		v = x
+	default:
+		return nil, false
+	}
+	if !arrow.TypeEqual(a.Const.Type, t) {
+		return nil, false
+	}
+	digits := int32(1)
+	for u := uint64(max(v, -v)) / 10; u > 0; u /= 10 {
+		digits++
+	}
+	if v == math.MinInt64 {
+		digits = 19
+	}
+	return &arrow.Decimal128Type{Precision: digits, Scale: 0}, true
 }
