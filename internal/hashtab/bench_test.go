@@ -118,7 +118,7 @@ func BenchmarkClicksInsert(b *testing.B) {
 // on the single-key path.
 func BenchmarkInt64Key(b *testing.B) {
 	d := clicksOnce()
-	for _, card := range []int{100_000, 2_000_000} {
+	for _, card := range []int{100_000, 2_000_000, -2_000_000} {
 		var batches []arrow.Array
 		rows := 0
 		for bi, bt := range d.batches {
@@ -126,7 +126,10 @@ func BenchmarkInt64Key(b *testing.B) {
 			if card != 100_000 {
 				v := make([]int64, a.Len())
 				for i := range v {
-					v[i] = int64(splitmix(uint64(bi<<20+i)) % uint64(card))
+					v[i] = int64(splitmix(uint64(bi<<20+i)) % uint64(abs(card)))
+					if card < 0 { // keys beyond 32 bits: 16-byte slots
+						v[i] += 1 << 40
+					}
 				}
 				a = int64s(v)
 				defer a.Release()
@@ -134,7 +137,11 @@ func BenchmarkInt64Key(b *testing.B) {
 			batches = append(batches, a)
 			rows += a.Len()
 		}
-		b.Run(fmt.Sprintf("card=%d", card), func(b *testing.B) {
+		name := fmt.Sprintf("card=%d", card)
+		if card < 0 {
+			name = fmt.Sprintf("card=%d/wide", -card)
+		}
+		b.Run(name, func(b *testing.B) {
 			gids := make([]uint32, benchBatch)
 			var groups int
 			benchCPU(b, rows, func() {
@@ -338,3 +345,5 @@ func BenchmarkHashColumns(b *testing.B) {
 		})
 	}
 }
+
+func abs(x int) int { return max(x, -x) }

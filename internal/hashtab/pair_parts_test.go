@@ -137,3 +137,47 @@ func TestPairPartitioned(t *testing.T) {
 		mem.AssertSize(t, 0)
 	}
 }
+
+// TestPairFlatMixedWidths: the flat two-column table with values that
+// agree in their low 32 bits, NULLs and negatives.
+func TestPairFlatMixedWidths(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rng := rand.New(rand.NewPCG(21, 22))
+	g, err := New([]arrow.DataType{i64, i64}, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	p := g.impl.(*pairImpl)
+	o := newOracle()
+	for b := range 6 {
+		ab := array.NewInt64Builder(mem)
+		bb := array.NewInt64Builder(mem)
+		for range 2000 {
+			x, y := int64(rng.IntN(300)), int64(rng.IntN(300))-150
+			if b >= 3 && rng.IntN(4) == 0 {
+				x += []int64{1 << 32, -(1 << 32), 1<<32 - 1 - 300}[rng.IntN(3)]
+			}
+			if rng.IntN(100) == 0 {
+				ab.AppendNull()
+			} else {
+				ab.Append(x)
+			}
+			bb.Append(y)
+		}
+		cols := []arrow.Array{ab.NewArray(), bb.NewArray()}
+		ab.Release()
+		bb.Release()
+		gids := make([]uint32, 2000)
+		if err := g.Insert(cols, gids); err != nil {
+			t.Fatal(err)
+		}
+		o.check(t, cols, gids, true)
+		releaseAll(cols)
+		if p.mode != pairFlat {
+			t.Fatalf("batch %d: mode %d, want flat", b, p.mode)
+		}
+	}
+	checkKeys(t, mem, g, o, rng)
+}
