@@ -3,70 +3,60 @@
 // aggregation (GROUP BY), hash joins (build with Insert, probe with
 // Lookup), DISTINCT/dropDuplicates and the streaming state store.
 //
-// # Layout
+// Group ids are dense and in first-seen order. Keys are stored by group id
+// in typed, growable buffers, column by column (canonical uint64 patterns
+// for values of at most 8 bytes; for strings, binaries and wide decimals a
+// 24-byte record per group holding values of up to 16 bytes inline, longer
+// ones spilling to an arena; a NULL bitmap per column): no per-key
+// allocation, no map[any], and Keys rebuilds Arrow arrays straight from the
+// buffers. Because ids follow arrival order, the keys of groups created
+// together sit together: with time-ordered input (windows) the keys being
+// compared are a small, hot range.
 //
-// A Grouper has two parts:
+// # Normalising a batch
 //
-//   - The slot table: open addressing with linear probing over a
-//     power-of-two array of 8-byte slots {32-bit hash tag, group id + 1},
-//     doubled before it is half full. Slots hold no keys, so a million
-//     groups need 16-32 MiB of slots, which mostly stays within the
-//     last-level cache and the TLB's reach; the tag rejects almost every
-//     slot that belongs to another key without touching the keys. A key's
-//     home slot is the top bits of its tag, so growing walks the old slots
-//     in order and writes the new ones in order, reading no key.
-//   - The keys, stored by group id in typed, growable buffers, column by
-//     column: canonical uint64 patterns for values of at most 8 bytes;
-//     for strings, binaries and wide decimals a 24-byte record per group
-//     that holds values of up to 16 bytes inline (longer ones spill to an
-//     arena), so verifying a row reads one record; a NULL bitmap per
-//     column. Group ids are dense and in first-seen order,
-//     so the keys of groups created together sit together: with time-ordered
-//     input (windows) the keys being compared are a small, hot range.
+// Insert and Lookup work a batch at a time. The key columns are first
+// normalised into plain slices: integers widened to 64 bits (zero-copy for
+// 64-bit types), floats with -0.0 made 0.0 and every NaN one NaN,
+// dictionaries resolved to values (so batches with different dictionaries
+// agree), strings as views into the Arrow buffers, struct/list/map keys
+// row-encoded to bytes. Hashes are computed in one loop per column.
 //
-// No per-key allocation and no map[any]: Keys rebuilds Arrow arrays straight
-// from the buffers.
+// # Tables
 //
-// # Probing a batch
+// Every table is open addressing with linear probing over a power-of-two
+// array; a probe's cost is its cache misses, so the layouts minimise the
+// memory touched per row:
 //
-// Insert and Lookup work on a batch at a time. The key columns are first
-// normalised into plain slices (integers widened to 64 bits, zero-copy for
-// 64-bit types; floats with -0.0 made 0.0 and every NaN one NaN;
-// dictionaries resolved to values, so batches with different dictionaries
-// agree; strings as views into the Arrow buffers; struct/list/map keys
-// row-encoded to bytes). All hashes are computed in one loop. Then, 256 rows
-// at a time:
+//   - One key of at most 8 bytes (int8..int64, uint*, date, time,
+//     timestamp, duration, float, bool): the key is stored inline in the
+//     slot with its group id, so a probe is one access. Slots are 8 bytes
+//     while every key is a sign-extended 32-bit value (ids, counts) and
+//     widen to 16 bytes at the first key that is not. Load <= 3/4.
+//   - One byte-like key, two fixed-width keys, and the general path: 8-byte
+//     slots {32-bit hash tag, group id + 1} at load <= 1/2; keys live only
+//     in the key buffers. A million groups need 16-32 MiB of slots, which
+//     mostly stays in the last-level cache and the TLB's reach, and the tag
+//     rejects almost every slot of another key without reading keys. A
+//     key's home slot is the top bits of its tag, so growing walks the old
+//     slots in order and writes the new ones in order, reading no key.
+//     These tables resolve 256 rows at a time: touch every row's home slot
+//     (independent loads whose misses overlap), find each row's first
+//     tag-matching slot, verify those candidates against the key buffers
+//     column by column in typed loops, then resolve what is left (new
+//     keys, NULLs, tag collisions) one row at a time in row order, which is
+//     where groups are created: hence first-seen numbering.
+//   - Two fixed-width keys where one column has few distinct values that
+//     arrive clustered (GROUP BY (key, window) over time-ordered input): one
+//     inline-key sub-table per value of that column, so the rows of a batch
+//     probe the current window's sub-table (a MiB or two, in cache) rather
+//     than a table of every group so far. The choice is made from a sample
+//     of the first batch and dropped for the flat table, for good, as soon
+//     as a batch is not clustered or there are too many distinct values.
 //
-//  1. touch the home slot of every row: independent loads whose cache
-//     misses overlap (this, not hashing, is what a large table costs);
-//  2. find each row's candidate, the first slot on its probe path with a
-//     matching tag;
-//  3. verify candidates against the stored keys, column by column in typed
-//     loops;
-//  4. resolve the rest (new keys, NULLs, tag collisions) one row at a time,
-//     in row order, creating groups: hence first-seen numbering.
-//
-// # Specialisations
-//
-// New picks the implementation from the key types: one key of at most 8
-// bytes (int8..int64, uint*, date32/64, timestamp, time, duration, float,
-// bool), two such keys (GROUP BY (user_id, window): stored as one 128-bit
-// key per group), one byte-like key (string, binary, decimal128/256, their
-// large and view variants), and the general path for anything else. The
-// specialised paths keep NULL-containing keys outside the table (a single
-// NULL group, or a small map for pairs), so their hot loops never look at
-// validity.
-//
-// The two-column path has a second layout for the streaming aggregation
-// shape, GROUP BY (key, window) over time-ordered input: when one column
-// has few distinct values that arrive clustered, the table is split into one
-// sub-table per value, with keys inline in 8-byte slots (16 once a key
-// column value needs more than 32 bits). The rows of a
-// batch then probe the current window's sub-table (a few MiB, in cache)
-// rather than a table of every group so far. The choice is made from a
-// sample of the first batch and dropped for the flat table, for good, as
-// soon as a batch is not clustered or there are too many distinct values.
-// Group ids, keys and results are the same in both layouts.
+// The specialised paths keep keys with a NULL outside their tables (one
+// NULL group, or a small map for pairs), so their hot loops never read
+// validity; the general path stores NULL as a value with its bitmap.
 //
 // # Hashes
 //
