@@ -155,11 +155,13 @@ func (df *DataFrame) Show(n ...int) error {
 	return err
 }
 
-// ShowString renders the table Show prints.
+// ShowString renders the table Show prints. As in Spark, truncate also
+// decides alignment: right-aligned when truncating, left-aligned when not.
 func (df *DataFrame) ShowString(n int, truncate bool) (string, error) {
 	if df.err != nil {
 		return "", df.err
 	}
+	n = max(n, 0) // Spark shows no rows for a negative count
 	limited := df.Limit(n + 1)
 	var cells [][]string
 	err := limited.Execute(func(b arrow.RecordBatch) error {
@@ -173,7 +175,7 @@ func (df *DataFrame) ShowString(n int, truncate bool) (string, error) {
 	if more {
 		cells = cells[:n]
 	}
-	return FormatTable(df.Columns(), cells, more, n), nil
+	return tableformat.FormatAligned(df.Columns(), cells, more, n, truncate), nil
 }
 
 // FormatTable renders rows as Spark's show() does.

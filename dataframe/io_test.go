@@ -30,7 +30,7 @@ func writeFile(t *testing.T, path, body string) {
 
 func show(t *testing.T, df *DataFrame) string {
 	t.Helper()
-	s, err := df.ShowString(100, false)
+	s, err := df.ShowString(100, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluicehq/sluice/dataframe/expr"
 	"github.com/sluicehq/sluice/internal/datadriven"
+	"github.com/sluicehq/sluice/internal/tableformat"
 )
 
 // fixedClock makes current_timestamp() reproducible in golden files.
@@ -342,8 +343,7 @@ func renderResult(df *DataFrame, ordered bool) string {
 		for i := 0; i < int(b.NumRows()); i++ {
 			r := make([]string, b.NumCols())
 			for c := range r {
-				col := b.Column(c)
-				r[c] = expr.FormatValue(expr.ValueAt(col, i), col.DataType(), false)
+				r[c] = tableformat.Cell(b.Column(c), i, false)
 			}
 			cells = append(cells, r)
 		}
