@@ -148,7 +148,11 @@ func (h *streamHarness) run(t *testing.T, c *datadriven.Case) string {
 		for _, s := range p.Sources {
 			src = append(src, fmt.Sprintf("%s %s -> %s (%d rows)", s.Description, s.StartOffset, s.EndOffset, s.NumInputRows))
 		}
-		return fmt.Sprintf("batch %d: input %d rows, output %d rows\n%s", p.BatchID, p.NumInputRows, p.Sink.NumOutputRows, strings.Join(src, "\n"))
+		out := fmt.Sprintf("batch %d: input %d rows, output %d rows\n%s", p.BatchID, p.NumInputRows, p.Sink.NumOutputRows, strings.Join(src, "\n"))
+		if p.EventTime != nil {
+			out += fmt.Sprintf("\nevent time: min %s max %s watermark %s", p.EventTime["min"], p.EventTime["max"], p.EventTime["watermark"])
+		}
+		return out
 	}
 	c.Fatalf(t, "unknown command %q", c.Cmd)
 	return ""

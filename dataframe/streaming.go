@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/sluicehq/sluice/dataframe/expr"
 	"github.com/sluicehq/sluice/dataframe/plan"
 	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/sinks"
@@ -390,4 +391,35 @@ func (f *foreachBatchSink) AddBatch(ctx context.Context, batchID int64, mode sin
 func (f *foreachBatchSink) Close() error        { return nil }
 func (f *foreachBatchSink) Description() string { return "ForeachBatchSink" }
 
-var _ = time.Second
+
+
+// WithWatermark declares column as the event time of df's rows and delay
+// ("10 minutes", "5s") as how late rows may arrive. Stateful operators use
+// the watermark (max event time seen - delay) to finalise windows and drop
+// state; in a batch query it changes nothing.
+func (df *DataFrame) WithWatermark(column, delay string) *DataFrame {
+	if df.err != nil {
+		return df
+	}
+	d, err := parseDelay(delay)
+	if err != nil {
+		return df.fail(fmt.Errorf("%w: WithWatermark(%q, %q): %v", plan.ErrAnalysis, column, delay, err))
+	}
+	return df.derive(plan.NewEventTimeWatermark(df.plan, column, d))
+}
+
+// parseDelay accepts Go durations ("10s") and Spark interval text
+// ("10 minutes").
+func parseDelay(s string) (time.Duration, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	iv, err := expr.ParseInterval(s)
+	if err != nil {
+		return 0, fmt.Errorf("not a duration like \"10 minutes\" or \"10s\"")
+	}
+	if iv.Months != 0 {
+		return 0, fmt.Errorf("a delay of months has no fixed length; use days")
+	}
+	return time.Duration(iv.Days)*24*time.Hour + time.Duration(iv.Nanoseconds), nil
+}

@@ -9,20 +9,24 @@ import (
 // StreamingQueryProgress so dashboards and people who know Spark read it
 // as is.
 type Progress struct {
-	ID                     string            `json:"id"`
-	RunID                  string            `json:"runId"`
-	Name                   string            `json:"name"`
-	Timestamp              string            `json:"timestamp"`
-	BatchID                int64             `json:"batchId"`
-	BatchDuration          int64             `json:"batchDuration"`
-	NumInputRows           int64             `json:"numInputRows"`
-	InputRowsPerSecond     float64           `json:"inputRowsPerSecond"`
-	ProcessedRowsPerSecond float64           `json:"processedRowsPerSecond"`
-	DurationMs             map[string]int64  `json:"durationMs"`
-	EventTime              map[string]string `json:"eventTime,omitempty"`
-	StateOperators         []StateOperator   `json:"stateOperators"`
-	Sources                []SourceProgress  `json:"sources"`
-	Sink                   SinkProgress      `json:"sink"`
+	ID                     string           `json:"id"`
+	RunID                  string           `json:"runId"`
+	Name                   string           `json:"name"`
+	Timestamp              string           `json:"timestamp"`
+	BatchID                int64            `json:"batchId"`
+	BatchDuration          int64            `json:"batchDuration"`
+	NumInputRows           int64            `json:"numInputRows"`
+	InputRowsPerSecond     float64          `json:"inputRowsPerSecond"`
+	ProcessedRowsPerSecond float64          `json:"processedRowsPerSecond"`
+	DurationMs             map[string]int64 `json:"durationMs"`
+	// Durations are the exact times behind DurationMs, which Spark rounds
+	// down to milliseconds: too coarse for sub-millisecond batch overheads
+	// (benchmarks, sluice bench). Not part of the JSON.
+	Durations      map[string]time.Duration `json:"-"`
+	EventTime      map[string]string        `json:"eventTime,omitempty"`
+	StateOperators []StateOperator          `json:"stateOperators"`
+	Sources        []SourceProgress         `json:"sources"`
+	Sink           SinkProgress             `json:"sink"`
 }
 
 // StateOperator reports one stateful operator's state.
@@ -50,8 +54,8 @@ type SourceProgress struct {
 
 // SinkProgress reports the sink.
 type SinkProgress struct {
-	Description  string `json:"description"`
-	NumOutputRows int64 `json:"numOutputRows"`
+	Description   string `json:"description"`
+	NumOutputRows int64  `json:"numOutputRows"`
 }
 
 // JSON renders the progress as one line of JSON.

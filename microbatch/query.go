@@ -93,6 +93,9 @@ type Query struct {
 	availableNow bool
 	// pendingReplay is a logged but uncommitted batch to run first.
 	pendingReplay *offsetEntry
+	watermarks    []*plan.EventTimeWatermark
+	// nodeMax is the largest event time (ms) each watermark node has seen.
+	nodeMax map[int]int64
 }
 
 // Start recovers from the checkpoint and starts the query's loop.
@@ -128,7 +131,24 @@ func Start(ctx context.Context, cfg Config) (*Query, error) {
 	}
 	q := &Query{cfg: cfg, id: cfg.Checkpoint.QueryID(), runID: newUUID(), wake: make(chan struct{}, 1),
 		done: make(chan struct{}), changed: make(chan struct{})}
-	q.rels = plan.StreamingRelations(cfg.Plan)
+	// Number the watermark nodes by position: their ids key the event-time
+	// stats each batch reports.
+	nextID := 0
+	numbered, err := plan.Transform(cfg.Plan, func(n plan.Node) (plan.Node, error) {
+		if w, ok := n.(*plan.EventTimeWatermark); ok {
+			c := *w
+			c.ID = nextID
+			nextID++
+			return &c, nil
+		}
+		return n, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	q.cfg.Plan = numbered
+	q.watermarks = plan.Watermarks(numbered)
+	q.rels = plan.StreamingRelations(numbered)
 	for _, r := range q.rels {
 		src, ok := r.Source.(sources.Source)
 		if !ok {
@@ -481,7 +501,7 @@ func (q *Query) sleep(ctx context.Context, clock trigger.Clock, d time.Duration)
 // reports whether a batch ran.
 func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 	q.setStatus("Getting offsets from sources", false, true)
-	timings := map[string]int64{}
+	timings := map[string]time.Duration{}
 	clock := q.cfg.Clock
 	n := q.nextBatch
 	var entry offsetEntry
@@ -510,7 +530,7 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 				hasData = true
 			}
 		}
-		timings["latestOffset"] = ms(clock.Now().Sub(t0))
+		timings["latestOffset"] = clock.Now().Sub(t0)
 		if !hasData {
 			q.setStatus("Waiting for data to arrive", false, false)
 			return false, nil
@@ -521,7 +541,7 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 		if err := q.cfg.Checkpoint.AddOffsets(ctx, entry); err != nil {
 			return false, fmt.Errorf("%w: batch %d: write offsets: %w", ErrQuery, n, err)
 		}
-		timings["walCommit"] = ms(clock.Now().Sub(t0))
+		timings["walCommit"] = clock.Now().Sub(t0)
 	}
 	if n > 0 {
 		// Everything up to the previous batch's end is durable downstream.
@@ -543,7 +563,7 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 	if err := q.cfg.Checkpoint.AddCommit(ctx, commitEntry{BatchID: n, NextWatermarkMs: q.watermarkMs}); err != nil {
 		return false, fmt.Errorf("%w: batch %d: write commit: %w", ErrQuery, n, err)
 	}
-	timings["commitOffsets"] = ms(clock.Now().Sub(t0))
+	timings["commitOffsets"] = clock.Now().Sub(t0)
 	starts := q.committed
 	q.committed = entry.Offsets
 	q.nextBatch = n + 1
@@ -551,7 +571,7 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 		return false, fmt.Errorf("%w: batch %d: purge old logs: %w", ErrQuery, n, err)
 	}
 	end := clock.Now()
-	timings["triggerExecution"] = ms(end.Sub(start))
+	timings["triggerExecution"] = end.Sub(start)
 	q.report(entry, starts, latest, res, timings, start, end)
 	return true, nil
 }
@@ -559,11 +579,59 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 type batchResult struct {
 	inputRows  []int64
 	outputRows int64
+	eventTime  map[string]string
+}
+
+// observeEventTime folds the batch's event times into the watermark for
+// the next batch: per watermark node max - delay, the minimum across nodes
+// (Spark's default multiple-watermark policy), never moving back.
+func (q *Query) observeEventTime(tc *exec.TaskContext, res *batchResult) {
+	if len(q.watermarks) == 0 {
+		return
+	}
+	next := int64(-1)
+	var lo, hi, sum, count int64 = 1<<63 - 1, -1 << 63, 0, 0
+	for _, w := range q.watermarks {
+		st := tc.EventTimes(w.ID)
+		n := st.Count.Load()
+		if n == 0 {
+			// A node that has seen nothing yet holds the watermark back.
+			if q.nodeMax == nil || q.nodeMax[w.ID] == 0 {
+				next = -2
+			}
+			continue
+		}
+		mx := st.Max.Load() / 1000
+		if q.nodeMax == nil {
+			q.nodeMax = map[int]int64{}
+		}
+		q.nodeMax[w.ID] = max(q.nodeMax[w.ID], mx)
+		lo, hi = min(lo, st.Min.Load()/1000), max(hi, mx)
+		sum += st.Sum.Load()
+		count += n
+	}
+	if next != -2 {
+		for _, w := range q.watermarks {
+			cand := q.nodeMax[w.ID] - w.Delay.Milliseconds()
+			if next == -1 || cand < next {
+				next = cand
+			}
+		}
+		if next > q.watermarkMs {
+			q.watermarkMs = next
+		}
+	}
+	if count > 0 {
+		res.eventTime = map[string]string{
+			"min": formatTimestamp(time.UnixMilli(lo)), "max": formatTimestamp(time.UnixMilli(hi)),
+			"avg": formatTimestamp(time.UnixMilli(sum / count)), "watermark": formatTimestamp(time.UnixMilli(q.watermarkMs)),
+		}
+	}
 }
 
 // runBatch reads each source's rows for the batch, runs the plan over
 // them and hands the result to the sink.
-func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[string]int64) (*batchResult, error) {
+func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[string]time.Duration) (*batchResult, error) {
 	clock := q.cfg.Clock
 	res := &batchResult{inputRows: make([]int64, len(q.sources))}
 	t0 := clock.Now()
@@ -596,7 +664,7 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 		}
 		locals[q.rels[i]] = &plan.LocalRelation{Attrs: q.rels[i].Attrs, Batches: batches, Name: q.rels[i].Name}
 	}
-	timings["getBatch"] = ms(clock.Now().Sub(t0))
+	timings["getBatch"] = clock.Now().Sub(t0)
 
 	t0 = clock.Now()
 	incremental, err := plan.Transform(q.cfg.Plan, func(n plan.Node) (plan.Node, error) {
@@ -616,7 +684,7 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 	if err != nil {
 		return nil, err
 	}
-	timings["queryPlanning"] = ms(clock.Now().Sub(t0))
+	timings["queryPlanning"] = clock.Now().Sub(t0)
 
 	t0 = clock.Now()
 	// current_timestamp() is fixed per batch: the batch's logged timestamp.
@@ -634,6 +702,7 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 	for _, b := range out {
 		res.outputRows += b.NumRows()
 	}
+	q.observeEventTime(tc, res)
 	rr, err := array.NewRecordReader(op.Schema(), out)
 	if err != nil {
 		return nil, err
@@ -642,11 +711,11 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 	if err := q.cfg.Sink.AddBatch(ctx, entry.BatchID, q.cfg.Mode, rr); err != nil {
 		return nil, fmt.Errorf("%s: %w", describeSink(q.cfg.Sink), err)
 	}
-	timings["addBatch"] = ms(clock.Now().Sub(t0))
+	timings["addBatch"] = clock.Now().Sub(t0)
 	return res, nil
 }
 
-func (q *Query) report(entry offsetEntry, starts, latest []sources.Offset, res *batchResult, timings map[string]int64, start, end time.Time) {
+func (q *Query) report(entry offsetEntry, starts, latest []sources.Offset, res *batchResult, timings map[string]time.Duration, start, end time.Time) {
 	var total int64
 	for _, r := range res.inputRows {
 		total += r
@@ -670,7 +739,7 @@ func (q *Query) report(entry offsetEntry, starts, latest []sources.Offset, res *
 		ID: q.id, RunID: q.runID, Name: q.cfg.Name, Timestamp: formatTimestamp(start), BatchID: entry.BatchID,
 		BatchDuration: ms(end.Sub(start)), NumInputRows: total,
 		InputRowsPerSecond: rate(total, sinceLast), ProcessedRowsPerSecond: rate(total, dur),
-		DurationMs: timings, StateOperators: []StateOperator{},
+		DurationMs: durationMs(timings), Durations: timings, StateOperators: []StateOperator{}, EventTime: res.eventTime,
 		Sink: SinkProgress{Description: describeSink(q.cfg.Sink), NumOutputRows: res.outputRows},
 	}
 	for i, s := range q.sources {
@@ -695,6 +764,16 @@ func (q *Query) report(entry offsetEntry, starts, latest []sources.Offset, res *
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// durationMs rounds the phase timings down to milliseconds, as Spark
+// reports them.
+func durationMs(t map[string]time.Duration) map[string]int64 {
+	out := make(map[string]int64, len(t))
+	for k, d := range t {
+		out[k] = ms(d)
+	}
+	return out
+}
 
 func describeSource(s sources.Source) string {
 	if d, ok := s.(sources.Describer); ok {

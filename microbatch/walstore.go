@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/sources"
 	"github.com/sluicehq/sluice/wal"
 )
@@ -18,6 +19,18 @@ func OpenCheckpoint(ctx context.Context, location string) (checkpointStore, erro
 // OpenCheckpointWith is OpenCheckpoint with wal options.
 func OpenCheckpointWith(ctx context.Context, location string, opts wal.Options) (checkpointStore, error) {
 	c, err := wal.OpenCheckpoint(ctx, location, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &walStore{c: c}, nil
+}
+
+// OpenCheckpointFS is OpenCheckpointWith on a given FS and root: the seam
+// through which tests wrap the checkpoint's storage with faults
+// (storage.WithHooks), for example to kill the process at a chosen write
+// (internal/crashtest).
+func OpenCheckpointFS(ctx context.Context, fsys storage.FS, root string, opts wal.Options) (checkpointStore, error) {
+	c, err := wal.OpenCheckpointFS(ctx, fsys, root, opts)
 	if err != nil {
 		return nil, err
 	}

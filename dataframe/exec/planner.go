@@ -39,6 +39,12 @@ func (pl *Planner) Plan(n plan.Node) (Operator, error) {
 			Columns: t.Columns, Filters: t.PushedFilters, Options: t.Options, Parts: parts}).Init(), nil
 	case *plan.SubqueryAlias:
 		return pl.Plan(t.Child)
+	case *plan.EventTimeWatermark:
+		child, err := pl.Plan(t.Child)
+		if err != nil {
+			return nil, err
+		}
+		return NewEventTimeWatermark(child, t.Column, t.ID), nil
 	case *plan.Project:
 		// Project over Filter: the filter gathers only the columns the
 		// projection reads.

@@ -453,6 +453,14 @@ func prune(n Node, need []bool) (Node, []int) {
 	case *Limit:
 		child, cm := prune(t.Child, need)
 		return &Limit{Child: child, N: t.N}, cm
+	case *EventTimeWatermark:
+		childNeed := append([]bool(nil), need...)
+		childNeed[t.Column] = true
+		child, cm := prune(t.Child, childNeed)
+		w := *t
+		w.Child = child
+		w.Column = cm[t.Column]
+		return &w, cm
 	case *Sample:
 		child, cm := prune(t.Child, need)
 		s := *t
