@@ -1,8 +1,8 @@
 package hashtab
 
 // genericImpl groups by any number of key columns of any supported kind.
-// Keys are stored column by column (typed: canonical uint64 patterns or a
-// byte arena) with a NULL bitmap per column; NULLs are ordinary key values
+// Keys are stored column by column (typed: canonical uint64 patterns or
+// string records) with a NULL bitmap per column; NULLs are ordinary key values
 // in the table. Candidates are verified a column at a time over a whole
 // chunk, so the per-row work of the common "key exists" case is a typed
 // loop, not an interface call per value.

@@ -209,6 +209,45 @@ func (g *Grouper) Keys(mem memory.Allocator, sel []uint32) ([]arrow.Array, error
 	return out, nil
 }
 
+// Compact keeps only the groups g with keep[g] set, renumbered 0, 1, ...
+// in their previous order, and returns each previous group's new id
+// (NoGroup for a dropped group), for the caller's accumulators to follow.
+// It is how state is evicted (groups of a closed window). len(keep) must
+// equal Len(). The cost is that of inserting the kept keys again.
+func (g *Grouper) Compact(keep []bool) ([]uint32, error) {
+	if len(keep) != g.Len() {
+		return nil, fmt.Errorf("%w: keep has %d entries for %d groups", ErrBadInput, len(keep), g.Len())
+	}
+	sel := make([]uint32, 0, len(keep))
+	for id, k := range keep {
+		if k {
+			sel = append(sel, uint32(id))
+		}
+	}
+	remap := make([]uint32, len(keep))
+	for i := range remap {
+		remap[i] = NoGroup
+	}
+	keys, err := g.Keys(g.mem, sel)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, k := range keys {
+			k.Release()
+		}
+	}()
+	g.Reset()
+	gids := make([]uint32, len(sel))
+	if err := g.Insert(keys, gids); err != nil {
+		return nil, err
+	}
+	for i, old := range sel {
+		remap[old] = gids[i]
+	}
+	return remap, nil
+}
+
 // Reserve sizes the table and key buffers for n groups in total, so that
 // inserting up to n groups does not rehash.
 func (g *Grouper) Reserve(n int) {

@@ -539,3 +539,78 @@ func TestConcurrentGroupers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCompact drops a random half of the groups: kept ones keep their
+// order and keys, dropped ones come back as new groups.
+func TestCompact(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	for _, types := range [][]arrow.DataType{{i64}, {i64, i64}, {dictStringType}, {i32, str, f64}, {arrow.ListOf(i32)}} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		g, err := New(types, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols := genCols(t, mem, rng, types, 3000, genOpts{card: 200, nullProb: 0.05})
+		gids := make([]uint32, 3000)
+		if err := g.Insert(cols, gids); err != nil {
+			t.Fatal(err)
+		}
+		before := g.Len()
+		keep := make([]bool, before)
+		kept := 0
+		for i := range keep {
+			if keep[i] = rng.IntN(2) == 0; keep[i] {
+				kept++
+			}
+		}
+		remap, err := g.Compact(keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Len() != kept {
+			t.Fatalf("%s: Len %d after Compact, kept %d", rowTypes(types), g.Len(), kept)
+		}
+		next := uint32(0)
+		for old, k := range keep {
+			want := NoGroup
+			if k {
+				want = next
+				next++
+			}
+			if remap[old] != want {
+				t.Fatalf("%s: group %d maps to %d, want %d", rowTypes(types), old, remap[old], want)
+			}
+		}
+		again := make([]uint32, 3000)
+		if err := g.Insert(cols, again); err != nil {
+			t.Fatal(err)
+		}
+		fresh := uint32(kept)
+		seen := map[uint32]uint32{}
+		for i, old := range gids {
+			if keep[old] {
+				if again[i] != remap[old] {
+					t.Fatalf("%s: row %d: group %d, want %d", rowTypes(types), i, again[i], remap[old])
+				}
+				continue
+			}
+			if id, ok := seen[old]; ok {
+				if again[i] != id {
+					t.Fatalf("%s: row %d: dropped key split into groups %d and %d", rowTypes(types), i, id, again[i])
+				}
+				continue
+			}
+			if again[i] != fresh {
+				t.Fatalf("%s: row %d: dropped key got group %d, want new group %d", rowTypes(types), i, again[i], fresh)
+			}
+			seen[old] = fresh
+			fresh++
+		}
+		if _, err := g.Compact(keep[:1]); !errors.Is(err, ErrBadInput) {
+			t.Fatalf("Compact with a short keep: %v", err)
+		}
+		releaseAll(cols)
+		g.Release()
+	}
+}
