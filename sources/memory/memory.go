@@ -22,15 +22,63 @@ import (
 type Stream struct {
 	name   string
 	schema *arrow.Schema
+	opts   Options
 
 	mu      sync.Mutex
 	batches []arrow.RecordBatch // batches[i] has offset base+i
 	base    int64               // offset of batches[0]
+	// availableEnd caps LatestOffset under Trigger.AvailableNow: the last
+	// offset added before PrepareForAvailableNow; -2 when not prepared.
+	availableEnd int64
+}
+
+// Options configure a memory stream. Zero values take the defaults.
+type Options struct {
+	// MaxRowsPerTrigger caps the rows of one micro-batch (the read limit the
+	// engine asks with, also under AvailableNow, which then splits the
+	// backlog into several batches). An addition is never split: a batch
+	// holds whole additions, at least one, so an addition larger than the
+	// cap is a batch of its own. Default 0: no cap. Spark's sources call it
+	// maxOffsetsPerTrigger or maxFilesPerTrigger.
+	MaxRowsPerTrigger int64 `yaml:"maxRowsPerTrigger"`
+}
+
+// Validate reports every problem at once.
+func (o *Options) Validate() error {
+	if o.MaxRowsPerTrigger < 0 {
+		return fmt.Errorf("%w: memory stream: maxRowsPerTrigger=%d must not be negative (0 means no cap)", sources.ErrSource, o.MaxRowsPerTrigger)
+	}
+	return nil
 }
 
 // NewArrowStream makes a stream of Arrow batches of schema.
 func NewArrowStream(name string, schema *arrow.Schema) *Stream {
-	return &Stream{name: name, schema: schema}
+	return &Stream{name: name, schema: schema, availableEnd: -2}
+}
+
+// NewArrowStreamWith is NewArrowStream with options.
+func NewArrowStreamWith(name string, schema *arrow.Schema, o Options) (*Stream, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	s := NewArrowStream(name, schema)
+	s.opts = o
+	return s, nil
+}
+
+// DefaultReadLimit is the read limit of the options (sources.DefaultLimiter).
+func (s *Stream) DefaultReadLimit() sources.ReadLimit {
+	return sources.ReadLimit{MaxRows: s.opts.MaxRowsPerTrigger}
+}
+
+// PrepareForAvailableNow fixes the end of what Trigger.AvailableNow
+// processes: the additions made so far (sources.AvailableNowPreparer).
+// Later additions wait for the next run.
+func (s *Stream) PrepareForAvailableNow(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.availableEnd = s.base + int64(len(s.batches)) - 1
+	return nil
 }
 
 // AddBatch appends a batch (retained by the stream) and returns its offset.
@@ -59,7 +107,10 @@ func (s *Stream) LatestOffset(ctx context.Context, start sources.Offset, limit s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	last := s.base + int64(len(s.batches)) - 1
-	if last < 0 || last == from {
+	if s.availableEnd > -2 {
+		last = min(last, s.availableEnd)
+	}
+	if last < 0 || last <= from {
 		return start, nil
 	}
 	if limit.MaxRows > 0 {
@@ -170,6 +221,16 @@ func NewStream[T any](a Allocatorer) *Typed[T] {
 	return &Typed[T]{Stream: NewArrowStream(name, enc.schema), mem: a.Allocator(), enc: enc}
 }
 
+// NewStreamWith is NewStream with options.
+func NewStreamWith[T any](a Allocatorer, o Options) (*Typed[T], error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	t := NewStream[T](a)
+	t.opts = o
+	return t, nil
+}
+
 // AddData appends rows as one addition and returns its offset.
 func (t *Typed[T]) AddData(rows ...T) (int64, error) {
 	b, err := t.enc.encode(t.mem, rows)
@@ -179,3 +240,9 @@ func (t *Typed[T]) AddData(rows ...T) (int64, error) {
 	defer b.Release()
 	return t.AddBatch(b)
 }
+
+var (
+	_ sources.Source               = (*Stream)(nil)
+	_ sources.DefaultLimiter       = (*Stream)(nil)
+	_ sources.AvailableNowPreparer = (*Stream)(nil)
+)
