@@ -59,12 +59,13 @@ func fixedFind[K uint32 | uint64](f *fixedImpl, pt *part[K], v *colView, gids []
 		hi := min(lo+chunkRows, n)
 		// Touch the home slots of the chunk first: independent loads,
 		// so their cache misses overlap.
-		s, m := pt.slots, pt.mask
-		var x uint32
-		for _, h := range hs[lo:hi] {
-			x += s[h&m].ref
+		if s, m := pt.slots, pt.mask; len(s) > touchSlots {
+			var x uint32
+			for _, h := range hs[lo:hi] {
+				x += s[h&m].ref
+			}
+			f.sink += x
 		}
-		f.sink += x
 		for i := lo; i < hi; i++ {
 			if v.nulls > 0 && v.isNull(i) {
 				var err error

@@ -21,6 +21,9 @@ const (
 	// lines fit in L1.
 	chunkRows = 256
 	minSlots  = 16
+	// touchSlots: tables of at most this many 8-byte slots (256 KiB) stay
+	// in cache, and probing skips the touch pass.
+	touchSlots = 1 << 15
 	// maxSlots: home slots come from the 32-bit tag.
 	maxSlots = 1 << 32
 	// maxGroups fits the table at load 1/2, and keeps group id + 1 within
@@ -157,12 +160,15 @@ func (t *table) candidates(hs []uint64, cand []uint32) {
 	s, m, sh := t.slots, t.mask, t.shift
 	// Touch every home slot first: these loads do not depend on each
 	// other, so their cache misses overlap instead of queueing behind the
-	// branchy probe loop below.
-	var x uint32
-	for _, h := range hs {
-		x += s[uint32(h>>32)>>sh].ref
+	// branchy probe loop below. A table that fits in L2 has no misses to
+	// overlap.
+	if len(s) > touchSlots {
+		var x uint32
+		for _, h := range hs {
+			x += s[uint32(h>>32)>>sh].ref
+		}
+		t.sink += x
 	}
-	t.sink += x
 	cand = cand[:len(hs)]
 	for i, h := range hs {
 		tag := uint32(h >> 32)
