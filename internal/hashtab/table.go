@@ -42,10 +42,10 @@ type table struct {
 	sink  uint32 // keeps the touch loads alive
 }
 
-// slotsFor is the capacity that holds n entries at load <= 1/2.
+// slotsFor is the capacity that holds n entries without growing (see full).
 func slotsFor(n int) int {
 	c := minSlots
-	for c/2 < n && c < maxSlots {
+	for c < maxSlots && (c <= touchSlots && c/4 < n || c > touchSlots && c/2 < n) {
 		c <<= 1
 	}
 	return c
@@ -72,8 +72,15 @@ func (t *table) reset() {
 	t.used = 0
 }
 
-// full reports whether the table must grow before taking another entry.
-func (t *table) full() bool { return (t.used+1)*2 > len(t.slots) }
+// full reports whether the table must grow before taking another entry:
+// at load 1/2, or 1/4 while it is small enough for that to cost little
+// memory (shorter probe paths, fewer mispredicted branches).
+func (t *table) full() bool {
+	if len(t.slots) <= touchSlots {
+		return (t.used+1)*4 > len(t.slots)
+	}
+	return (t.used+1)*2 > len(t.slots)
+}
 
 // grow moves the entries to a table of c slots. Homes are the top bits of
 // the tags, so walking the old slots in order visits entries by increasing
