@@ -36,6 +36,21 @@ func (s *Session) Table(name string) *DataFrame {
 	return &DataFrame{s: s, plan: &plan.SubqueryAlias{Child: n, Alias: name}}
 }
 
+// DropTempView forgets a view (and frees a memory sink's rows); it reports
+// whether the view existed.
+func (s *Session) DropTempView(name string) bool {
+	s.mu.Lock()
+	_, ok := s.views[strings.ToLower(name)]
+	delete(s.views, strings.ToLower(name))
+	m := s.memTables[strings.ToLower(name)]
+	delete(s.memTables, strings.ToLower(name))
+	s.mu.Unlock()
+	if m != nil {
+		m.Drop()
+	}
+	return ok
+}
+
 func (s *Session) setView(name string, n plan.Node) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -57,6 +72,15 @@ func newMemorySinkTable(name string, schema *arrow.Schema) *memorySinkTable {
 }
 
 func (s *Session) registerView(name string, m *memorySinkTable) {
+	s.mu.Lock()
+	if s.memTables == nil {
+		s.memTables = map[string]*memorySinkTable{}
+	}
+	if old := s.memTables[strings.ToLower(name)]; old != nil && old != m {
+		defer old.Drop()
+	}
+	s.memTables[strings.ToLower(name)] = m
+	s.mu.Unlock()
 	s.setView(name, &plan.LocalRelation{Attrs: plan.AttrsOf(m.schema, ""), Name: "MemorySink[" + name + "]",
 		Snapshot: func() ([]arrow.RecordBatch, func()) {
 			_, bs, release := m.Snapshot()

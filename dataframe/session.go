@@ -60,10 +60,12 @@ func (c Config) withDefaults() Config {
 type Session struct {
 	conf Config
 
-	mu      sync.Mutex
-	views   map[string]plan.Node
-	once    sync.Once
-	manager *StreamingQueryManager
+	mu    sync.Mutex
+	views map[string]plan.Node
+	// memTables are memory sinks by name, freed by DropTempView.
+	memTables map[string]*memorySinkTable
+	once      sync.Once
+	manager   *StreamingQueryManager
 }
 
 // NewSession makes a session with the default configuration.

@@ -231,6 +231,14 @@ func (w *DataStreamWriter) Start(ctx context.Context) (*StreamingQuery, error) {
 		return nil, err
 	}
 	sq := &StreamingQuery{Query: q, session: s, tempCheckpoint: temp, checkpoint: loc}
+	if w.sink == nil {
+		// Sinks made here belong to the query; a Sink(...) value belongs to
+		// its caller.
+		go func() {
+			<-q.Done()
+			sink.Close()
+		}()
+	}
 	if mem != nil {
 		s.registerView(w.name, mem)
 	}

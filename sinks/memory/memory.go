@@ -66,8 +66,12 @@ func (s *Sink) Snapshot() (*arrow.Schema, []arrow.RecordBatch, func()) {
 	return s.schema, out, func() { release(out) }
 }
 
-// Close frees the stored rows.
-func (s *Sink) Close() error {
+// Close is a no-op: the table stays readable after its query stops, as in
+// Spark. Drop frees it.
+func (s *Sink) Close() error { return nil }
+
+// Drop frees the stored rows.
+func (s *Sink) Drop() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	release(s.batches)
