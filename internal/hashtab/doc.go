@@ -34,7 +34,8 @@
 //     while every key is a sign-extended 32-bit value (ids, counts) and
 //     widen to 16 bytes at the first key that is not. Load <= 3/4.
 //   - One byte-like key, two fixed-width keys, and the general path: 8-byte
-//     slots {32-bit hash tag, group id + 1} at load <= 1/2; keys live only
+//     slots {32-bit hash tag, group id + 1} at load <= 1/2 (1/4 while the
+//     table is at most 256 KiB, for shorter probe paths); keys live only
 //     in the key buffers. A million groups need 16-32 MiB of slots, which
 //     mostly stays in the last-level cache and the TLB's reach, and the tag
 //     rejects almost every slot of another key without reading keys. A
