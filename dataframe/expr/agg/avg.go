@@ -28,7 +28,8 @@ func bindAvg(args []expr.Arg, distinct bool) (*expr.AggBinding, error) {
 	}
 	dt := args[0].Type
 	var cast []arrow.DataType
-	if dt.ID() == arrow.NULL {
+	if dt.ID() == arrow.NULL || dt.ID() == arrow.STRING {
+		// Spark (non-ANSI) casts strings to double for sum and avg.
 		dt, cast = expr.Float64, []arrow.DataType{expr.Float64}
 	}
 	var b *expr.AggBinding

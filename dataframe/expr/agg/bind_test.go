@@ -49,12 +49,12 @@ func TestBindErrors(t *testing.T) {
 		args []expr.Arg
 		want string
 	}{
-		{"sum", []expr.Arg{col(expr.String)}, "argument 1 of sum requires a numeric type, got string"},
+		{"sum", []expr.Arg{col(expr.Boolean)}, "argument 1 of sum requires a numeric type, got boolean"},
 		{"sum", nil, "sum takes 1 argument(s), got 0"},
 		{"sum", []expr.Arg{col(expr.Int64), col(expr.Int64)}, "sum takes 1 argument(s), got 2"},
 		{"avg", []expr.Arg{col(expr.Boolean)}, "argument 1 of avg requires a numeric type, got boolean"},
 		{"avg", []expr.Arg{col(expr.Timestamp)}, "got timestamp"},
-		{"stddev", []expr.Arg{col(expr.String)}, "argument 1 of stddev_samp requires a numeric type, got string"},
+		{"stddev", []expr.Arg{col(expr.Binary)}, "argument 1 of stddev_samp requires a numeric type, got binary"},
 		{"count_if", []expr.Arg{col(expr.Int64)}, "argument 1 of count_if requires a boolean, got bigint"},
 		{"bool_and", []expr.Arg{col(expr.Int64)}, "argument 1 of bool_and requires a boolean, got bigint"},
 		{"min", []expr.Arg{col(structT)}, "argument 1 of min requires an orderable type"},

@@ -51,7 +51,7 @@ func bindMoment(f *expr.AggFunction, res momentResult, args []expr.Arg, distinct
 	var cast []arrow.DataType
 	switch {
 	case expr.IsInteger(dt) || isUnsigned(dt) || expr.IsFloating(dt):
-	case dt.ID() == arrow.DECIMAL128 || dt.ID() == arrow.NULL:
+	case dt.ID() == arrow.DECIMAL128 || dt.ID() == arrow.NULL || dt.ID() == arrow.STRING:
 		dt, cast = expr.Float64, []arrow.DataType{expr.Float64}
 	default:
 		return nil, argTypeErr(f.Name, 0, "a numeric type", dt)
