@@ -157,3 +157,48 @@ func TestPrepareForAvailableNow(t *testing.T) {
 		t.Fatalf("prepared empty stream: latest %q, %v; want nil (no data)", end, err)
 	}
 }
+
+// One AddBatches call is one addition: one offset, counted whole against
+// the cap, read back in order.
+func TestAddBatchesIsOneAddition(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := context.Background()
+	s, err := NewArrowStreamWith("s", idSchema, Options{MaxRowsPerTrigger: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tmp := NewArrowStream("tmp", idSchema)
+	addRows(t, mem, tmp, 2, 2, 1)
+	rr, err := tmp.GetBatch(ctx, nil, format(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bs []arrow.RecordBatch
+	for rr.Next() {
+		bs = append(bs, rr.RecordBatch())
+	}
+	if off, err := s.AddBatches(bs[0], bs[1]); err != nil || off != 0 {
+		t.Fatalf("AddBatches: %d, %v", off, err)
+	}
+	if off, err := s.AddBatches(bs[2]); err != nil || off != 1 {
+		t.Fatalf("AddBatches: %d, %v", off, err)
+	}
+	if off, err := s.AddBatches(); err != nil || off != 2 {
+		t.Fatalf("empty AddBatches: %d, %v", off, err)
+	}
+	rr.Release()
+	tmp.Close()
+	other := arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.BinaryTypes.String}}, nil)
+	ob := array.NewRecordBatch(other, []arrow.Array{array.MakeArrayOfNull(mem, arrow.BinaryTypes.String, 1)}, 1)
+	if _, err := s.AddBatches(ob); !errors.Is(err, sources.ErrSource) {
+		t.Fatalf("schema mismatch: %v", err)
+	}
+	ob.Column(0).Release()
+	ob.Release()
+	// The first addition (4 rows) is over the cap of 3: a batch of its own.
+	if got := batches(t, s); len(got) != 2 || got[0] != 4 || got[1] != 1 {
+		t.Fatalf("batches %v, want [4 1]", got)
+	}
+}

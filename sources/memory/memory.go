@@ -17,16 +17,17 @@ import (
 	"github.com/sluicehq/sluice/sources"
 )
 
-// Stream is an Arrow memory stream. Each AddBatch call is one step of the
-// offset (Spark's LongOffset): offset n covers the first n+1 additions.
+// Stream is an Arrow memory stream. Each AddBatch or AddBatches call is one
+// addition, one step of the offset (Spark's LongOffset): offset n covers
+// the first n+1 additions.
 type Stream struct {
 	name   string
 	schema *arrow.Schema
 	opts   Options
 
-	mu      sync.Mutex
-	batches []arrow.RecordBatch // batches[i] has offset base+i
-	base    int64               // offset of batches[0]
+	mu   sync.Mutex
+	adds []addition // adds[i] has offset base+i
+	base int64      // offset of adds[0]
 	// availableEnd caps LatestOffset under Trigger.AvailableNow: the last
 	// offset added before PrepareForAvailableNow; -2 when not prepared.
 	availableEnd int64
@@ -77,20 +78,39 @@ func (s *Stream) DefaultReadLimit() sources.ReadLimit {
 func (s *Stream) PrepareForAvailableNow(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.availableEnd = s.base + int64(len(s.batches)) - 1
+	s.availableEnd = s.base + int64(len(s.adds)) - 1
 	return nil
 }
 
-// AddBatch appends a batch (retained by the stream) and returns its offset.
-func (s *Stream) AddBatch(b arrow.RecordBatch) (int64, error) {
-	if !b.Schema().Equal(s.schema) {
-		return 0, fmt.Errorf("%w: memory stream %s: batch schema %s does not match the stream's %s", sources.ErrSource, s.name, b.Schema(), s.schema)
+// addition is what one AddBatch or AddBatches call added.
+type addition struct {
+	batches []arrow.RecordBatch
+	rows    int64
+}
+
+// AddBatch appends a batch (retained by the stream) as one addition and
+// returns its offset.
+func (s *Stream) AddBatch(b arrow.RecordBatch) (int64, error) { return s.AddBatches(b) }
+
+// AddBatches appends several batches (retained by the stream) as one
+// addition, so one offset step (and, without a row cap, one micro-batch)
+// can hold many Arrow batches; it returns the addition's offset.
+func (s *Stream) AddBatches(bs ...arrow.RecordBatch) (int64, error) {
+	a := addition{batches: make([]arrow.RecordBatch, 0, len(bs))}
+	for _, b := range bs {
+		if !b.Schema().Equal(s.schema) {
+			return 0, fmt.Errorf("%w: memory stream %s: batch schema %s does not match the stream's %s", sources.ErrSource, s.name, b.Schema(), s.schema)
+		}
+		a.rows += b.NumRows()
 	}
-	b.Retain()
+	for _, b := range bs {
+		b.Retain()
+		a.batches = append(a.batches, b)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.batches = append(s.batches, b)
-	return s.base + int64(len(s.batches)) - 1, nil
+	s.adds = append(s.adds, a)
+	return s.base + int64(len(s.adds)) - 1, nil
 }
 
 func (s *Stream) Schema() *arrow.Schema { return s.schema }
@@ -106,7 +126,7 @@ func (s *Stream) LatestOffset(ctx context.Context, start sources.Offset, limit s
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	last := s.base + int64(len(s.batches)) - 1
+	last := s.base + int64(len(s.adds)) - 1
 	if s.availableEnd > -2 {
 		last = min(last, s.availableEnd)
 	}
@@ -117,7 +137,7 @@ func (s *Stream) LatestOffset(ctx context.Context, start sources.Offset, limit s
 		rows := int64(0)
 		end := from
 		for o := from + 1; o <= last; o++ {
-			n := s.batches[o-s.base].NumRows()
+			n := s.adds[o-s.base].rows
 			if end > from && rows+n > limit.MaxRows {
 				break
 			}
@@ -144,12 +164,12 @@ func (s *Stream) GetBatch(ctx context.Context, start, end sources.Offset) (array
 	if from+1 < s.base {
 		return nil, fmt.Errorf("%w: memory stream %s: offsets %d..%d were committed and dropped; a memory stream cannot replay them (it does not survive a restart)", sources.ErrSource, s.name, from+1, s.base-1)
 	}
-	if to >= s.base+int64(len(s.batches)) {
+	if to >= s.base+int64(len(s.adds)) {
 		return nil, fmt.Errorf("%w: memory stream %s: offset %d was never added (was the stream recreated after a restart?)", sources.ErrSource, s.name, to)
 	}
 	var out []arrow.RecordBatch
 	for o := from + 1; o <= to; o++ {
-		out = append(out, s.batches[o-s.base])
+		out = append(out, s.adds[o-s.base].batches...)
 	}
 	return array.NewRecordReader(s.schema, out)
 }
@@ -162,22 +182,28 @@ func (s *Stream) Commit(ctx context.Context, end sources.Offset) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.base <= to && len(s.batches) > 0 {
-		s.batches[0].Release()
-		s.batches = s.batches[1:]
+	for s.base <= to && len(s.adds) > 0 {
+		s.adds[0].release()
+		s.adds = s.adds[1:]
 		s.base++
 	}
 	return nil
+}
+
+func (a addition) release() {
+	for _, b := range a.batches {
+		b.Release()
+	}
 }
 
 // Close releases the batches not yet committed.
 func (s *Stream) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, b := range s.batches {
-		b.Release()
+	for _, a := range s.adds {
+		a.release()
 	}
-	s.batches = nil
+	s.adds = nil
 	return nil
 }
 
