@@ -7,9 +7,6 @@ type bytesImpl struct {
 	keys    bytesStore
 	ng      int // groups
 	nullGid uint32
-	hs      []uint64
-	memo    []uint32 // dictionary entry -> group, for the current batch
-	sel     [chunkRows]int32
 }
 
 // unresolved marks a dictionary entry not looked up yet; group ids never
@@ -24,24 +21,28 @@ func newBytesImpl() *bytesImpl {
 
 func (b *bytesImpl) numGroups() int { return b.ng }
 
-func (b *bytesImpl) find(views []colView, gids []uint32, create bool) error {
-	v := &views[0]
+func (b *bytesImpl) find(sc *scratch, gids []uint32, create bool) error {
+	v := &sc.views[0]
+	if b.t.slots == nil {
+		if !create { // nothing inserted yet
+			fillNoGroup(gids)
+			return nil
+		}
+		b.t.resize(minSlots)
+	}
 	if v.dict != nil {
-		return b.findDict(v, gids, create)
+		return b.findDict(sc, v, gids, create)
 	}
 	n := v.n
 	strs := v.str[:n]
-	hs := scratchU64(&b.hs, n)
+	hs := sc.hashes(n)
 	for i, s := range strs {
 		hs[i] = hashString(s, tableSeed)
-	}
-	if b.t.slots == nil {
-		b.t.resize(minSlots)
 	}
 	for lo := 0; lo < n; lo += chunkRows {
 		hi := min(lo+chunkRows, n)
 		g := gids[lo:hi]
-		b.t.candidates(hs[lo:hi], g)
+		b.t.candidates(sc, hs[lo:hi], g)
 		if v.nulls > 0 {
 			for i := range g {
 				if v.isNull(lo + i) {
@@ -54,10 +55,10 @@ func (b *bytesImpl) find(views []colView, gids []uint32, create bool) error {
 			if c != NoGroup && b.keys.eq(c, ss[i]) {
 				continue
 			}
-			b.sel[m] = int32(i)
+			sc.sel[m] = int32(i)
 			m++
 		}
-		for _, i := range b.sel[:m] {
+		for _, i := range sc.sel[:m] {
 			r := lo + int(i)
 			var err error
 			if v.nulls > 0 && v.isNull(r) {
@@ -76,17 +77,14 @@ func (b *bytesImpl) find(views []colView, gids []uint32, create bool) error {
 // findDict resolves a dictionary-encoded batch: each dictionary entry is
 // hashed and probed once, on its first use in row order (so new groups are
 // still numbered in first-seen order), and rows copy their entry's group.
-func (b *bytesImpl) findDict(v *colView, gids []uint32, create bool) error {
+func (b *bytesImpl) findDict(sc *scratch, v *colView, gids []uint32, create bool) error {
 	dv := v.dict
-	if cap(b.memo) < dv.n {
-		b.memo = make([]uint32, dv.n)
+	if cap(sc.memo) < dv.n {
+		sc.memo = make([]uint32, dv.n)
 	}
-	memo := b.memo[:dv.n]
+	memo := sc.memo[:dv.n]
 	for j := range memo {
 		memo[j] = unresolved
-	}
-	if b.t.slots == nil {
-		b.t.resize(minSlots)
 	}
 	gids = gids[:len(v.idx)]
 	for i, j := range v.idx {
@@ -182,5 +180,5 @@ func (b *bytesImpl) reset() {
 func (b *bytesImpl) release() { *b = *newBytesImpl() }
 
 func (b *bytesImpl) memoryBytes() int64 {
-	return b.t.memoryBytes() + b.keys.memoryBytes() + int64(cap(b.hs))*8 + int64(cap(b.memo))*4
+	return b.t.memoryBytes() + b.keys.memoryBytes()
 }

@@ -11,23 +11,25 @@ type fixedImpl struct {
 	wide     part[uint64]
 	keys     []uint64 // by group id; the NULL group holds 0
 	nullGid  uint32
-	hs       []uint64
-	sink     uint32 // keeps the touch loads alive
 }
 
 func newFixedImpl() *fixedImpl { return &fixedImpl{nullGid: NoGroup} }
 
 func (f *fixedImpl) numGroups() int { return len(f.keys) }
 
-func (f *fixedImpl) find(views []colView, gids []uint32, create bool) error {
-	v := &views[0]
-	if !f.wideMode && !allFit32(v) {
+func (f *fixedImpl) find(sc *scratch, gids []uint32, create bool) error {
+	v := &sc.views[0]
+	fit := f.wideMode || allFit32(v)
+	if !fit && create {
 		f.toWide()
+		fit = true
 	}
 	if f.wideMode {
-		return fixedFind(f, &f.wide, v, gids, create)
+		return fixedFind(f, &f.wide, sc, v, gids, create, false)
 	}
-	return fixedFind(f, &f.narrow, v, gids, create)
+	// A Lookup of keys beyond 32 bits in a narrow table: they cannot be
+	// there, and the table must not change under concurrent Probers.
+	return fixedFind(f, &f.narrow, sc, v, gids, create, !fit)
 }
 
 func (f *fixedImpl) toWide() {
@@ -45,15 +47,19 @@ func (f *fixedImpl) toWide() {
 	f.narrow = part[uint32]{}
 }
 
-func fixedFind[K uint32 | uint64](f *fixedImpl, pt *part[K], v *colView, gids []uint32, create bool) error {
+func fixedFind[K uint32 | uint64](f *fixedImpl, pt *part[K], sc *scratch, v *colView, gids []uint32, create, checkFit bool) error {
 	n := v.n
 	vals := v.u64[:n]
-	hs := scratchU64(&f.hs, n)
+	if pt.slots == nil {
+		if !create { // nothing inserted yet
+			fillNoGroup(gids)
+			return nil
+		}
+		pt.slots, pt.mask = make([]pslot[K], partMinSlots), partMinSlots-1
+	}
+	hs := sc.hashes(n)
 	for i, x := range vals {
 		hs[i] = hash64(x, tableSeed)
-	}
-	if pt.slots == nil {
-		pt.slots, pt.mask = make([]pslot[K], partMinSlots), partMinSlots-1
 	}
 	for lo := 0; lo < n; lo += chunkRows {
 		hi := min(lo+chunkRows, n)
@@ -64,7 +70,7 @@ func fixedFind[K uint32 | uint64](f *fixedImpl, pt *part[K], v *colView, gids []
 			for _, h := range hs[lo:hi] {
 				x += s[h&m].ref
 			}
-			f.sink += x
+			sc.sink += x
 		}
 		for i := lo; i < hi; i++ {
 			if v.nulls > 0 && v.isNull(i) {
@@ -72,6 +78,10 @@ func fixedFind[K uint32 | uint64](f *fixedImpl, pt *part[K], v *colView, gids []
 				if gids[i], err = f.nullGroup(create); err != nil {
 					return err
 				}
+				continue
+			}
+			if checkFit && !fits32(vals[i]) {
+				gids[i] = NoGroup
 				continue
 			}
 			k := K(vals[i])
@@ -150,13 +160,11 @@ func (f *fixedImpl) reset() {
 func (f *fixedImpl) release() { *f = *newFixedImpl() }
 
 func (f *fixedImpl) memoryBytes() int64 {
-	return int64(cap(f.narrow.slots))*8 + int64(cap(f.wide.slots))*16 + int64(cap(f.keys))*8 + int64(cap(f.hs))*8
+	return int64(cap(f.narrow.slots))*8 + int64(cap(f.wide.slots))*16 + int64(cap(f.keys))*8
 }
 
-// scratchU64 returns (*p)[:n], growing it when needed.
-func scratchU64(p *[]uint64, n int) []uint64 {
-	if cap(*p) < n {
-		*p = make([]uint64, n)
+func fillNoGroup(gids []uint32) {
+	for i := range gids {
+		gids[i] = NoGroup
 	}
-	return (*p)[:n]
 }

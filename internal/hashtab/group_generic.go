@@ -10,8 +10,6 @@ type genericImpl struct {
 	t    table
 	cols []genCol
 	ng   int // groups
-	hs   []uint64
-	sel  [chunkRows]int32
 }
 
 type genCol struct {
@@ -32,30 +30,35 @@ func newGenericImpl(kts []keyType) *genericImpl {
 
 func (gi *genericImpl) numGroups() int { return gi.ng }
 
-func (gi *genericImpl) find(views []colView, gids []uint32, create bool) error {
+func (gi *genericImpl) find(sc *scratch, gids []uint32, create bool) error {
+	views := sc.views
+	if gi.t.slots == nil {
+		if !create { // nothing inserted yet
+			fillNoGroup(gids)
+			return nil
+		}
+		gi.t.resize(minSlots)
+	}
 	n := views[0].n
-	hs := scratchU64(&gi.hs, n)
+	hs := sc.hashes(n)
 	for c := range views {
 		hashView(&views[c], hs, c == 0, tableSeed)
-	}
-	if gi.t.slots == nil {
-		gi.t.resize(minSlots)
 	}
 	for lo := 0; lo < n; lo += chunkRows {
 		hi := min(lo+chunkRows, n)
 		g := gids[lo:hi]
-		gi.t.candidates(hs[lo:hi], g)
+		gi.t.candidates(sc, hs[lo:hi], g)
 		for c := range views {
 			gi.verify(&views[c], &gi.cols[c], lo, g)
 		}
 		m := 0
 		for i, c := range g {
 			if c == NoGroup {
-				gi.sel[m] = int32(i)
+				sc.sel[m] = int32(i)
 				m++
 			}
 		}
-		for _, i := range gi.sel[:m] {
+		for _, i := range sc.sel[:m] {
 			r := lo + int(i)
 			var err error
 			if g[i], err = gi.probe(views, r, hs[r], create); err != nil {
@@ -225,7 +228,7 @@ func (gi *genericImpl) release() {
 }
 
 func (gi *genericImpl) memoryBytes() int64 {
-	b := gi.t.memoryBytes() + int64(cap(gi.hs))*8
+	b := gi.t.memoryBytes()
 	for i := range gi.cols {
 		col := &gi.cols[i]
 		b += int64(cap(col.vals))*8 + col.bytes.memoryBytes() + col.nulls.memoryBytes()

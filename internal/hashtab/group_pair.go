@@ -15,8 +15,6 @@ type pairImpl struct {
 	keys  []pairKey // by group id; NULL parts hold 0
 	nulls [2]nullBits
 	side  map[nullPairKey]uint32
-	hs    []uint64
-	sel   [chunkRows]int32
 	pp    pairParts // pairParted
 	hint  int       // Reserve's group count, for the flat table
 }
@@ -40,41 +38,52 @@ func newPairImpl() *pairImpl { return &pairImpl{} }
 
 func (p *pairImpl) numGroups() int { return len(p.keys) }
 
-func (p *pairImpl) find(views []colView, gids []uint32, create bool) error {
-	va, vb := &views[0], &views[1]
+func (p *pairImpl) find(sc *scratch, gids []uint32, create bool) error {
+	va, vb := &sc.views[0], &sc.views[1]
 	if p.mode == pairUndecided {
+		if !create { // nothing inserted yet
+			fillNoGroup(gids)
+			return nil
+		}
 		p.decide(va, vb)
 	}
 	start := 0
 	if p.mode == pairParted {
-		if !p.clustered(va, vb) {
+		// Only Insert changes the layout: a Lookup leaves the table as it
+		// is for concurrent Probers, and the partitioned layout answers
+		// any batch correctly.
+		if create && !p.clustered(va, vb) {
 			p.toFlat()
 		} else {
 			var err error
-			if start, err = p.findParted(va, vb, gids, create); err != nil || start == va.n {
+			if start, err = p.findParted(sc, va, vb, gids, create); err != nil || start == va.n {
 				return err
 			}
 		}
 	}
-	return p.findFlat(va, vb, gids, create, start)
+	return p.findFlat(sc, va, vb, gids, create, start)
 }
 
 // findFlat resolves rows start.. with the flat table.
-func (p *pairImpl) findFlat(va, vb *colView, gids []uint32, create bool, start int) error {
+func (p *pairImpl) findFlat(sc *scratch, va, vb *colView, gids []uint32, create bool, start int) error {
 	n := va.n
+	if p.t.slots == nil {
+		if !create { // nothing inserted yet
+			fillNoGroup(gids[start:])
+			return nil
+		}
+		p.t.resize(slotsFor(p.hint))
+	}
 	a, b := va.u64[:n], vb.u64[:n]
-	hs := scratchU64(&p.hs, n)
+	hs := sc.hashes(n)
 	for i := start; i < n; i++ {
 		hs[i] = hashPair(a[i], b[i], tableSeed)
-	}
-	if p.t.slots == nil {
-		p.t.resize(slotsFor(p.hint))
 	}
 	anyNull := va.nulls > 0 || vb.nulls > 0
 	for lo := start; lo < n; lo += chunkRows {
 		hi := min(lo+chunkRows, n)
 		g := gids[lo:hi]
-		p.t.candidates(hs[lo:hi], g)
+		p.t.candidates(sc, hs[lo:hi], g)
 		if anyNull {
 			for i := range g {
 				if va.isNull(lo+i) || vb.isNull(lo+i) {
@@ -90,10 +99,10 @@ func (p *pairImpl) findFlat(va, vb *colView, gids []uint32, create bool, start i
 					continue
 				}
 			}
-			p.sel[m] = int32(i)
+			sc.sel[m] = int32(i)
 			m++
 		}
-		for _, i := range p.sel[:m] {
+		for _, i := range sc.sel[:m] {
 			r := lo + int(i)
 			var err error
 			if anyNull && (va.isNull(r) || vb.isNull(r)) {
@@ -234,6 +243,6 @@ func (p *pairImpl) release() { *p = *newPairImpl() }
 
 func (p *pairImpl) memoryBytes() int64 {
 	// A map entry costs about its key, value and a control byte.
-	return p.t.memoryBytes() + p.pp.memoryBytes() + int64(cap(p.keys))*16 + int64(cap(p.hs))*8 +
+	return p.t.memoryBytes() + p.pp.memoryBytes() + int64(cap(p.keys))*16 +
 		p.nulls[0].memoryBytes() + p.nulls[1].memoryBytes() + int64(len(p.side))*32
 }

@@ -200,19 +200,23 @@ func addPart[K uint32 | uint64](parts []part[K]) []part[K] {
 // returns how many it resolved: fewer than all when the partition values
 // overflowed maxParts, after which the table is flat and the caller goes on
 // with the flat path.
-func (p *pairImpl) findParted(va, vb *colView, gids []uint32, create bool) (int, error) {
+func (p *pairImpl) findParted(sc *scratch, va, vb *colView, gids []uint32, create bool) (int, error) {
 	pp := &p.pp
 	kv := vb
 	if pp.pcol == 1 {
 		kv = va
 	}
-	if !pp.wideMode && !allFit32(kv) {
+	fit := pp.wideMode || allFit32(kv)
+	if !fit && create {
 		pp.toWide()
+		fit = true
 	}
 	if pp.wideMode {
-		return findPartedIn(p, &pp.wide, va, vb, gids, create)
+		return findPartedIn(p, &pp.wide, va, vb, gids, create, false)
 	}
-	return findPartedIn(p, &pp.narrow, va, vb, gids, create)
+	// A Lookup of keys beyond 32 bits in narrow sub-tables: they cannot
+	// be there, and the tables must not change under concurrent Probers.
+	return findPartedIn(p, &pp.narrow, va, vb, gids, create, !fit)
 }
 
 // allFit32 reports whether every non-NULL value of v fits32.
@@ -233,7 +237,7 @@ func allFit32(v *colView) bool {
 	return true
 }
 
-func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colView, gids []uint32, create bool) (int, error) {
+func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colView, gids []uint32, create, checkFit bool) (int, error) {
 	pp := &p.pp
 	pv, kv := va, vb // partition and key column views
 	if pp.pcol == 1 {
@@ -266,6 +270,10 @@ func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colV
 				continue
 			}
 			cur, pt = v, &(*parts)[idx]
+		}
+		if checkFit && !fits32(kvals[i]) {
+			gids[i] = NoGroup
+			continue
 		}
 		k := K(kvals[i])
 		j := hash64(kvals[i], tableSeed) & pt.mask

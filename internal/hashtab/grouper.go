@@ -28,22 +28,23 @@ var (
 // BY). Floats are grouped after normalisation (-0.0 is 0.0, all NaNs are
 // one NaN) and dictionary-encoded columns by value.
 //
-// A Grouper is used by one goroutine at a time. It never retains the arrays
-// passed to it: keys are copied into its own buffers (Go memory; see
-// MemoryBytes).
+// A Grouper is used by one goroutine at a time; Probers (NewProber) look
+// keys up from other goroutines once inserting is done. It never retains
+// the arrays passed to it: keys are copied into its own buffers (Go memory;
+// see MemoryBytes).
 type Grouper struct {
-	kts   []keyType
-	nz    []*normalizer
-	views []colView
-	impl  impl
-	mem   memory.Allocator
+	kts  []keyType
+	sc   scratch
+	impl impl
+	mem  memory.Allocator
 }
 
 // impl is one specialisation of the table, chosen by New from the key types.
 type impl interface {
-	// find assigns groups to the rows of views; with create false it only
-	// looks up, writing NoGroup for missing keys.
-	find(views []colView, gids []uint32, create bool) error
+	// find assigns groups to the rows of sc.views; with create false it
+	// only looks up, writing NoGroup for missing keys, and must not write
+	// to the table (concurrent Probers).
+	find(sc *scratch, gids []uint32, create bool) error
 	numGroups() int
 	// column gathers key column c of the groups in sel (all when nil).
 	column(c int, sel []uint32) (vals []uint64, strs []string, null []bool)
@@ -76,20 +77,18 @@ func New(keyTypes []arrow.DataType, mem memory.Allocator) (*Grouper, error) {
 			return nil, fmt.Errorf("key column %d: %w", i, err)
 		}
 		g.kts = append(g.kts, kt)
-		g.nz = append(g.nz, newNormalizer(kt))
 	}
-	g.views = make([]colView, len(g.kts))
 	g.impl = newImpl(g.kts)
-	g.setKeepDict()
+	g.sc = g.newScratch()
 	return g, nil
 }
 
-// setKeepDict lets the single byte-like key path see dictionary columns as
-// dictionary + indices: it resolves each dictionary entry once per batch.
-func (g *Grouper) setKeepDict() {
-	if _, ok := g.impl.(*bytesImpl); ok {
-		g.nz[0].keepDict = true
-	}
+// newScratch makes the per-call working memory for this Grouper's keys.
+// The single byte-like key path sees dictionary columns as dictionary +
+// indices: it resolves each dictionary entry once per batch.
+func (g *Grouper) newScratch() scratch {
+	_, keepDict := g.impl.(*bytesImpl)
+	return newScratch(g.kts, keepDict)
 }
 
 func newImpl(kts []keyType) impl {
@@ -123,7 +122,7 @@ func (g *Grouper) KeyTypes() []arrow.DataType {
 // starting at Len() before the call and incremented at each such row: how
 // DISTINCT and dropDuplicates pick the rows to keep.
 func (g *Grouper) Insert(cols []arrow.Array, gids []uint32) error {
-	return g.find(cols, gids, true)
+	return g.find(&g.sc, cols, gids, true)
 }
 
 // Lookup is Insert without creating groups: rows whose key was never
@@ -131,10 +130,27 @@ func (g *Grouper) Insert(cols []arrow.Array, gids []uint32) error {
 // key, as GROUP BY and null-safe joins want; an equi-join drops them first
 // (see NullRows).
 func (g *Grouper) Lookup(cols []arrow.Array, gids []uint32) error {
-	return g.find(cols, gids, false)
+	return g.find(&g.sc, cols, gids, false)
 }
 
-func (g *Grouper) find(cols []arrow.Array, gids []uint32, create bool) error {
+// Prober looks keys up in a Grouper with working memory of its own: any
+// number of Probers may run Lookup at once, on their own goroutines (the
+// probe partitions of a hash join), as long as nothing inserts into, resets
+// or compacts the Grouper meanwhile.
+type Prober struct {
+	g  *Grouper
+	sc scratch
+}
+
+// NewProber returns a Prober of g.
+func (g *Grouper) NewProber() *Prober { return &Prober{g: g, sc: g.newScratch()} }
+
+// Lookup is Grouper.Lookup.
+func (p *Prober) Lookup(cols []arrow.Array, gids []uint32) error {
+	return p.g.find(&p.sc, cols, gids, false)
+}
+
+func (g *Grouper) find(sc *scratch, cols []arrow.Array, gids []uint32, create bool) error {
 	n, err := g.check(cols)
 	if err != nil {
 		return err
@@ -145,15 +161,11 @@ func (g *Grouper) find(cols []arrow.Array, gids []uint32, create bool) error {
 	if n == 0 {
 		return nil
 	}
-	for i, c := range cols {
-		v, err := g.nz[i].view(c)
-		if err != nil {
-			return fmt.Errorf("key column %d: %w", i, err)
-		}
-		g.views[i] = v
+	if err := sc.normalise(cols); err != nil {
+		return fmt.Errorf("key %w", err)
 	}
-	err = g.impl.find(g.views, gids, create)
-	clear(g.views) // drop references to the batch
+	err = g.impl.find(sc, gids, create)
+	clear(sc.views) // drop references to the batch
 	return err
 }
 
@@ -263,19 +275,12 @@ func (g *Grouper) Reset() { g.impl.reset() }
 // new.
 func (g *Grouper) Release() {
 	g.impl.release()
-	for i := range g.nz {
-		g.nz[i] = newNormalizer(g.kts[i])
-	}
-	g.setKeepDict()
+	g.sc = g.newScratch()
 }
 
 // MemoryBytes is the memory held by the Grouper: slots, keys and scratch.
 func (g *Grouper) MemoryBytes() int64 {
-	b := g.impl.memoryBytes()
-	for _, nz := range g.nz {
-		b += nz.memoryBytes()
-	}
-	return b
+	return g.impl.memoryBytes() + g.sc.memoryBytes()
 }
 
 // gatherU64 returns src[sel] (all of src when sel is nil).

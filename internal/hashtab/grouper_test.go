@@ -614,3 +614,111 @@ func TestCompact(t *testing.T) {
 		g.Release()
 	}
 }
+
+// TestProbersConcurrent: Probers of one Grouper look up in parallel
+// (run with -race), including batches that would make Insert change the
+// layout (keys beyond 32 bits, unclustered windows), and agree with the
+// oracle.
+func TestProbersConcurrent(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	type build struct {
+		name   string
+		types  []arrow.DataType
+		insert func(rng *rand.Rand) []arrow.Array
+		probe  func(rng *rand.Rand) []arrow.Array
+	}
+	gen := func(types []arrow.DataType, card int) func(*rand.Rand) []arrow.Array {
+		return func(rng *rand.Rand) []arrow.Array {
+			return genCols(t, mem, rng, types, 1500, genOpts{card: card, nullProb: 0.05})
+		}
+	}
+	for _, b := range []build{
+		{"fixed", []arrow.DataType{i64}, gen([]arrow.DataType{i64}, 200), func(rng *rand.Rand) []arrow.Array {
+			vals := make([]int64, 1500)
+			for i := range vals {
+				vals[i] = int64(rng.IntN(400))*1_000_003 - 7
+				if rng.IntN(5) == 0 {
+					vals[i] += 1 << 40 // cannot be in the narrow table
+				}
+			}
+			return []arrow.Array{int64s(vals)}
+		}},
+		{"pair parted", []arrow.DataType{i64, i64},
+			func(rng *rand.Rand) []arrow.Array { return windowBatch(mem, rng, 3000, 500, 1000, 10, false) },
+			func(rng *rand.Rand) []arrow.Array { return windowBatch(mem, rng, 1500, 1000, 1, 9, false) }},
+		{"pair flat", []arrow.DataType{i64, i64}, gen([]arrow.DataType{i64, i64}, 60), gen([]arrow.DataType{i64, i64}, 120)},
+		{"dictionary", []arrow.DataType{dictStringType}, gen([]arrow.DataType{dictStringType}, 50), gen([]arrow.DataType{dictStringType}, 100)},
+		{"string", []arrow.DataType{str}, gen([]arrow.DataType{str}, 300), gen([]arrow.DataType{str}, 600)},
+		{"generic", []arrow.DataType{i32, str, f64}, gen([]arrow.DataType{i32, str, f64}, 6), gen([]arrow.DataType{i32, str, f64}, 12)},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(31, 32))
+			g, err := New(b.types, mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Release()
+			o := newOracle()
+			for range 3 {
+				cols := b.insert(rng)
+				gids := make([]uint32, cols[0].Len())
+				if err := g.Insert(cols, gids); err != nil {
+					t.Fatal(err)
+				}
+				o.check(t, cols, gids, true)
+				releaseAll(cols)
+			}
+			var probes [][]arrow.Array
+			for range 8 {
+				cols := b.probe(rng)
+				for _, c := range cols {
+					warmNullCounts(c) // arrow counts NULLs lazily, racily
+				}
+				probes = append(probes, cols)
+			}
+			before := g.Len()
+			var wg sync.WaitGroup
+			results := make([][][]uint32, 4)
+			for w := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					p := g.NewProber()
+					for _, cols := range probes {
+						gids := make([]uint32, cols[0].Len())
+						if err := p.Lookup(cols, gids); err != nil {
+							t.Error(err)
+							return
+						}
+						results[w] = append(results[w], gids)
+					}
+				}()
+			}
+			wg.Wait()
+			for w := range results {
+				for i, cols := range probes {
+					if i < len(results[w]) {
+						o.check(t, cols, results[w][i], false)
+					}
+				}
+			}
+			for _, cols := range probes {
+				releaseAll(cols)
+			}
+			if g.Len() != before {
+				t.Fatalf("Probers created groups: %d, was %d", g.Len(), before)
+			}
+		})
+	}
+}
+
+// warmNullCounts makes arrow compute and cache the NULL counts of a (maybe
+// dictionary) array, so that goroutines sharing it only read them.
+func warmNullCounts(a arrow.Array) {
+	a.NullN()
+	if d, ok := a.(*array.Dictionary); ok {
+		d.Indices().NullN()
+		d.Dictionary().NullN()
+	}
+}

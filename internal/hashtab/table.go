@@ -1,6 +1,12 @@
 package hashtab
 
-import "math/bits"
+import (
+	"math/bits"
+	"sync/atomic"
+)
+
+// touchSink keeps the loads of rare touch passes (rebuilds) alive.
+var touchSink atomic.Uint32
 
 // slot is one entry of the open-addressing table: 8 bytes, so a 64-byte
 // cache line holds eight of them and the table stays small enough to sit in
@@ -39,7 +45,6 @@ type table struct {
 	mask  uint64
 	shift uint // 32 - log2(len(slots)): a tag's home slot is tag >> shift
 	used  int
-	sink  uint32 // keeps the touch loads alive
 }
 
 // slotsFor is the capacity that holds n entries without growing (see full).
@@ -127,7 +132,7 @@ func (t *table) placeAll(hs []uint64, refs []uint32) {
 	for _, h := range hs {
 		x += s[uint32(h>>32)>>sh].ref
 	}
-	t.sink += x
+	touchSink.Add(x)
 	refs = refs[:len(hs)]
 	for i, h := range hs {
 		if refs[i] == 0 {
@@ -162,8 +167,9 @@ func (t *table) rebuild(c, n int, hashOf func(lo int, hs []uint64, refs []uint32
 
 // candidates writes to cand[i] the group of the first slot on hs[i]'s probe
 // path whose tag matches, or NoGroup when the path reaches an empty slot
-// first. The caller verifies the keys of the candidates.
-func (t *table) candidates(hs []uint64, cand []uint32) {
+// first. The caller verifies the keys of the candidates. It only reads the
+// table; sc takes the touch loads.
+func (t *table) candidates(sc *scratch, hs []uint64, cand []uint32) {
 	s, m, sh := t.slots, t.mask, t.shift
 	// Touch every home slot first: these loads do not depend on each
 	// other, so their cache misses overlap instead of queueing behind the
@@ -174,7 +180,7 @@ func (t *table) candidates(hs []uint64, cand []uint32) {
 		for _, h := range hs {
 			x += s[uint32(h>>32)>>sh].ref
 		}
-		t.sink += x
+		sc.sink += x
 	}
 	cand = cand[:len(hs)]
 	for i, h := range hs {
