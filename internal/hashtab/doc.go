@@ -59,6 +59,14 @@
 // NULL group, or a small map for pairs), so their hot loops never read
 // validity; the general path stores NULL as a value with its bitmap.
 //
+// # Concurrency
+//
+// A Grouper is used by one goroutine at a time. Lookup never writes to the
+// table (a Lookup that would make Insert change the layout leaves it as
+// is), and the per-call working memory lives outside it, so once inserting
+// is done any number of Probers (NewProber) may look up in parallel: the
+// probe partitions of a hash join share one build table without a lock.
+//
 // # Hashes
 //
 // HashColumns is the partitioning hash (shuffle, state store partitions).
