@@ -30,6 +30,7 @@ func impls(t *testing.T) map[string]func(t *testing.T) (FS, string) {
 		"hooked-local": func(t *testing.T) (FS, string) {
 			return WithHooks(Local{}, Hooks{Before: func(Op, string) error { return nil }}), t.TempDir()
 		},
+		"s3": s3Impl, // a real S3 server (versitygw); skipped when not installed
 	}
 }
 
@@ -266,7 +267,12 @@ func TestListRemove(t *testing.T) {
 		if err := fsys.MkdirAll(ctx, path.Join(root, "d", "emptydir")); err != nil {
 			t.Fatalf("MkdirAll twice: %v", err)
 		}
-		if got, want := names(t, fsys, path.Join(root, "d")), []string{"1", "2", "emptydir/", "sub/"}; !slices.Equal(got, want) {
+		_, objectStore := fsys.(*S3) // no directories: MkdirAll is a no-op, Remove deletes one object
+		want := []string{"1", "2", "emptydir/", "sub/"}
+		if objectStore {
+			want = []string{"1", "2", "sub/"}
+		}
+		if got := names(t, fsys, path.Join(root, "d")); !slices.Equal(got, want) {
 			t.Fatalf("List = %v, want %v", got, want)
 		}
 		if err := fsys.Remove(ctx, path.Join(root, "d", "1")); err != nil {
@@ -275,7 +281,7 @@ func TestListRemove(t *testing.T) {
 		if err := fsys.Remove(ctx, path.Join(root, "d", "1")); err != nil {
 			t.Fatalf("Remove missing: %v", err)
 		}
-		if err := fsys.Remove(ctx, path.Join(root, "d", "sub")); err == nil {
+		if err := fsys.Remove(ctx, path.Join(root, "d", "sub")); err == nil && !objectStore {
 			t.Fatal("Remove of a non-empty directory succeeded")
 		}
 		if err := fsys.Remove(ctx, path.Join(root, "d", "emptydir")); err != nil {

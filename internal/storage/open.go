@@ -14,7 +14,8 @@ import (
 //	/data/ckpt, ./ckpt, ckpt      Local, root = the absolute path
 //	file:///data/ckpt              Local, root = /data/ckpt
 //	mem://name/dir                 NamedMem(name), root = /dir ("/" if none)
-//	s3://bucket/prefix             not available yet (ErrUnsupported)
+//	s3://bucket/prefix?params      S3 (NewS3), root = /prefix ("/" if none);
+//	                               params: see ParseS3Location, S3Options
 func Open(location string) (FS, string, error) {
 	if strings.TrimSpace(location) == "" {
 		return nil, "", fmt.Errorf("storage: empty location: give a directory path, file:///path or mem://name")
@@ -26,6 +27,9 @@ func Open(location string) (FS, string, error) {
 			return nil, "", fmt.Errorf("storage: location %q: %w", location, err)
 		}
 		return Local{}, abs, nil
+	}
+	if s := strings.ToLower(scheme); s == "s3" || s == "s3a" {
+		return openS3(location) // before url.Parse: its errors would show secrets
 	}
 	u, err := url.Parse(location)
 	if err != nil {
@@ -45,8 +49,6 @@ func Open(location string) (FS, string, error) {
 			return nil, "", fmt.Errorf("storage: location %q: name the in-memory file system, as in mem://name/dir", location)
 		}
 		return NamedMem(u.Host), path.Clean("/" + u.Path), nil
-	case "s3", "s3a":
-		return nil, "", fmt.Errorf("storage: location %q: %w: S3 storage is not available in this build yet; use a local path or file:///path", location, ErrUnsupported)
 	}
-	return nil, "", fmt.Errorf("storage: location %q: unknown scheme %q; use a local path, file:///path or mem://name (s3:// is coming)", location, scheme)
+	return nil, "", fmt.Errorf("storage: location %q: unknown scheme %q; use a local path, file:///path, s3://bucket/prefix or mem://name", location, scheme)
 }

@@ -31,7 +31,9 @@ func TestOpen(t *testing.T) {
 		{loc: "file://otherhost/x", errHas: "host"},
 		{loc: "file://", errHas: "no path"},
 		{loc: "mem:///x", errHas: "name the in-memory"},
-		{loc: "s3://bucket/prefix", errHas: "not available", unsuppor: true},
+		{loc: "s3://bucket/prefix", kind: "s3", root: "/prefix"},
+		{loc: "s3://bucket", kind: "s3", root: "/"},
+		{loc: "s3://bucket/prefix?nope=1", errHas: "unknown parameter"},
 		{loc: "gs://bucket/prefix", errHas: "unknown scheme"},
 	} {
 		fsys, root, err := Open(tc.loc)
@@ -56,6 +58,10 @@ func TestOpen(t *testing.T) {
 		case *Mem:
 			if tc.kind != "mem" {
 				t.Errorf("Open(%q) = Mem", tc.loc)
+			}
+		case *S3:
+			if tc.kind != "s3" {
+				t.Errorf("Open(%q) = S3", tc.loc)
 			}
 		}
 		if root != tc.root {

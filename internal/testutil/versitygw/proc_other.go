@@ -1,0 +1,9 @@
+//go:build !linux
+
+package versitygw
+
+import "os/exec"
+
+func setDeathSignal(*exec.Cmd) {}
+
+func startProcess(cmd *exec.Cmd) error { return cmd.Start() }
