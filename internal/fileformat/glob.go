@@ -34,9 +34,11 @@ type FileInfo struct {
 // for any number of directories. Like Spark, names starting with "_" or
 // "." are skipped (files and directories) while walking, and a directory
 // matched by a glob is listed recursively. Hive partition values are taken
-// from `k=v` directories below the pattern's fixed prefix. The result is
-// sorted by path; a pattern that names nothing is an error wrapping
-// ErrNotFound.
+// from `k=v` directories below the pattern's fixed prefix. A directory
+// named by the pattern (or matched by a glob) that holds a file sink's
+// manifest log (ManifestDir) lists exactly the files the manifest names,
+// so a crashed half-batch is never read. The result is sorted by path; a
+// pattern that names nothing is an error wrapping ErrNotFound.
 func ListFiles(ctx context.Context, pattern string) ([]FileInfo, error) {
 	p := strings.TrimPrefix(pattern, "file://")
 	if p == "" {
@@ -80,6 +82,10 @@ func listPath(ctx context.Context, p, base string) ([]FileInfo, error) {
 	}
 	if !st.IsDir() {
 		return []FileInfo{fileInfo(base, p, st)}, nil
+	}
+	// A file sink's output: only the files its manifest log names.
+	if files, ok, err := listManifestLocal(ctx, p, base); ok || err != nil {
+		return files, err
 	}
 	var out []FileInfo
 	err = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
