@@ -327,6 +327,8 @@ func BenchmarkHashColumns(b *testing.B) {
 	d := clicksOnce()
 	strs := stringBatches(benchBatch, 1000, false)
 	defer releaseAll(strs)
+	dicts := stringBatches(benchBatch, 1000, true)
+	defer releaseAll(dicts)
 	out := make([]uint64, benchBatch)
 	for _, tc := range []struct {
 		name string
@@ -335,6 +337,7 @@ func BenchmarkHashColumns(b *testing.B) {
 		{"int64", d.batches[0][:1]},
 		{"int64x2", d.batches[0][:]},
 		{"string", strs[:1]},
+		{"string/dict", dicts[:1]},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			benchCPU(b, tc.cols[0].Len(), func() {

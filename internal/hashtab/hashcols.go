@@ -12,7 +12,10 @@ import (
 // hasherPool recycles the scratch buffers of HashColumns.
 var hasherPool = sync.Pool{New: func() any { return new(hasher) }}
 
-type hasher struct{ nz []*normalizer }
+type hasher struct {
+	nz []*normalizer
+	dh []uint64 // hashes of a dictionary's entries
+}
 
 // HashColumns writes to out[i] the hash of row i of the key columns, the
 // columns' hashes combined in order. It is the hash to partition rows by
@@ -43,13 +46,37 @@ func HashColumns(cols []arrow.Array, out []uint64) error {
 		}
 		nz := hz.nz[c]
 		nz.kt, nz.dict = kt, nil
+		// Dictionary columns: hash each entry once, then gather.
+		_, nz.keepDict = col.(*array.Dictionary)
 		v, err := nz.view(col)
 		if err != nil {
 			return fmt.Errorf("key column %d: %w", c, err)
 		}
+		if v.dict != nil {
+			hz.hashDict(&v, out, c == 0)
+			continue
+		}
 		hashView(&v, out, c == 0, partitionSeed)
 	}
 	return nil
+}
+
+// hashDict hashes a dictionary column viewed as dictionary + indices: the
+// same hashes as its values would get, at one hash per entry.
+func (hz *hasher) hashDict(v *colView, out []uint64, first bool) {
+	dh := scratchU64(&hz.dh, v.dict.n)
+	hashView(v.dict, dh, true, partitionSeed)
+	for i, j := range v.idx[:v.n] {
+		c := nullHash ^ uint64(partitionSeed)
+		if j >= 0 {
+			c = dh[j]
+		}
+		if first {
+			out[i] = c
+		} else {
+			out[i] = combine(out[i], c)
+		}
+	}
 }
 
 // NullRows sets out[i] to whether row i has a NULL in any key column (a
