@@ -43,14 +43,18 @@ type Config struct {
 	BrokerConfigs map[string]string
 	// Opts are extra kfake options (SASL users, TLS) for tests.
 	Opts []kfake.Opt
+	// ClientOpts are what Client (and Start, to create Topics) need to
+	// connect when Opts turn on SASL or TLS.
+	ClientOpts []kgo.Opt
 	// Logger receives the broker's warnings and errors. Default: none.
 	Logger *slog.Logger
 }
 
 // Broker is a running embedded broker.
 type Broker struct {
-	c    *kfake.Cluster
-	addr string
+	c          *kfake.Cluster
+	addr       string
+	clientOpts []kgo.Opt
 }
 
 // Start listens on cfg.Addr and creates cfg.Topics.
@@ -97,7 +101,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: start broker on %s: %w", ErrBroker, cfg.Addr, err)
 	}
-	b := &Broker{c: c, addr: c.ListenAddrs()[0]}
+	b := &Broker{c: c, addr: c.ListenAddrs()[0], clientOpts: cfg.ClientOpts}
 	if len(cfg.Topics) > 0 {
 		if err := b.CreateTopics(ctx, cfg.Partitions, cfg.Topics...); err != nil {
 			b.Close()
@@ -116,7 +120,8 @@ func (b *Broker) Cluster() *kfake.Cluster { return b.c }
 // Client makes a franz-go client connected to the broker; the caller
 // closes it.
 func (b *Broker) Client(opts ...kgo.Opt) (*kgo.Client, error) {
-	return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.addr)}, opts...)...)
+	all := append([]kgo.Opt{kgo.SeedBrokers(b.addr)}, b.clientOpts...)
+	return kgo.NewClient(append(all, opts...)...)
 }
 
 // CreateTopics creates topics with the given partitions; topics that exist

@@ -80,7 +80,10 @@ func (s *Source) client() (*kgo.Client, error) {
 	if s.cl != nil {
 		return s.cl, nil
 	}
-	opts := append(s.r.conf.Opts(s.log), s.o.ClientOpts...)
+	// New partitions and topics are listed right after they appear; the
+	// default 5 s floor between metadata refreshes would delay them.
+	opts := append(s.r.conf.Opts(s.log), kgo.MetadataMinAge(200*time.Millisecond))
+	opts = append(opts, s.o.ClientOpts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: kafka source: connect to %s: %w", sources.ErrSource, s.o.BootstrapServers, err)
