@@ -159,7 +159,7 @@ func (df *DataFrame) project(es []expr.Expr) (plan.Node, error) {
 		rest = append(rest, es[:i]...)
 		out := g.Output()
 		for k := nIn; k < len(out); k++ {
-			rest = append(rest, &expr.BoundRef{Index: k, Name: out[k].Name, Type: out[k].Type, Null: out[k].Nullable})
+			rest = append(rest, plan.RefOf(out[k], k))
 		}
 		rest = append(rest, es[i+1:]...)
 		return plan.NewProject(g, rest)
@@ -270,7 +270,7 @@ func (df *DataFrame) WithColumns(cols map[string]Column, order ...string) *DataF
 			es = append(es, &expr.Alias{Child: expr.Unalias(repl.e), Name: a.Name})
 			continue
 		}
-		es = append(es, &expr.BoundRef{Index: i, Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier})
+		es = append(es, plan.RefOf(a, i))
 	}
 	for _, n := range names {
 		if replaced[n] {
@@ -293,7 +293,7 @@ func (df *DataFrame) WithColumnRenamed(from, to string) *DataFrame {
 	out := df.plan.Output()
 	es := make([]expr.Expr, len(out))
 	for i, a := range out {
-		var e expr.Expr = &expr.BoundRef{Index: i, Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier}
+		var e expr.Expr = plan.RefOf(a, i)
 		if strings.EqualFold(a.Name, from) {
 			e = &expr.Alias{Child: e, Name: to}
 		}
@@ -317,7 +317,7 @@ func (df *DataFrame) Drop(names ...string) *DataFrame {
 			}
 		}
 		if !drop {
-			es = append(es, &expr.BoundRef{Index: i, Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier})
+			es = append(es, plan.RefOf(a, i))
 		}
 	}
 	return df.derive(plan.NewProject(df.plan, es))
@@ -365,7 +365,7 @@ func (df *DataFrame) Distinct() *DataFrame {
 	out := df.plan.Output()
 	es := make([]expr.Expr, len(out))
 	for i, a := range out {
-		es[i] = &expr.BoundRef{Index: i, Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier}
+		es[i] = plan.RefOf(a, i)
 	}
 	return df.derive(plan.NewAggregate(df.plan, es, es))
 }
@@ -536,7 +536,7 @@ type Attribute = plan.Attribute
 
 func ref(attrs []Attribute, i, offset int) expr.Expr {
 	a := attrs[i]
-	return &expr.BoundRef{Index: i + offset, Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier}
+	return plan.RefOf(a, i+offset)
 }
 
 // Sample keeps about fraction of the rows, deterministically for a seed.

@@ -45,14 +45,15 @@ func TestStreams(t *testing.T) {
 
 type streamHarness struct {
 	harness
-	streams map[string]*memsrc.Stream
-	dir     string
-	clock   *trigger.ManualClock
-	sink    *recordingSink
-	q       *StreamingQuery
+	streams   map[string]*memsrc.Stream
+	dir       string
+	clock     *trigger.ManualClock
+	sink      *recordingSink
+	q         *StreamingQuery
 	queryText string
 	opts      map[string]string
-	runs    int
+	runs      int
+	more      moreHarness // stream_more_test.go
 }
 
 func (h *streamHarness) close(t *testing.T) {
@@ -154,6 +155,9 @@ func (h *streamHarness) run(t *testing.T, c *datadriven.Case) string {
 		}
 		return out
 	}
+	if out, ok := h.runMore(t, c); ok { // stream_more_test.go
+		return out
+	}
 	c.Fatalf(t, "unknown command %q", c.Cmd)
 	return ""
 }
@@ -167,6 +171,7 @@ func (h *streamHarness) start(ctx context.Context) string {
 	s := h.session()
 	df := h.streamScript(s, h.queryText)
 	w := df.WriteStream().Sink(h.sink).Clock(h.clock).Option("checkpointLocation", filepath.Join(h.dir, "ckpt"))
+	w = h.configureMore(w)
 	if m, ok := h.opts["mode"]; ok {
 		w = w.OutputModeString(m)
 	}

@@ -399,8 +399,6 @@ func (f *foreachBatchSink) AddBatch(ctx context.Context, batchID int64, mode sin
 func (f *foreachBatchSink) Close() error        { return nil }
 func (f *foreachBatchSink) Description() string { return "ForeachBatchSink" }
 
-
-
 // WithWatermark declares column as the event time of df's rows and delay
 // ("10 minutes", "5s") as how late rows may arrive. Stateful operators use
 // the watermark (max event time seen - delay) to finalise windows and drop

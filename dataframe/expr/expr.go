@@ -189,6 +189,8 @@ type BoundRef struct {
 	Null  bool
 	// Qualifier is the table alias the column came from, for EXPLAIN.
 	Qualifier string
+	// EventTime: the column carries a watermark (see plan.Attribute).
+	EventTime bool
 }
 
 func (r *BoundRef) String() string           { return QuoteIdent(r.Name) }

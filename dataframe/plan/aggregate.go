@@ -99,7 +99,7 @@ func NewAggregate(child Node, groups, outputs []expr.Expr) (*Aggregate, error) {
 // bufferRef points at column i of the aggregation buffer.
 func (a *Aggregate) bufferRef(i int) expr.Expr {
 	attr := a.BufferAttrs()[i]
-	return &expr.BoundRef{Index: i, Name: attr.Name, Type: attr.Type, Null: attr.Nullable, Qualifier: attr.Qualifier}
+	return &expr.BoundRef{Index: i, Name: attr.Name, Type: attr.Type, Null: attr.Nullable, Qualifier: attr.Qualifier, EventTime: attr.EventTime}
 }
 
 // BufferAttrs are the columns of the aggregation buffer: groups, then one

@@ -74,7 +74,7 @@ func (g *Generate) Output() []Attribute {
 		i = 1
 	}
 	elem := g.Gen.(expr.Typed).DataType().(*arrow.ListType).Elem()
-	return append(out, Attribute{Name: g.Names[i], Type: elem, Nullable: true})
+	return append(out, Attribute{Name: g.Names[i], Type: elem, Nullable: true, EventTime: IsEventTime(g.Gen)})
 }
 func (g *Generate) Children() []Node { return []Node{g.Child} }
 func (g *Generate) WithChildren(ch []Node) Node {

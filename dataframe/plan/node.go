@@ -29,6 +29,9 @@ type Attribute struct {
 	Type      arrow.DataType
 	Nullable  bool
 	Qualifier string // table alias, for t.col resolution
+	// EventTime marks a column a watermark applies to: the column named
+	// by WithWatermark, and windows and grouping keys derived from it.
+	EventTime bool
 }
 
 // Node is a logical plan node.

@@ -364,7 +364,7 @@ func prune(n Node, need []bool) (Node, []int) {
 			if need[i] && cm[i] >= 0 {
 				a := attrs[cm[i]]
 				m[i] = len(exprs)
-				exprs = append(exprs, &expr.BoundRef{Index: cm[i], Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier})
+				exprs = append(exprs, RefOf(a, cm[i]))
 			}
 		}
 		return &Project{Child: f, Exprs: exprs}, m
@@ -524,7 +524,7 @@ func restore(old, pruned Node, m []int) Node {
 	attrs := old.Output()
 	exprs := make([]expr.Expr, len(attrs))
 	for i, a := range attrs {
-		exprs[i] = &expr.BoundRef{Index: m[i], Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier}
+		exprs[i] = RefOf(a, m[i])
 	}
 	return &Project{Child: pruned, Exprs: exprs}
 }

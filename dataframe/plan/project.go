@@ -47,7 +47,7 @@ func ExpandStars(exprs []expr.Expr, input []Attribute) ([]expr.Expr, error) {
 			if except[lowerASCII(a.Name)] {
 				continue
 			}
-			out = append(out, &expr.BoundRef{Index: i, Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier})
+			out = append(out, RefOf(a, i))
 		}
 		if !matched && s.Qualifier != "" {
 			return nil, fmt.Errorf("%w: %s: no table or alias named %q", ErrAnalysis, s, s.Qualifier)

@@ -161,7 +161,7 @@ func (r *resolver) column(c *expr.Column) (expr.Expr, error) {
 	}
 	m := matches[0]
 	a := r.input[m.idx]
-	var out expr.Expr = &expr.BoundRef{Index: m.idx, Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier}
+	var out expr.Expr = &expr.BoundRef{Index: m.idx, Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier, EventTime: a.EventTime}
 	for _, f := range m.rest {
 		var err error
 		if out, err = fieldOf(out, f); err != nil {

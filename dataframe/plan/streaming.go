@@ -13,8 +13,8 @@ type StreamingRelation struct {
 	Name   string
 }
 
-func (r *StreamingRelation) Output() []Attribute     { return r.Attrs }
-func (r *StreamingRelation) Children() []Node        { return nil }
+func (r *StreamingRelation) Output() []Attribute      { return r.Attrs }
+func (r *StreamingRelation) Children() []Node         { return nil }
 func (r *StreamingRelation) WithChildren([]Node) Node { return r }
 func (r *StreamingRelation) String() string {
 	return fmt.Sprintf("StreamingRelation %s [%s]", r.Name, attrNames(r.Attrs))

@@ -64,33 +64,58 @@ func NewUnion(inputs ...Node) (*Union, error) {
 }
 
 // NewUnionByName aligns the inputs' columns by name to the first input.
+// With allowMissing, a column missing from an input is filled with NULLs
+// and columns only later inputs have are appended, as Spark's
+// unionByName(other, allowMissingColumns = true) does.
 func NewUnionByName(allowMissing bool, inputs ...Node) (*Union, error) {
-	first := inputs[0].Output()
-	aligned := []Node{inputs[0]}
+	find := func(attrs []Attribute, name string) int {
+		for j, a := range attrs {
+			if strings.EqualFold(a.Name, name) {
+				return j
+			}
+		}
+		return -1
+	}
+	all := append([]Attribute(nil), inputs[0].Output()...)
 	for i, in := range inputs[1:] {
 		attrs := in.Output()
-		exprs := make([]expr.Expr, len(first))
-		for c, f := range first {
-			idx := -1
-			for j, a := range attrs {
-				if strings.EqualFold(a.Name, f.Name) {
-					idx = j
-				}
+		for _, f := range all {
+			if find(attrs, f.Name) < 0 && !allowMissing {
+				return nil, fmt.Errorf("%w: UnionByName: input %d has no column %s; its columns are %s (pass allowMissingColumns to fill NULLs)", ErrAnalysis, i+2, quoteName(f.Name), attrNames(attrs))
 			}
+		}
+		for _, a := range attrs {
+			if find(all, a.Name) >= 0 {
+				continue
+			}
+			if !allowMissing {
+				return nil, fmt.Errorf("%w: UnionByName: input %d has column %s that input 1 lacks; its columns are %s, input 1 has %s (pass allowMissingColumns to fill NULLs)",
+					ErrAnalysis, i+2, quoteName(a.Name), attrNames(attrs), attrNames(inputs[0].Output()))
+			}
+			all = append(all, Attribute{Name: a.Name, Type: a.Type, Nullable: true})
+		}
+	}
+	aligned := make([]Node, len(inputs))
+	for i, in := range inputs {
+		attrs := in.Output()
+		exprs := make([]expr.Expr, len(all))
+		identity := len(attrs) == len(all)
+		for c, f := range all {
+			idx := find(attrs, f.Name)
 			if idx < 0 {
-				if !allowMissing {
-					return nil, fmt.Errorf("%w: UnionByName: input %d has no column %s; its columns are %s (pass allowMissingColumns to fill NULLs)", ErrAnalysis, i+2, quoteName(f.Name), attrNames(attrs))
-				}
 				exprs[c] = &expr.Alias{Child: expr.TypedNull(f.Type), Name: f.Name}
+				identity = false
 				continue
 			}
 			a := attrs[idx]
-			exprs[c] = &expr.BoundRef{Index: idx, Name: a.Name, Type: a.Type, Null: a.Nullable}
+			identity = identity && idx == c
+			exprs[c] = RefOf(a, idx)
 		}
-		if len(attrs) > len(first) && !allowMissing {
-			return nil, fmt.Errorf("%w: UnionByName: input %d has extra columns (%s vs %s)", ErrAnalysis, i+2, attrNames(attrs), attrNames(first))
+		if identity {
+			aligned[i] = in
+		} else {
+			aligned[i] = &Project{Child: in, Exprs: exprs}
 		}
-		aligned = append(aligned, &Project{Child: in, Exprs: exprs})
 	}
 	return NewUnion(aligned...)
 }

@@ -18,7 +18,29 @@ func attrOf(e expr.Expr) Attribute {
 			a.Qualifier = r.Qualifier
 		}
 	}
+	a.EventTime = IsEventTime(e)
 	return a
+}
+
+// IsEventTime reports whether e is an event-time column or a window over
+// one (Spark carries the watermark to window columns the same way).
+func IsEventTime(e expr.Expr) bool {
+	switch t := expr.Unalias(e).(type) {
+	case *expr.BoundRef:
+		return t.EventTime
+	case *expr.ScalarCall:
+		if (t.Fn.Name == "window" || t.Fn.Name == "window_array") && len(t.Args) > 0 {
+			return IsEventTime(stripCast(t.Args[0]))
+		}
+	}
+	return false
+}
+
+func stripCast(e expr.Expr) expr.Expr {
+	if c, ok := e.(*expr.Cast); ok {
+		return c.Child
+	}
+	return e
 }
 
 func exprStrings(es []expr.Expr) string {
@@ -110,4 +132,9 @@ func Conjuncts(e expr.Expr) []expr.Expr {
 		return append(Conjuncts(c.Args[0]), Conjuncts(c.Args[1])...)
 	}
 	return []expr.Expr{e}
+}
+
+// RefOf references input column i, described by a.
+func RefOf(a Attribute, i int) *expr.BoundRef {
+	return &expr.BoundRef{Index: i, Name: a.Name, Type: a.Type, Null: a.Nullable, Qualifier: a.Qualifier, EventTime: a.EventTime}
 }

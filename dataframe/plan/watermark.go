@@ -42,8 +42,12 @@ func NewEventTimeWatermark(child Node, column string, delay time.Duration) (*Eve
 	return &EventTimeWatermark{Child: child, Column: r.Index, Delay: delay}, nil
 }
 
-func (w *EventTimeWatermark) Output() []Attribute { return w.Child.Output() }
-func (w *EventTimeWatermark) Children() []Node    { return []Node{w.Child} }
+func (w *EventTimeWatermark) Output() []Attribute {
+	out := append([]Attribute(nil), w.Child.Output()...)
+	out[w.Column].EventTime = true
+	return out
+}
+func (w *EventTimeWatermark) Children() []Node { return []Node{w.Child} }
 func (w *EventTimeWatermark) WithChildren(ch []Node) Node {
 	n := *w
 	n.Child = ch[0]

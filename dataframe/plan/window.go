@@ -50,7 +50,7 @@ func windowGroups(child Node, groups, outputs []expr.Expr) (Node, []expr.Expr, [
 		}
 		out := gen.Output()
 		last := len(out) - 1
-		ref := &expr.BoundRef{Index: last, Name: name, Type: out[last].Type, Null: true}
+		ref := RefOf(out[last], last)
 		text := call.String()
 		replace := func(e expr.Expr) expr.Expr {
 			r, _ := expr.Transform(e, func(n expr.Expr) (expr.Expr, error) {
