@@ -1,0 +1,344 @@
+package dataframe
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/dataframe/expr"
+	"github.com/sluicehq/sluice/internal/datadriven"
+	"github.com/sluicehq/sluice/internal/tableformat"
+	memsrc "github.com/sluicehq/sluice/sources/memory"
+	"github.com/sluicehq/sluice/trigger"
+)
+
+// TestSQL runs the SQL corpus under testdata/sql (see its README). Every
+// query runs as a batch with 1 and 3 shuffle partitions; a query that is
+// legal on a stream also runs as a stream over its first table, split
+// into micro-batches twice (by the table's batches and one row per
+// batch), and must give the batch result (the batch == stream oracle).
+func TestSQL(t *testing.T) {
+	files, _ := filepath.Glob("testdata/sql/*.txt")
+	if len(files) == 0 {
+		t.Fatal("no testdata/sql files")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			h := &sqlHarness{harness: harness{mem: mem, tables: map[string]*tableData{}}}
+			defer h.release()
+			datadriven.RunFile(t, f, h.run)
+		})
+	}
+}
+
+type sqlHarness struct {
+	harness
+	// streamed counts queries checked as streams, so a file that expects
+	// streaming coverage can assert it.
+	streamed int
+}
+
+// session registers every table as a view.
+func (h *sqlHarness) session(parts int) *Session {
+	s := h.harness.session(parts)
+	for name, td := range h.tables {
+		if err := s.CreateDataFrame(td.schema, td.batches...).CreateOrReplaceTempView(name); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}
+
+func (h *sqlHarness) run(t *testing.T, c *datadriven.Case) string {
+	switch c.Cmd {
+	case "table":
+		return h.table(t, c)
+	case "query":
+		ordered := c.Arg("ordered", "false") == "true"
+		var outs []string
+		for _, parts := range []int{1, 3} {
+			outs = append(outs, renderSQL(h.session(parts).SQL(c.Input), c.Input, ordered))
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("%s: 1 and 3 partitions disagree:\n%s\nvs\n%s", c.Pos, outs[0], outs[1])
+		}
+		h.checkStream(t, c)
+		return outs[0]
+	case "plan":
+		return h.samePlan(t, c)
+	case "catalog":
+		s := h.session(1)
+		var lines []string
+		for _, ti := range s.Catalog().ListTables() {
+			lines = append(lines, fmt.Sprintf("%s streaming=%v %s", ti.Name, ti.IsStreaming, ti.Schema.String()))
+		}
+		return strings.Join(lines, "\n")
+	case "streamed":
+		// streamed: how many queries of this file ran as streams so far.
+		return fmt.Sprintf("%d", h.streamed)
+	}
+	c.Fatalf(t, "unknown command %q", c.Cmd)
+	return ""
+}
+
+// renderSQL renders a result table, or EXPLAIN's text as is.
+func renderSQL(df *DataFrame, text string, ordered bool) string {
+	if df.Err() == nil && strings.HasPrefix(strings.ToUpper(strings.TrimSpace(text)), "EXPLAIN") {
+		rows, err := df.Rows()
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		var b strings.Builder
+		for _, r := range rows {
+			b.WriteString(fmt.Sprint(r[0]))
+		}
+		return strings.TrimRight(b.String(), "\n")
+	}
+	return renderResult(df, ordered)
+}
+
+// samePlan: input is a SQL query, a line "==", then DataFrame steps (the
+// testdata/query script language; "from T" reads view T). Both must
+// EXPLAIN EXTENDED the same; the output is the optimised plan.
+func (h *sqlHarness) samePlan(t *testing.T, c *datadriven.Case) string {
+	sqlText, script, ok := strings.Cut(c.Input, "\n==\n")
+	if !ok {
+		c.Fatalf(t, "plan: separate the SQL from the DataFrame steps with a line ==")
+	}
+	s := h.session(1)
+	q := s.SQL(sqlText)
+	if q.Err() != nil {
+		return "error: " + q.Err().Error()
+	}
+	df := h.scriptFrom(s, nil, script, func(name string) *DataFrame { return s.Table(name) })
+	if df.Err() != nil {
+		c.Fatalf(t, "DataFrame steps: %v", df.Err())
+	}
+	got, want := q.Explain(true), df.Explain(true)
+	if got != want {
+		t.Errorf("%s: SQL and DataFrame plans differ:\n--- SQL:\n%s\n--- DataFrame:\n%s", c.Pos, got, want)
+	}
+	const head = "== Optimized Logical Plan ==\n"
+	i := strings.Index(got, head)
+	j := strings.Index(got, "\n\n== Physical Plan ==")
+	if i < 0 || j < i {
+		return got
+	}
+	return got[i+len(head) : j]
+}
+
+// checkStream runs the query as a stream when it is legal on one (or
+// when stream=NAME says which table to stream) and compares the rows
+// with the batch result. stream=off skips it.
+func (h *sqlHarness) checkStream(t *testing.T, c *datadriven.Case) {
+	mode := c.Arg("stream", "auto")
+	if mode == "off" {
+		return
+	}
+	st, err := expr.ParseSQL(c.Input)
+	if err != nil {
+		return
+	}
+	q, ok := st.(*expr.Query)
+	if !ok || (mode == "auto" && !streamable(q)) {
+		return
+	}
+	if mode == "auto" && hasSetOp(q) && len(expr.Tables(q)) > 1 {
+		// Spark rejects a union of a stream and a static table; only a
+		// union over the one streamed table is checked.
+		return
+	}
+	name := mode
+	if mode == "auto" {
+		name = ""
+		for _, n := range expr.Tables(q) {
+			if _, ok := h.tables[n]; ok {
+				name = n
+				break
+			}
+		}
+		if name == "" {
+			return
+		}
+	}
+	td, ok := h.tables[name]
+	if !ok {
+		c.Fatalf(t, "stream=%s: no such table", name)
+	}
+	batch := h.session(2).SQL(c.Input)
+	if batch.Err() != nil {
+		return
+	}
+	want, err := collectCells(batch)
+	if err != nil {
+		return
+	}
+	h.streamed++
+	// Split once by the table's batches, once one row per batch (sliced
+	// arrays, so offsets are exercised too).
+	var rowSplit []arrow.RecordBatch
+	for _, b := range td.batches {
+		for i := int64(0); i < b.NumRows(); i++ {
+			rowSplit = append(rowSplit, b.NewSlice(i, i+1))
+		}
+	}
+	defer func() {
+		for _, b := range rowSplit {
+			b.Release()
+		}
+	}()
+	for _, split := range [][]arrow.RecordBatch{td.batches, rowSplit} {
+		got, err := h.runStream(t, c.Input, name, split)
+		if err != nil {
+			t.Errorf("%s: as a stream over %s: %v", c.Pos, name, err)
+			return
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: stream over %s (%d batches) differs from batch:\n--- stream:\n%v\n--- batch:\n%v", c.Pos, name, len(split), got, want)
+		}
+	}
+}
+
+// runStream registers table name as a memory stream (the others as
+// static views), runs query over it batch by batch in append mode and
+// returns the sorted rows the sink got.
+func (h *sqlHarness) runStream(t *testing.T, query, name string, batches []arrow.RecordBatch) ([][]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := h.session(2)
+	stream := memsrc.NewArrowStream(name, h.tables[name].schema)
+	defer stream.Close()
+	if err := s.ReadStream(stream).CreateOrReplaceTempView(name); err != nil {
+		return nil, err
+	}
+	df := s.SQL(query)
+	if !df.IsStreaming() {
+		return nil, fmt.Errorf("the query is not streaming: %v", df.Err())
+	}
+	sink := &recordingSink{}
+	defer sink.Close()
+	clock := trigger.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	q, err := df.WriteStream().Sink(sink).Clock(clock).Option("checkpointLocation", t.TempDir()).Start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Stop(ctx)
+	for _, b := range batches {
+		if _, err := stream.AddBatch(b); err != nil {
+			return nil, err
+		}
+		if err := q.ProcessAllAvailable(ctx); err != nil {
+			return nil, err
+		}
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	var rows [][]string
+	for _, id := range sink.order {
+		rows = append(rows, sink.batches[id]...)
+	}
+	sortCells(rows)
+	return rows, nil
+}
+
+func collectCells(df *DataFrame) ([][]string, error) {
+	var cells [][]string
+	err := df.Execute(func(b arrow.RecordBatch) error {
+		cells = tableformat.Cells(b, -1, false, cells)
+		return nil
+	})
+	sortCells(cells)
+	return cells, err
+}
+
+func sortCells(cells [][]string) {
+	sort.Slice(cells, func(i, j int) bool { return strings.Join(cells[i], "\x00") < strings.Join(cells[j], "\x00") })
+}
+
+// streamable reports whether q is legal on a stream in append mode today:
+// no aggregation, DISTINCT, ORDER BY or LIMIT, and no set operation but
+// UNION ALL.
+func streamable(q *expr.Query) bool {
+	if len(q.OrderBy) > 0 || q.Limit != nil {
+		return false
+	}
+	for _, c := range q.With {
+		if !streamable(c.Query) {
+			return false
+		}
+	}
+	var body func(b expr.QueryBody) bool
+	var from func(f expr.FromItem) bool
+	body = func(b expr.QueryBody) bool {
+		switch t := b.(type) {
+		case *expr.SelectStmt:
+			items := make([]expr.Expr, len(t.Items))
+			for i, it := range t.Items {
+				items[i] = it.Expr
+			}
+			return t.From != nil && !t.Distinct && !t.GroupByAll && len(t.GroupBy) == 0 && t.Having == nil &&
+				!hasAgg(items) && from(t.From)
+		case *expr.SetOp:
+			return t.Op == expr.SetUnion && t.All && body(t.Left) && body(t.Right)
+		case *expr.ParenQuery:
+			return streamable(t.Query)
+		}
+		return false
+	}
+	from = func(f expr.FromItem) bool {
+		switch t := f.(type) {
+		case *expr.SubqueryRef:
+			return streamable(t.Query)
+		case *expr.JoinExpr:
+			return from(t.Left) && from(t.Right)
+		}
+		return true
+	}
+	return body(q.Body)
+}
+
+// hasSetOp reports whether q has a set operation anywhere.
+func hasSetOp(q *expr.Query) bool {
+	found := false
+	var query func(q *expr.Query)
+	var body func(b expr.QueryBody)
+	var from func(f expr.FromItem)
+	query = func(q *expr.Query) {
+		for _, c := range q.With {
+			query(c.Query)
+		}
+		body(q.Body)
+	}
+	body = func(b expr.QueryBody) {
+		switch t := b.(type) {
+		case *expr.SetOp:
+			found = true
+		case *expr.ParenQuery:
+			query(t.Query)
+		case *expr.SelectStmt:
+			if t.From != nil {
+				from(t.From)
+			}
+		}
+	}
+	from = func(f expr.FromItem) {
+		switch t := f.(type) {
+		case *expr.SubqueryRef:
+			query(t.Query)
+		case *expr.JoinExpr:
+			from(t.Left)
+			from(t.Right)
+		}
+	}
+	query(q)
+	return found
+}
