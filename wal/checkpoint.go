@@ -24,7 +24,7 @@ type Options struct {
 	// re-runs the last batch from the entry before it).
 	MinBatchesToRetain int
 	// DisableLock skips the exclusive-use lock, for storage that cannot
-	// lock (S3 until leases exist) or for read-only inspection. Without
+	// lock or for read-only inspection. Without
 	// it, a second query on the checkpoint is only caught when it writes an
 	// offsets entry that differs from the first query's.
 	DisableLock bool
@@ -45,10 +45,11 @@ type Options struct {
 // Exclusive use: on local disk OpenCheckpoint takes flock(2) on .lock for
 // the life of the Checkpoint; the kernel releases it when the process dies,
 // even by SIGKILL, so a crashed query never leaves a stale lock. On Mem it
-// is an in-process lock that Mem.Crash releases. S3 will use a lease object
+// is an in-process lock that Mem.Crash releases. On S3 it is a lease object
 // (.lock written with If-None-Match: *, renewed with If-Match, taken over
-// when expired); until then S3 checkpoints need Options.DisableLock, and
-// the create-if-absent writes of offsets/<N> still stop a second writer.
+// once expired: see storage.S3.Lock), so a query restarted after a crash
+// waits out the lease TTL; the create-if-absent writes of offsets/<N>
+// still stop a second writer.
 type Checkpoint struct {
 	location string
 	fs       storage.FS
@@ -63,15 +64,16 @@ type Checkpoint struct {
 }
 
 // OpenCheckpoint opens (creating if needed) the checkpoint at location: a
-// directory path, file:///path, mem://name/dir (tests) or, later,
-// s3://bucket/prefix. It fails with an error wrapping ErrCheckpointInUse,
-// naming the checkpoint, if another query holds it.
+// directory path, file:///path, mem://name/dir (tests) or
+// s3://bucket/prefix?params (storage.ParseS3Location; Location and error
+// messages show it with secrets redacted). It fails with an error wrapping
+// ErrCheckpointInUse, naming the checkpoint, if another query holds it.
 func OpenCheckpoint(ctx context.Context, location string, opts Options) (*Checkpoint, error) {
 	fsys, root, err := storage.Open(location)
 	if err != nil {
 		return nil, fmt.Errorf("wal: checkpoint location: %w", err)
 	}
-	return openCheckpoint(ctx, fsys, root, location, opts)
+	return openCheckpoint(ctx, fsys, root, storage.RedactLocation(location), opts)
 }
 
 // OpenCheckpointFS is OpenCheckpoint on a given FS and root, for tests that
@@ -145,7 +147,8 @@ func (c *Checkpoint) Close() error {
 	return nil
 }
 
-// Location is the checkpoint location as given to OpenCheckpoint.
+// Location is the checkpoint location as given to OpenCheckpoint, with
+// secrets (an S3 secret key in the query) redacted.
 func (c *Checkpoint) Location() string { return c.location }
 
 // FS is the checkpoint's storage; names under it start with Root.

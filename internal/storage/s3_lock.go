@@ -98,6 +98,7 @@ type s3Lease struct {
 	lostErr  error
 	lost     chan struct{}
 	stop     chan struct{}
+	stopOnce sync.Once
 	done     chan struct{}
 	closeErr error
 	closed   bool
@@ -225,25 +226,33 @@ func (l *s3Lease) renewLoop() {
 			return
 		case <-t.C:
 		}
-		l.mu.Lock()
-		etag, renewed := l.etag, l.renewed
-		l.mu.Unlock()
-		// A renewal must finish before the lease could expire.
-		ctx, cancel := context.WithDeadline(context.Background(), renewed.Add(l.ttl))
-		won, err := l.write(ctx, etag)
-		cancel()
-		switch {
-		case won:
-			continue
-		case err == nil:
-			l.setLost(errors.New("another holder took the lease over (it was not renewed within its TTL)"))
-			return
-		case time.Since(renewed) >= l.ttl:
-			l.setLost(fmt.Errorf("not renewed within its TTL of %v: %w", l.ttl, l.s.err("lock", l.name, err)))
+		if !l.renew() {
 			return
 		}
-		// A transient error: try again at the next tick, still in time.
 	}
+}
+
+// renew rewrites the lease once and reports whether it is still held.
+// A transient failure keeps it held while the TTL allows another try.
+func (l *s3Lease) renew() bool {
+	l.mu.Lock()
+	etag, renewed := l.etag, l.renewed
+	l.mu.Unlock()
+	// A renewal must finish before the lease could expire.
+	ctx, cancel := context.WithDeadline(context.Background(), renewed.Add(l.ttl))
+	won, err := l.write(ctx, etag)
+	cancel()
+	switch {
+	case won:
+		return true
+	case err == nil:
+		l.setLost(errors.New("another holder took the lease over (it was not renewed within its TTL)"))
+		return false
+	case time.Since(renewed) >= l.ttl:
+		l.setLost(fmt.Errorf("not renewed within its TTL of %v: %w", l.ttl, l.s.err("lock", l.name, err)))
+		return false
+	}
+	return true
 }
 
 func (l *s3Lease) setLost(err error) {
@@ -274,8 +283,7 @@ func (l *s3Lease) Close() error {
 	}
 	l.closed = true
 	l.mu.Unlock()
-	close(l.stop)
-	<-l.done
+	l.stopRenewing()
 	err := l.Err()
 	if err == nil {
 		err = l.release()
@@ -284,6 +292,13 @@ func (l *s3Lease) Close() error {
 	l.closeErr = err
 	l.mu.Unlock()
 	return err
+}
+
+// stopRenewing ends the renewal goroutine (tests use it to play a holder
+// that died without releasing).
+func (l *s3Lease) stopRenewing() {
+	l.stopOnce.Do(func() { close(l.stop) })
+	<-l.done
 }
 
 func (l *s3Lease) release() error {

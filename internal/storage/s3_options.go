@@ -174,7 +174,9 @@ var s3SecretParams = []string{"secretAccessKey", "sessionToken"}
 // accepted as a synonym) into options and the root name of prefix in the
 // file system ("/prefix", or "/" for the whole bucket). The parameters are
 // the bracketed names of S3Options' fields; an unknown parameter is an
-// error, so a typo does not silently fall back to a default. Example:
+// error, so a typo does not silently fall back to a default. Values are
+// URL-encoded: a secret key holding '+' or '/' is written with %2B, %2F.
+// Example:
 //
 //	s3://ckpt-bucket/queries/q1?endpoint=http://127.0.0.1:7070&region=us-east-1&pathStyle=true
 func ParseS3Location(location string) (S3Options, string, error) {
@@ -192,7 +194,11 @@ func ParseS3Location(location string) (S3Options, string, error) {
 	}
 	o := S3Options{Bucket: u.Host}
 	var errs []error
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		// the error would quote the bad part, which may be a secret
+		errs = append(errs, errors.New("the query is not valid URL encoding: percent-encode '%', '+', '&' and '=' in values (%25, %2B, %26, %3D)"))
+	}
 	for k, vs := range q {
 		if !containsString(s3Params, k) {
 			errs = append(errs, fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(s3Params, ", ")))

@@ -110,7 +110,11 @@ func (w *s3Writer) uploadErr() error {
 // flushPart sends the buffer as the next part, in the background.
 func (w *s3Writer) flushPart() error {
 	if w.uploadID == "" {
-		out, err := w.s.client.CreateMultipartUpload(w.ctx, &s3.CreateMultipartUploadInput{Bucket: &w.s.bucket, Key: &w.key})
+		// CRC32 per part, checked by the server on upload and kept for
+		// the completion, as the SDK's transfer manager does.
+		out, err := w.s.client.CreateMultipartUpload(w.ctx, &s3.CreateMultipartUploadInput{
+			Bucket: &w.s.bucket, Key: &w.key, ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
+		})
 		if err != nil {
 			return w.s.err("write", w.name, err)
 		}
@@ -139,12 +143,13 @@ func (w *s3Writer) flushPart() error {
 		defer w.wg.Done()
 		defer func() { <-w.sem }()
 		out, err := w.s.client.UploadPart(w.ctx, &s3.UploadPartInput{
-			Bucket:        &w.s.bucket,
-			Key:           &w.key,
-			UploadId:      &w.uploadID,
-			PartNumber:    aws.Int32(num),
-			Body:          bytes.NewReader(data),
-			ContentLength: aws.Int64(int64(len(data))),
+			Bucket:            &w.s.bucket,
+			Key:               &w.key,
+			UploadId:          &w.uploadID,
+			PartNumber:        aws.Int32(num),
+			ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
+			Body:              bytes.NewReader(data),
+			ContentLength:     aws.Int64(int64(len(data))),
 		})
 		w.mu.Lock()
 		defer w.mu.Unlock()
