@@ -83,6 +83,18 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 				// checkpoint should keep trying through an outage burst
 				// rather than fail fast; MaxAttempts bounds each request.
 				so.RateLimiter = ratelimit.None
+				// A response cut off mid-body (a dropped connection, a
+				// proxy) fails decoding with an unexpected EOF, which the
+				// SDK does not retry by default. Retrying a write whose
+				// response was lost is safe here: a conditional one then
+				// fails its condition, which callers check (the wal
+				// compares contents, Lock recognises its own lease).
+				so.Retryables = append(so.Retryables, retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+					if errors.Is(err, io.ErrUnexpectedEOF) {
+						return aws.TrueTernary
+					}
+					return aws.UnknownTernary
+				}))
 			})
 		}),
 	}
@@ -185,9 +197,24 @@ func (s *S3) ReadFile(ctx context.Context, name string) ([]byte, error) {
 	if key == "" {
 		return nil, newPathError("read", s.url(name), errors.New("is a directory"))
 	}
+	// The SDK retries requests, not a body cut off mid-way: read again
+	// (the whole object, so the result is one version of it).
+	for attempt := 0; ; attempt++ {
+		b, err := s.readObject(ctx, key)
+		if err == nil {
+			return b, nil
+		}
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) || attempt >= 3 || ctx.Err() != nil {
+			return nil, s.err("read", name, err)
+		}
+	}
+}
+
+func (s *S3) readObject(ctx context.Context, key string) ([]byte, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
-		return nil, s.err("read", name, err)
+		return nil, err
 	}
 	defer out.Body.Close()
 	var buf bytes.Buffer
@@ -195,7 +222,7 @@ func (s *S3) ReadFile(ctx context.Context, name string) ([]byte, error) {
 		buf.Grow(int(n))
 	}
 	if _, err := buf.ReadFrom(out.Body); err != nil {
-		return nil, s.err("read", name, err)
+		return nil, err
 	}
 	return buf.Bytes(), nil
 }
@@ -445,6 +472,8 @@ func (s *S3) err(op, name string, err error) error {
 		return newPathError(op, s.url(name), ErrNotExist)
 	case isPreconditionFailed(err):
 		return newPathError(op, s.url(name), ErrExist)
+	case isCode(err, "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException") || httpStatus(err) == http.StatusMovedPermanently:
+		return newPathError(op, s.url(name), fmt.Errorf("bucket %q is not in region %s: set its region (the location's region parameter or AWS_REGION): %w", s.bucket, s.opts.Region, err))
 	case isCode(err, "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"):
 		return newPathError(op, s.url(name), fmt.Errorf("access denied by %s: check the credentials (AWS_ACCESS_KEY_ID, a profile, or the location's accessKeyId/secretAccessKey) and the bucket policy: %w", s.desc, err))
 	}

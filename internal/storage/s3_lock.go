@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 )
 
 // Lease is the handle S3.Lock returns. Unlike flock(2), a lease can be
@@ -197,6 +198,17 @@ func (c currentLease) holder() string {
 }
 
 func (s *S3) readLease(ctx context.Context, key string) (currentLease, error) {
+	for attempt := 0; ; attempt++ {
+		c, err := s.readLeaseOnce(ctx, key)
+		var apiErr smithy.APIError
+		if err == nil || errors.As(err, &apiErr) || attempt >= 3 || ctx.Err() != nil {
+			return c, err
+		}
+		// a body cut off mid-way: read again
+	}
+}
+
+func (s *S3) readLeaseOnce(ctx context.Context, key string) (currentLease, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
 	if err != nil {
 		return currentLease{}, err

@@ -7,11 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"path"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -586,5 +590,163 @@ func TestS3LockThroughHooks(t *testing.T) {
 	l.Close()
 	if !slices.Contains(ops, OpLock) {
 		t.Errorf("ops = %v", ops)
+	}
+}
+
+// faultProxy sits between the client and versitygw and injects faults:
+// 503 SlowDown on every other request (the SDK's retryer must absorb
+// them), one 409 ConditionalRequestConflict on the first conditional
+// PutObject, GetObject bodies cut off halfway on every other GET (the
+// File must resume), and a lost response of the first completion of a
+// multipart upload and of the first lease write (applied, then 500).
+type faultProxy struct {
+	upstream string
+	n        atomic.Int64
+	gets     atomic.Int64
+	conflict atomic.Bool
+	lostAcks atomic.Int64 // of completions and lease writes
+	faults   atomic.Int64
+}
+
+// loseAck says whether to apply r and then answer 500 as if the response
+// had been lost: the first CompleteMultipartUpload and lease write.
+func (p *faultProxy) loseAck(r *http.Request) bool {
+	complete := r.Method == http.MethodPost && r.URL.Query().Has("uploadId")
+	lease := r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, ".lock")
+	if !complete && !lease {
+		return false
+	}
+	bit := int64(1)
+	if lease {
+		bit = 2
+	}
+	for {
+		old := p.lostAcks.Load()
+		if old&bit != 0 {
+			return false
+		}
+		if p.lostAcks.CompareAndSwap(old, old|bit) {
+			return true
+		}
+	}
+}
+
+func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.n.Add(1)%2 == 0 {
+		p.faults.Add(1)
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+		return
+	}
+	if r.Method == http.MethodPut && r.Header.Get("If-None-Match") == "*" && !p.conflict.Swap(true) {
+		p.faults.Add(1)
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusConflict)
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>ConditionalRequestConflict</Code><Message>A conflicting operation occurred.</Message></Error>`)
+		return
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.upstream+r.URL.RequestURI(), r.Body)
+	if err != nil {
+		panic(err)
+	}
+	out.Header = r.Header.Clone()
+	out.Host = r.Host // signed
+	out.ContentLength = r.ContentLength
+	resp, err := http.DefaultTransport.RoundTrip(out)
+	if err != nil {
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK && p.loseAck(r) {
+		p.faults.Add(1)
+		io.Copy(io.Discard, resp.Body)
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>`)
+		return
+	}
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(resp.StatusCode)
+	if r.Method == http.MethodGet && resp.StatusCode/100 == 2 && resp.ContentLength > 1 && p.gets.Add(1)%2 == 1 {
+		p.faults.Add(1)
+		io.CopyN(w, resp.Body, resp.ContentLength/2)
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // cut the connection mid-body
+	}
+	io.Copy(w, resp.Body)
+}
+
+// TestS3Faults: throttling, 5xx, a conditional-write conflict and broken
+// downloads are retried: every operation still succeeds with the right
+// content.
+func TestS3Faults(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := versitygw.New(t)
+	fp := &faultProxy{upstream: srv.Endpoint}
+	hs := httptest.NewUnstartedServer(fp)
+	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
+	hs.Start()
+	defer hs.Close()
+	po, proot, err := ParseS3Location(srv.NewBucket(t, "faults"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	po.Endpoint = hs.URL // through the proxy
+	po.PartSize = MinS3PartSize
+	po.MaxBackoff = 20 * time.Millisecond
+	fs, err := NewS3(ctx, po)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("0123456789abcdef"), (11<<20)/16+7) // 3 parts
+	p := path.Join(proot, "f")
+	if err := fs.WriteFile(ctx, p+".small", []byte("hello"), WriteOptions{CreateIfAbsent: true}); err != nil {
+		t.Fatalf("conditional WriteFile through faults: %v", err)
+	}
+	w, err := fs.Create(ctx, p, WriteOptions{CreateIfAbsent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data)
+	if err := w.Close(); err != nil {
+		t.Fatalf("multipart through faults: %v", err)
+	}
+	f, err := fs.Open(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := io.ReadAll(f)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Read through faults: %d bytes, %v", len(got), err)
+	}
+	buf := make([]byte, 1000)
+	for _, off := range []int64{0, 5 << 20, int64(len(data)) - 1000} {
+		if n, err := f.ReadAt(buf, off); err != nil || n != 1000 || !bytes.Equal(buf, data[off:off+1000]) {
+			t.Fatalf("ReadAt(%d) through faults: %d, %v", off, n, err)
+		}
+	}
+	if got, err := fs.ReadFile(ctx, p+".small"); err != nil || string(got) != "hello" {
+		t.Fatalf("ReadFile through faults: %q, %v", got, err)
+	}
+	if l, err := fs.List(ctx, proot); err != nil || len(l) != 2 {
+		t.Fatalf("List through faults: %v, %v", l, err)
+	}
+	l, err := fs.Lock(ctx, path.Join(proot, ".lock"))
+	if err != nil {
+		t.Fatalf("Lock through faults: %v", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("unlock through faults: %v", err)
+	}
+	if err := fs.RemoveAll(ctx, proot); err != nil {
+		t.Fatalf("RemoveAll through faults: %v", err)
+	}
+	if fp.faults.Load() < 10 || !fp.conflict.Load() || fp.lostAcks.Load() != 3 {
+		t.Fatalf("only %d faults injected", fp.faults.Load())
 	}
 }

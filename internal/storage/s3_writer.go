@@ -3,9 +3,12 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -238,11 +241,32 @@ func (w *s3Writer) publish() error {
 		in.IfNoneMatch = nil
 		_, err = w.s.client.CompleteMultipartUpload(w.ctx, in)
 	}
+	if err != nil && isCode(err, "NoSuchUpload") && w.completedEarlier(parts) {
+		err = nil // a retry after the completion's response was lost
+	}
 	if err != nil {
 		return w.s.err("close", w.name, err)
 	}
 	w.uploadID = "" // completed: nothing to abort
 	return nil
+}
+
+// completedEarlier reports whether the object under the key is this
+// upload's: its ETag is the multipart ETag of parts, md5 of the parts'
+// MD5s and "-<count>". (Where part ETags are not MD5s, as with SSE-KMS, it
+// says no, and Close reports the error.)
+func (w *s3Writer) completedEarlier(parts []types.CompletedPart) bool {
+	h := md5.New()
+	for _, p := range parts {
+		b, err := hex.DecodeString(strings.Trim(aws.ToString(p.ETag), `"`))
+		if err != nil || len(b) != md5.Size {
+			return false
+		}
+		h.Write(b)
+	}
+	want := fmt.Sprintf("%x-%d", h.Sum(nil), len(parts))
+	out, err := w.s.client.HeadObject(w.ctx, &s3.HeadObjectInput{Bucket: &w.s.bucket, Key: &w.key})
+	return err == nil && strings.Trim(aws.ToString(out.ETag), `"`) == want
 }
 
 // Abort discards the write; a no-op after Close.
