@@ -150,6 +150,10 @@ func (h *streamHarness) run(t *testing.T, c *datadriven.Case) string {
 			src = append(src, fmt.Sprintf("%s %s -> %s (%d rows)", s.Description, s.StartOffset, s.EndOffset, s.NumInputRows))
 		}
 		out := fmt.Sprintf("batch %d: input %d rows, output %d rows\n%s", p.BatchID, p.NumInputRows, p.Sink.NumOutputRows, strings.Join(src, "\n"))
+		for _, so := range p.StateOperators {
+			out += fmt.Sprintf("\nstate: total %d updated %d removed %d droppedByWatermark %d partitions %d",
+				so.NumRowsTotal, so.NumRowsUpdated, so.NumRowsRemoved, so.NumRowsDroppedByWatermark, so.NumShufflePartitions)
+		}
 		if p.EventTime != nil {
 			out += fmt.Sprintf("\nevent time: min %s max %s watermark %s", p.EventTime["min"], p.EventTime["max"], p.EventTime["watermark"])
 		}

@@ -29,8 +29,14 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 		}
 		switch t := n.(type) {
 		case *plan.Aggregate:
+			if aggregated {
+				err = fmt.Errorf("%w: this build runs one streaming aggregation per query; aggregate the second level in ForeachBatch, or write the first aggregation to a sink and read it back as a stream", plan.ErrUnsupported)
+				return
+			}
 			aggregated = true
-			err = fmt.Errorf("%w: aggregation on a streaming DataFrame (%s) needs the stateful operators, which this build does not have; aggregate each micro-batch with ForeachBatch instead", plan.ErrUnsupported, t)
+			if mode == sinks.Append && !hasEventTimeKey(t) {
+				err = fmt.Errorf("%w: append output mode is not supported for a streaming aggregation without a watermark on a grouping key: append emits a group only once it can no longer change, which only a watermark can tell. Add WithWatermark(\"<event-time column>\", \"<delay>\") and group by a window over that column (or by the column), or use update or complete output mode", plan.ErrUnsupported)
+			}
 		case *plan.Deduplicate:
 			err = fmt.Errorf("%w: DropDuplicates on a streaming DataFrame needs state, which this build does not have; deduplicate each micro-batch with ForeachBatch instead", plan.ErrUnsupported)
 		case *plan.Sort:
@@ -63,4 +69,15 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 		return fmt.Errorf("%w: complete output mode is not supported when there are no streaming aggregations: without one the result table grows forever; use append (or update) output mode", plan.ErrUnsupported)
 	}
 	return nil
+}
+
+// hasEventTimeKey reports whether an aggregation groups by a column (or a
+// window over a column) that carries a watermark.
+func hasEventTimeKey(a *plan.Aggregate) bool {
+	for _, b := range a.BufferAttrs()[:len(a.Groups)] {
+		if b.EventTime {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package microbatch
 import (
 	"context"
 
+	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/sources"
 )
 
@@ -38,5 +39,7 @@ type checkpointStore interface {
 	// Purge drops log entries older than the retention, given the batch
 	// that just committed.
 	Purge(ctx context.Context, latest int64) error
+	// StateLocation is where stateful operators keep their stores.
+	StateLocation() (storage.FS, string)
 	Close() error
 }

@@ -96,6 +96,18 @@ type Query struct {
 	watermarks    []*plan.EventTimeWatermark
 	// nodeMax is the largest event time (ms) each watermark node has seen.
 	nodeMax map[int]int64
+	// aggOps are the streaming aggregations' state, by operator id.
+	aggOps map[int]*aggOperator
+	// batchWatermarkMs is the watermark the last batch ran with.
+	batchWatermarkMs int64
+}
+
+func (q *Query) closeState() {
+	for _, op := range q.aggOps {
+		if op != nil && op.store != nil {
+			op.store.Close()
+		}
+	}
 }
 
 // Start recovers from the checkpoint and starts the query's loop.
@@ -146,7 +158,38 @@ func Start(ctx context.Context, cfg Config) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Streaming aggregations become stateful operators, numbered in plan
+	// order: state/<id> in the checkpoint.
+	nextState := 0
+	numbered, err = plan.Transform(numbered, func(n plan.Node) (plan.Node, error) {
+		if a, ok := n.(*plan.Aggregate); ok && plan.IsStreaming(a.Child) {
+			c := *a
+			c.Stateful, c.StateID = true, nextState
+			nextState++
+			return &c, nil
+		}
+		return n, nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	q.cfg.Plan = numbered
+	q.aggOps = map[int]*aggOperator{}
+	var statefulErr error
+	plan.Transform(numbered, func(n plan.Node) (plan.Node, error) {
+		if a, ok := n.(*plan.Aggregate); ok && a.Stateful && statefulErr == nil {
+			op, err := openAggOperator(ctx, cfg.Checkpoint, a, cfg.ShufflePartitions, cfg.Mem, cfg.Clock)
+			if err != nil {
+				statefulErr = fmt.Errorf("%w: %w", ErrQuery, err)
+			}
+			q.aggOps[a.StateID] = op
+		}
+		return n, nil
+	})
+	if statefulErr != nil {
+		q.closeState()
+		return nil, statefulErr
+	}
 	q.watermarks = plan.Watermarks(numbered)
 	q.rels = plan.StreamingRelations(numbered)
 	for _, r := range q.rels {
@@ -225,6 +268,7 @@ func (q *Query) recover(ctx context.Context) error {
 		q.committed = off.Offsets
 		q.nextBatch = off.BatchID + 1
 		q.watermarkMs = com.NextWatermarkMs
+		q.batchWatermarkMs = off.WatermarkMs
 		return nil
 	case cok && com.BatchID > off.BatchID:
 		return fmt.Errorf("%w: checkpoint %s is inconsistent: commits/%d exists but offsets/%d is the latest offset entry", ErrQuery, ck.Location(), com.BatchID, off.BatchID)
@@ -404,6 +448,7 @@ func (q *Query) loop() {
 		for _, l := range q.cfg.Listeners {
 			l.OnQueryTerminated(TerminatedEvent{ID: q.id, RunID: q.runID, Err: err})
 		}
+		q.closeState()
 		q.cfg.Checkpoint.Close()
 		close(q.done)
 	}()
@@ -531,7 +576,10 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 			}
 		}
 		timings["latestOffset"] = clock.Now().Sub(t0)
-		if !hasData {
+		// A stateful query also runs a batch without new data when the
+		// watermark moved, so closed windows are emitted and evicted.
+		noDataBatch := !hasData && len(q.aggOps) > 0 && q.watermarkMs > q.batchWatermarkMs
+		if !hasData && !noDataBatch {
 			q.setStatus("Waiting for data to arrive", false, false)
 			return false, nil
 		}
@@ -559,6 +607,7 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("%w: batch %d: %w", ErrQuery, n, err)
 	}
+	q.batchWatermarkMs = entry.WatermarkMs
 	t0 := clock.Now()
 	if err := q.cfg.Checkpoint.AddCommit(ctx, commitEntry{BatchID: n, NextWatermarkMs: q.watermarkMs}); err != nil {
 		return false, fmt.Errorf("%w: batch %d: write commit: %w", ErrQuery, n, err)
@@ -680,7 +729,19 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 	if err != nil {
 		return nil, err
 	}
-	op, err := (&exec.Planner{Partitions: q.cfg.ShufflePartitions}).Plan(opt)
+	planner := &exec.Planner{Partitions: q.cfg.ShufflePartitions,
+		Override: func(n plan.Node, planChild func(plan.Node) (exec.Operator, error)) (exec.Operator, bool, error) {
+			a, ok := n.(*plan.Aggregate)
+			if !ok || !a.Stateful {
+				return nil, false, nil
+			}
+			child, err := planChild(a.Child)
+			if err != nil {
+				return nil, true, err
+			}
+			return q.aggOps[a.StateID].physical(child, entry.BatchID, entry.WatermarkMs*1000, q.cfg.Mode), true, nil
+		}}
+	op, err := planner.Plan(opt)
 	if err != nil {
 		return nil, err
 	}
@@ -739,7 +800,7 @@ func (q *Query) report(entry offsetEntry, starts, latest []sources.Offset, res *
 		ID: q.id, RunID: q.runID, Name: q.cfg.Name, Timestamp: formatTimestamp(start), BatchID: entry.BatchID,
 		BatchDuration: ms(end.Sub(start)), NumInputRows: total,
 		InputRowsPerSecond: rate(total, sinceLast), ProcessedRowsPerSecond: rate(total, dur),
-		DurationMs: durationMs(timings), Durations: timings, StateOperators: []StateOperator{}, EventTime: res.eventTime,
+		DurationMs: durationMs(timings), Durations: timings, StateOperators: q.stateOperators(), EventTime: res.eventTime,
 		Sink: SinkProgress{Description: describeSink(q.cfg.Sink), NumOutputRows: res.outputRows},
 	}
 	for i, s := range q.sources {
@@ -795,4 +856,21 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// stateOperators reports each stateful operator after a batch, resetting
+// the per-batch counters.
+func (q *Query) stateOperators() []StateOperator {
+	out := []StateOperator{}
+	for id := 0; id < len(q.aggOps); id++ {
+		op := q.aggOps[id]
+		m := op.store.Metrics()
+		out = append(out, StateOperator{
+			OperatorName: "stateStoreSave", NumRowsTotal: m.NumRowsTotal,
+			NumRowsUpdated: op.stats.updated.Swap(0), NumRowsRemoved: op.stats.removed.Swap(0),
+			MemoryUsedBytes: m.MemoryUsedBytes, CommitTimeMs: m.CommitTimeMs,
+			NumRowsDroppedByWatermark: op.stats.dropped.Swap(0), NumShufflePartitions: op.nparts,
+		})
+	}
+	return out
 }

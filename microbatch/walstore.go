@@ -126,3 +126,5 @@ func (w *walStore) Purge(ctx context.Context, latest int64) error {
 	_, err := w.c.Purge(ctx, latest)
 	return err
 }
+
+func (w *walStore) StateLocation() (storage.FS, string) { return w.c.FS(), w.c.StateDir() }

@@ -373,3 +373,12 @@ func releaseAll(as []arrow.Array) {
 		}
 	}
 }
+
+// EmitKeys returns the key columns of all groups (sel nil) or the listed
+// ones; none for a global aggregation.
+func (st *AggState) EmitKeys(mem memory.Allocator, sel []uint32) ([]arrow.Array, error) {
+	if st.global {
+		return nil, nil
+	}
+	return st.keys.Keys(mem, sel)
+}

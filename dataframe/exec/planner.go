@@ -19,10 +19,18 @@ type Planner struct {
 	// BroadcastRows: a join side estimated under this many rows is built
 	// once and shared by every probe partition.
 	BroadcastRows int64
+	// Override lets the stream engine plan the nodes it owns (stateful
+	// operators): it returns ok=false for nodes the planner should plan.
+	Override func(n plan.Node, planChild func(plan.Node) (Operator, error)) (op Operator, ok bool, err error)
 }
 
 // Plan builds the operator tree for n.
 func (pl *Planner) Plan(n plan.Node) (Operator, error) {
+	if pl.Override != nil {
+		if op, ok, err := pl.Override(n, pl.Plan); ok || err != nil {
+			return op, err
+		}
+	}
 	parts := max(1, pl.Partitions)
 	switch t := n.(type) {
 	case *plan.LocalRelation:

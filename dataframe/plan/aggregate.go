@@ -18,6 +18,10 @@ type Aggregate struct {
 	Groups []expr.Expr     // resolved over Child
 	Aggs   []*expr.AggCall // resolved over Child
 	Out    []expr.Expr     // resolved over BufferAttrs()
+	// Stateful marks a streaming aggregation (set by the stream engine);
+	// StateID is its operator id, the directory state/<StateID>.
+	Stateful bool
+	StateID  int
 }
 
 // NewAggregate resolves grouping expressions and output expressions (which
