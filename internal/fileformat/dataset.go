@@ -265,6 +265,16 @@ func newDatasetWriter(ctx context.Context, stage string, format Format, schema *
 	} else {
 		dw.ext = "." + format.Name()
 	}
+	// A gzipped text file is named .csv.gz (as Spark names it), so readers,
+	// ours included, know to gunzip it.
+	switch format.(type) {
+	case csvFormat, jsonFormat, textFormat:
+		for k, v := range opts.Options {
+			if (strings.EqualFold(k, "compression") || strings.EqualFold(k, "codec")) && strings.EqualFold(v, "gzip") {
+				dw.ext += ".gz"
+			}
+		}
+	}
 	isPart := map[int]bool{}
 	for _, p := range opts.PartitionBy {
 		idx := schema.FieldIndices(p)
