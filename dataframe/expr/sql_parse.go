@@ -39,6 +39,9 @@ const maxQueryDepth = 200
 type sqlParser struct {
 	p     *Parser
 	depth int
+	// memo holds the outcomes of parenthesised FROM items already tried
+	// (see memoized).
+	memo map[memoKey]memoEntry
 	// last is the most recent clause of the current query level ("SELECT",
 	// "FROM", "WHERE", ...), for "expected ..." messages and the hint when
 	// a clause comes out of order.
@@ -227,7 +230,7 @@ func (sp *sqlParser) query() (*Query, error) {
 			}
 			k := strings.ToLower(c.Name.Name)
 			if seen[k] {
-				return nil, &ParseError{Text: p.text, Pos: c.Name.Pos, Msg: "the WITH clause defines " + QuoteIdent(c.Name.Name) + " twice",
+				return nil, &ParseError{Text: p.text, Pos: c.Name.Pos, Msg: "the WITH clause defines `" + c.Name.Name + "` twice",
 					Hint: "give each query of the WITH clause its own name"}
 			}
 			seen[k] = true
@@ -636,6 +639,9 @@ func (sp *sqlParser) relation() (FromItem, error) {
 			if natural {
 				return nil, p.ErrExpected("JOIN after NATURAL")
 			}
+			if p.IsKeyword("LATERAL") && p.PeekAt(1).IsKeyword("VIEW") {
+				return left, nil // the SELECT reports it
+			}
 			if p.IsKeyword("LATERAL", "PIVOT", "UNPIVOT", "TABLESAMPLE") {
 				return nil, p.ErrorAt(p.Peek(), strings.ToUpper(p.Peek().Value)+" is not supported", "")
 			}
@@ -702,13 +708,13 @@ func (sp *sqlParser) relationPrimary() (FromItem, error) {
 			// relation: try the query first; if neither parses, report
 			// the error that got further.
 			mark, savedLast := p.Mark(), sp.last
-			sub, qerr := sp.subqueryRef()
+			sub, qerr := sp.memoized('q', sp.subqueryRef)
 			if qerr == nil {
 				return sub, nil
 			}
 			p.Reset(mark)
 			sp.last = savedLast
-			rel, rerr := sp.parenRelation()
+			rel, rerr := sp.memoized('r', sp.parenRelation)
 			if rerr == nil {
 				return rel, nil
 			}
@@ -732,6 +738,36 @@ func (sp *sqlParser) relationPrimary() (FromItem, error) {
 		}
 	}
 	return nil, err
+}
+
+// memoized runs parse at the current token once: trying a nested
+// parenthesis both as a query and as a relation would otherwise take time
+// exponential in the nesting. The outcome (and where it ended) is reused
+// when another path reaches the same token.
+func (sp *sqlParser) memoized(kind byte, parse func() (FromItem, error)) (FromItem, error) {
+	key := memoKey{tok: sp.p.i, kind: kind}
+	if m, ok := sp.memo[key]; ok {
+		sp.p.i, sp.last = m.end, m.last
+		return m.item, m.err
+	}
+	item, err := parse()
+	if sp.memo == nil {
+		sp.memo = map[memoKey]memoEntry{}
+	}
+	sp.memo[key] = memoEntry{item: item, err: err, end: sp.p.i, last: sp.last}
+	return item, err
+}
+
+type memoKey struct {
+	tok  int
+	kind byte
+}
+
+type memoEntry struct {
+	item FromItem
+	err  error
+	end  int
+	last string
 }
 
 // subqueryRef parses `(query) [AS] alias`.
