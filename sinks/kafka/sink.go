@@ -257,14 +257,21 @@ func (s *Sink) AddBatch(ctx context.Context, batchID int64, mode sinks.OutputMod
 	return nil
 }
 
-// fail turns fencing errors into ErrFenced (sticky) and forgets the
-// committed batch id after other errors.
+// fail turns fencing errors into ErrFenced (sticky); after other errors
+// the next batch starts from a clean client.
 func (s *Sink) fail(err error) error {
 	if isFenced(err) {
 		s.fenced = fmt.Errorf("%w: transactional id %q: %w", ErrFenced, s.o.TransactionalID, err)
 		return s.fenced
 	}
+	// Start over with a fresh client: its producer id initialisation
+	// aborts whatever this one left open, and the committed batch id is
+	// read again.
 	s.known = false
+	if s.cl != nil {
+		s.cl.Close()
+		s.cl = nil
+	}
 	return err
 }
 

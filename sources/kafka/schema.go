@@ -124,13 +124,13 @@ func (b *batchBuilder) add(recs []*kgo.Record, until int64) error {
 		vb += len(r.Value)
 	}
 	b.key.Reserve(m)
-	b.key.ReserveData(kb)
+	growData(b.key, kb)
 	if b.value != nil {
 		b.value.Reserve(m)
-		b.value.ReserveData(vb)
+		growData(b.value, vb)
 	}
 	b.topic.Reserve(m)
-	b.topic.ReserveData(m * len(recs[0].Topic))
+	growData(b.topic.BinaryBuilder, m*len(recs[0].Topic))
 	b.part.Reserve(m)
 	b.off.Reserve(m)
 	b.ts.Reserve(m)
@@ -157,6 +157,15 @@ func (b *batchBuilder) add(recs []*kgo.Record, until int64) error {
 		b.bytes += len(r.Key) + len(r.Value)
 	}
 	return nil
+}
+
+// growData reserves n more data bytes, at least doubling the buffer:
+// arrow's ReserveData grows to the exact size, which copies the whole
+// buffer on every call.
+func growData(b *array.BinaryBuilder, n int) {
+	if b.DataCap() < b.DataLen()+n {
+		b.ReserveData(max(n, b.DataCap()))
+	}
 }
 
 func (b *batchBuilder) appendMeta(r *kgo.Record) {
