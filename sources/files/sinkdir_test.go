@@ -11,8 +11,8 @@ import (
 	"github.com/sluicehq/sluice/internal/fileformat"
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/sinks"
-	"github.com/sluicehq/sluice/sources"
 	sinkfiles "github.com/sluicehq/sluice/sinks/files"
+	"github.com/sluicehq/sluice/sources"
 )
 
 // The source reading a file sink's output sees committed files only, with
