@@ -541,36 +541,45 @@ func TestS3LeaseRace(t *testing.T) {
 	const ttl = 2 * time.Second
 	s, root, _ := newTestS3(t, "lrace", func(o *S3Options) { o.LeaseTTL = ttl })
 	name := path.Join(root, ".lock")
-	race := func() io.Closer {
-		const n = 8
-		got := make([]io.Closer, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() { got[i], errs[i] = s.Lock(ctx, name) })
-		}
-		wg.Wait()
-		var winner io.Closer
-		for i := range n {
-			switch {
-			case errs[i] == nil:
-				if winner != nil {
-					t.Fatal("two contenders hold the lease")
-				}
-				winner = got[i]
-			case !errors.Is(errs[i], ErrLocked):
-				t.Fatalf("contender %d: %v", i, errs[i])
+	// race runs 8 contenders at once, until one wins or the deadline: more
+	// than one winner in a round fails the test.
+	race := func(deadline time.Time) io.Closer {
+		for {
+			const n = 8
+			got := make([]io.Closer, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { got[i], errs[i] = s.Lock(ctx, name) })
 			}
+			wg.Wait()
+			var winner io.Closer
+			for i := range n {
+				switch {
+				case errs[i] == nil:
+					if winner != nil {
+						t.Fatal("two contenders hold the lease")
+					}
+					winner = got[i]
+				case !errors.Is(errs[i], ErrLocked):
+					t.Fatalf("contender %d: %v", i, errs[i])
+				}
+			}
+			if winner != nil {
+				return winner
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("nobody got the lease: %v", errors.Join(errs...))
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		if winner == nil {
-			t.Fatal("nobody got the lease")
-		}
-		return winner
 	}
-	first := race().(*s3Lease)
-	first.stopRenewing()
-	time.Sleep(ttl + 2*time.Second) // expired (with the one-second slack)
-	second := race()
+	first := race(time.Now()).(*s3Lease) // a free lease: won at once
+	first.stopRenewing()                  // the holder dies
+	// S3 times have a resolution of a second: the lease expires between
+	// TTL+1s and TTL+2s after the last renewal.
+	time.Sleep(ttl + time.Second)
+	second := race(time.Now().Add(3 * time.Second))
 	second.Close()
 }
 
