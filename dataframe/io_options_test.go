@@ -529,3 +529,50 @@ func TestTextFormat(t *testing.T) {
 		t.Error("text write of a non-string column should fail")
 	}
 }
+
+// A user schema may name the partition columns, giving their types (as in
+// Spark); they come after the data columns.
+func TestPartitionColumnsInUserSchema(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	s := apiSession(mem, 2)
+	schema, b := apiTable(t, mem, "id INT, day DATE, hour TIMESTAMP, n INT",
+		`{"id":1,"day":"2026-01-02","hour":"2026-01-02 03:00:00","n":7}`,
+		`{"id":2,"day":"2026-01-03","hour":"2026-01-03 04:00:00","n":null}`,
+		`{"id":3,"day":null,"hour":"2026-01-03 04:00:00","n":8}`)
+	defer b.Release()
+	out := filepath.Join(t.TempDir(), "p")
+	if err := s.CreateDataFrame(schema, b).Write().PartitionBy("day", "hour", "n").Parquet(out); err != nil {
+		t.Fatal(err)
+	}
+	back := s.Read().Schema("n INT, day DATE, id INT, hour TIMESTAMP").Parquet(out)
+	if err := back.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if cols := strings.Join(back.Columns(), ","); cols != "id,n,day,hour" {
+		t.Errorf("columns %s", cols)
+	}
+	got := mustRows(t, back.OrderBy("id"))
+	want := []Row{
+		{int32(1), int32(7), time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)},
+		{int32(2), nil, time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 3, 4, 0, 0, 0, time.UTC)},
+		{int32(3), int32(8), nil, time.Date(2026, 1, 3, 4, 0, 0, 0, time.UTC)},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+	if rows := mustRows(t, back.Filter("day = DATE '2026-01-03'").Select("id")); !reflect.DeepEqual(rows, []Row{{int32(2)}}) {
+		t.Errorf("filter on a typed partition column: %v", rows)
+	}
+	// Without them in the schema, integers come back as bigint and other
+	// values as strings (Spark would infer int, date and timestamp).
+	inferred := s.Read().Schema("id INT").Parquet(out)
+	if got := inferred.Schema().String(); !strings.Contains(got, "day: type=utf8") || !strings.Contains(got, "n: type=int64") {
+		t.Errorf("inferred partition types:\n%s", got)
+	}
+	// A partition value that does not parse as the declared type is an
+	// error at Load.
+	if err := s.Read().Schema("id INT, day INT").Parquet(out).Err(); err == nil || !strings.Contains(err.Error(), "day") {
+		t.Errorf("bad partition type: %v", err)
+	}
+}

@@ -134,6 +134,36 @@ func (r *DataFrameReader) scan(ctx context.Context, paths []string) (*plan.FileS
 			return nil, fmt.Errorf("dataframe: read %s: %w", f.Name(), err)
 		}
 	}
+	// A user schema may name partition columns (as in Spark): they take
+	// the user's type, leave the data schema and come last.
+	if partSchema != nil && r.schema != nil {
+		var data, parts []arrow.Field
+		for _, f := range schema.Fields() {
+			if len(partSchema.FieldIndices(f.Name)) > 0 {
+				parts = append(parts, f)
+			} else {
+				data = append(data, f)
+			}
+		}
+		if len(parts) > 0 {
+			declared := arrow.NewSchema(parts, nil)
+			var rest []arrow.Field
+			for _, pf := range partSchema.Fields() {
+				if len(declared.FieldIndices(pf.Name)) == 0 {
+					rest = append(rest, pf)
+				}
+			}
+			for _, f := range parts {
+				for _, file := range files {
+					if _, err := fileformat.PartitionValueOf(file.Partition[f.Name], f.Type); err != nil {
+						return nil, fmt.Errorf("dataframe: read %s: %s: partition column %s as %s: %w", r.format, file.Path, f.Name, expr.TypeName(f.Type), err)
+					}
+				}
+			}
+			schema = arrow.NewSchema(data, nil)
+			partSchema = arrow.NewSchema(append(rest, parts...), nil)
+		}
+	}
 	// Partition columns that are also in the data schema come from the data.
 	if partSchema != nil {
 		var keep []arrow.Field

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -114,6 +115,18 @@ func PartitionValueOf(s string, dt arrow.DataType) (any, error) {
 			return nil, fmt.Errorf("%w: partition value %q is not a double", ErrMalformed, s)
 		}
 		return v, nil
+	case arrow.DATE32:
+		t, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: partition value %q is not a date (yyyy-MM-dd)", ErrMalformed, s)
+		}
+		return arrow.Date32FromTime(t), nil
+	case arrow.TIMESTAMP:
+		t, err := time.Parse("2006-01-02 15:04:05", s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: partition value %q is not a timestamp (yyyy-MM-dd HH:mm:ss[.ffffff])", ErrMalformed, s)
+		}
+		return arrow.Timestamp(t.UnixMicro()), nil
 	case arrow.BOOL:
 		v, err := strconv.ParseBool(s)
 		if err != nil {
