@@ -161,6 +161,12 @@ func (pl *sqlPlanner) setOp(op *expr.SetOp, scope *cteScope) (plan.Node, error) 
 	if err != nil {
 		return nil, err
 	}
+	name := op.Op.String()
+	lo, ro := l.Output(), r.Output()
+	if len(lo) != len(ro) {
+		return nil, pl.errAt(op.Pos, fmt.Errorf("%w: %s needs the same number of columns on both sides: the left has %d (%s), the right %d (%s)",
+			plan.ErrAnalysis, name, len(lo), attrList(lo), len(ro), attrList(ro)), "")
+	}
 	if op.Op == expr.SetUnion {
 		u, err := plan.NewUnion(l, r)
 		if err != nil {
@@ -171,15 +177,9 @@ func (pl *sqlPlanner) setOp(op *expr.SetOp, scope *cteScope) (plan.Node, error) 
 		}
 		return pl.distinct(u)
 	}
-	name := op.Op.String()
 	if op.All {
 		return nil, pl.errAt(op.Pos, fmt.Errorf("%w: %s ALL is not supported", plan.ErrAnalysis, name),
 			"use "+name+" (which removes duplicates), or express it with a join")
-	}
-	lo, ro := l.Output(), r.Output()
-	if len(lo) != len(ro) {
-		return nil, pl.errAt(op.Pos, fmt.Errorf("%w: %s needs the same number of columns on both sides: the left has %d, the right %d",
-			plan.ErrAnalysis, name, len(lo), len(ro)), "")
 	}
 	var cond expr.Expr
 	for i := range lo {
@@ -209,6 +209,9 @@ func (pl *sqlPlanner) distinct(n plan.Node) (plan.Node, error) {
 
 // limit plans LIMIT n; n must fold to a non-negative integer.
 func (pl *sqlPlanner) limit(n plan.Node, e *expr.SQLExpr) (plan.Node, error) {
+	if hasColumns(e.Expr) {
+		return nil, pl.errAt(e.Pos, fmt.Errorf("%w: LIMIT takes a constant integer, not %s", plan.ErrAnalysis, e.Expr), "write LIMIT 10")
+	}
 	r, err := plan.Resolve(e.Expr, nil, false, "LIMIT")
 	if err != nil {
 		return nil, pl.exprErr(err, e, nil, false, "LIMIT")
@@ -329,11 +332,19 @@ func culprit(e expr.Expr, input []plan.Attribute, allowAgg bool, where string) (
 				node, err = t, rerr
 			}
 			return
+		case *expr.Star:
+			if _, serr := plan.ExpandStars([]expr.Expr{t}, input); serr != nil {
+				node, err = t, serr
+			}
+			return
 		case *expr.Call:
 			isAgg := isAggName(t.Name)
 			if isAgg && (!allowAgg || insideAgg) {
 				if !allowAgg {
 					err = fmt.Errorf("%w: aggregate functions such as %s are not allowed in %s", plan.ErrAnalysis, t, where)
+					if where == "WHERE" {
+						err = fmt.Errorf("%w; filter on aggregates with HAVING", err)
+					}
 				} else {
 					err = fmt.Errorf("%w: aggregate function %s is nested inside another aggregate; compute it in a subquery first", plan.ErrAnalysis, t)
 				}
@@ -365,10 +376,17 @@ func culprit(e expr.Expr, input []plan.Attribute, allowAgg bool, where string) (
 // qualifierHint explains a t.col whose qualifier names no table of the
 // FROM clause (often: the table was aliased).
 func qualifierHint(node expr.Expr, input []plan.Attribute) string {
-	c, ok := node.(*expr.Column)
-	if !ok || len(c.Parts) < 2 {
+	var parts []string
+	switch t := node.(type) {
+	case *expr.Column:
+		parts = t.Parts
+	case *expr.Star:
+		parts = []string{t.Qualifier, ""}
+	}
+	if len(parts) < 2 {
 		return ""
 	}
+	c := &expr.Column{Parts: parts}
 	quals := map[string]bool{}
 	var list []string
 	for _, a := range input {

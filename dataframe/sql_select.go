@@ -119,27 +119,18 @@ func (pl *sqlPlanner) aggregate(n plan.Node, sel *expr.SelectStmt, orderBy []*ex
 	if err != nil {
 		return nil, err
 	}
-	groupFP := map[string]bool{}
-	for i, g := range groups {
-		r, err := plan.Resolve(g, input, false, "GROUP BY")
-		if err != nil {
-			return nil, pl.exprErrFor(err, g, gsrcs[i], input, false, "GROUP BY")
-		}
-		groupFP[plan.Fingerprint(r)] = true
-	}
-	for i, it := range items {
-		if u := ungrouped(it, input, groupFP); u != nil {
-			return nil, pl.ungroupedErr(u, srcs[i])
-		}
-	}
 	agg0, err := plan.NewAggregate(n, groups, items)
 	if err != nil {
-		for i, it := range items {
-			if _, ierr := plan.NewAggregate(n, groups, []expr.Expr{it}); ierr != nil {
-				return nil, pl.exprErrFor(ierr, it, srcs[i], input, true, "the select list")
-			}
+		return nil, pl.aggregateErr(err, n, sel, groups, gsrcs, items, srcs)
+	}
+	// Grouping expressions as the binder compares them; an event-time
+	// window that NewAggregate expands does not resolve over the input and
+	// is left out.
+	groupFP := map[string]bool{}
+	for _, g := range groups {
+		if r, err := plan.Resolve(g, input, false, "GROUP BY"); err == nil {
+			groupFP[plan.Fingerprint(r)] = true
 		}
-		return nil, pl.errAt(sel.Pos, err, "")
 	}
 	b := &binder{pl: pl, out: agg0.Output(), input: input, agg: true, groupFP: groupFP,
 		itemFP: fingerprints(items, input, true), allowHidden: true}
@@ -194,6 +185,42 @@ func (pl *sqlPlanner) aggregate(n plan.Node, sel *expr.SelectStmt, orderBy []*ex
 		return pl.keepFirst(node, len(b.out))
 	}
 	return node, nil
+}
+
+// aggregateErr places an error of NewAggregate: at an unknown name or an
+// aggregate in GROUP BY, at a column outside GROUP BY, or at the first
+// select item that fails on its own.
+func (pl *sqlPlanner) aggregateErr(err error, n plan.Node, sel *expr.SelectStmt, groups []expr.Expr, gsrcs []*expr.SQLExpr, items []expr.Expr, srcs []*expr.SQLExpr) error {
+	input := n.Output()
+	for i, g := range groups {
+		if node, nerr := culprit(g, input, false, "GROUP BY"); node != nil {
+			return pl.exprErrFor(nerr, g, gsrcs[i], input, false, "GROUP BY")
+		}
+	}
+	groupFP := map[string]bool{}
+	for i, g := range groups {
+		r, gerr := plan.Resolve(g, input, false, "GROUP BY")
+		if gerr != nil {
+			if _, ierr := plan.NewAggregate(n, []expr.Expr{g}, nil); ierr != nil {
+				return pl.errAt(gsrcs[i].Pos, ierr, "")
+			}
+			continue
+		}
+		groupFP[plan.Fingerprint(r)] = true
+	}
+	for i, it := range items {
+		if u := ungrouped(it, input, groupFP); u != nil {
+			if _, ierr := plan.NewAggregate(n, groups, []expr.Expr{it}); ierr != nil {
+				return pl.ungroupedErr(u, srcs[i])
+			}
+		}
+	}
+	for i, it := range items {
+		if _, ierr := plan.NewAggregate(n, groups, []expr.Expr{it}); ierr != nil {
+			return pl.exprErrFor(ierr, it, srcs[i], input, true, "the select list")
+		}
+	}
+	return pl.errAt(sel.Pos, err, "")
 }
 
 // groupBy returns the grouping expressions: GROUP BY ALL takes the

@@ -79,7 +79,11 @@ func (h *sqlHarness) run(t *testing.T, c *datadriven.Case) string {
 		s := h.session(1)
 		var lines []string
 		for _, ti := range s.Catalog().ListTables() {
-			lines = append(lines, fmt.Sprintf("%s streaming=%v %s", ti.Name, ti.IsStreaming, ti.Schema.String()))
+			cols := make([]string, ti.Schema.NumFields())
+			for i, f := range ti.Schema.Fields() {
+				cols[i] = f.Name + " " + expr.TypeName(f.Type)
+			}
+			lines = append(lines, fmt.Sprintf("%s streaming=%v (%s)", ti.Name, ti.IsStreaming, strings.Join(cols, ", ")))
 		}
 		return strings.Join(lines, "\n")
 	case "streamed":
@@ -97,11 +101,16 @@ func renderSQL(df *DataFrame, text string, ordered bool) string {
 		if err != nil {
 			return "error: " + err.Error()
 		}
-		var b strings.Builder
+		// Blank lines would end the expected output: they are dropped.
+		var lines []string
 		for _, r := range rows {
-			b.WriteString(fmt.Sprint(r[0]))
+			for _, l := range strings.Split(fmt.Sprint(r[0]), "\n") {
+				if strings.TrimSpace(l) != "" {
+					lines = append(lines, l)
+				}
+			}
 		}
-		return strings.TrimRight(b.String(), "\n")
+		return strings.Join(lines, "\n")
 	}
 	return renderResult(df, ordered)
 }
