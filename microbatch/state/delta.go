@@ -56,16 +56,7 @@ func (s *Store) fileSchema(kind string, v int64) *arrow.Schema {
 	return arrow.NewSchema(fields, &md)
 }
 
-func (s *Store) fileKeyTypes() []arrow.DataType {
-	out := make([]arrow.DataType, len(s.ktypes))
-	for i, dt := range s.ktypes {
-		if d, ok := dt.(*arrow.DictionaryType); ok {
-			dt = d.ValueType
-		}
-		out[i] = dt
-	}
-	return out
-}
+func (s *Store) fileKeyTypes() []arrow.DataType { return s.fkeys }
 
 func (s *Store) fileTypes(kind string) []arrow.DataType {
 	out := append(s.fileKeyTypes(), s.vtypes...)

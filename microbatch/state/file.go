@@ -59,10 +59,24 @@ const (
 // are written in batches far below it. A variable so tests can lower it.
 var maxMessageBytes int64 = 1 << 30
 
+// maxBatchRows is the most rows of one record batch in a state file: the
+// writers' chunk sizes (deltaChunk, snapshot chunks, ReadBatchRows) are at
+// most this, and a reader refuses more (a corrupt length must not size
+// the tables).
+const maxBatchRows = 1 << 16
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// zstdWindow is the window files are compressed with; readers accept up
+// to maxZstdWindow, so a corrupt frame header cannot make them allocate
+// more.
+const (
+	zstdWindow    = 1 << 20
+	maxZstdWindow = 1 << 25
+)
+
 var encoderPool = sync.Pool{New: func() any {
-	e, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
+	e, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithWindowSize(zstdWindow))
 	if err != nil {
 		panic(err) // only for invalid options
 	}
@@ -70,7 +84,7 @@ var encoderPool = sync.Pool{New: func() any {
 }}
 
 var decoderPool = sync.Pool{New: func() any {
-	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(1)<<31), zstd.WithDecoderLowmem(true))
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderLowmem(true))
 	if err != nil {
 		panic(err)
 	}
@@ -247,10 +261,12 @@ func decodeFile(name string, data []byte, want fileHeader, types []arrow.DataTyp
 		src = dec
 	}
 	lim := &limitAllocator{mem: mem, max: int(maxMessageBytes)}
+	// The ipc.Reader owns mr: its Release releases mr.
+	mr := newSafeMessageReader(src, lim, int(min(maxMessageBytes, 1<<24)), maxMessageBytes)
 	var rr *ipc.Reader
 	if err := guard(func() error {
 		var e error
-		rr, e = ipc.NewReader(src, ipc.WithAllocator(lim), ipc.WithBodySizeLimit(maxMessageBytes), ipc.WithMetadataSizeLimit(min(maxMessageBytes, 1<<26)))
+		rr, e = ipc.NewReaderFromMessageReader(mr, ipc.WithAllocator(lim))
 		return e
 	}); err != nil {
 		return 0, corruptf(name, "arrow ipc: %v", err)
@@ -267,6 +283,9 @@ func decodeFile(name string, data []byte, want fileHeader, types []arrow.DataTyp
 			ok = rr.Next()
 			if ok {
 				rec = rr.RecordBatch()
+				if n := rec.NumRows(); n > maxBatchRows {
+					return fmt.Errorf("a batch of %d rows; writers make at most %d", n, maxBatchRows)
+				}
 				return validateRecord(rec)
 			}
 			return rr.Err()

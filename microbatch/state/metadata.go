@@ -122,7 +122,8 @@ func decodeSchema(b64 string) (*arrow.Schema, error) {
 	var s *arrow.Schema
 	err = guard(func() error {
 		mem := &limitAllocator{mem: memory.DefaultAllocator, max: 1 << 20}
-		r, err := ipc.NewReader(bytes.NewReader(raw), ipc.WithAllocator(mem), ipc.WithMetadataSizeLimit(1<<20), ipc.WithBodySizeLimit(1<<20))
+		mr := newSafeMessageReader(bytes.NewReader(raw), mem, 1<<20, 1<<20)
+		r, err := ipc.NewReaderFromMessageReader(mr, ipc.WithAllocator(mem))
 		if err != nil {
 			return err
 		}

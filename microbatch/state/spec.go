@@ -105,6 +105,8 @@ func (s *OperatorSpec) Validate() error {
 		}
 		if st.Key == nil || st.Key.NumFields() == 0 {
 			bad("store %q: no key columns; use one column of type null for a global aggregation", st.Name)
+		} else if _, err := storedKeyTypes(schemaTypes(st.Key)); err != nil {
+			bad("store %q: %v", st.Name, errors.Unwrap(err))
 		}
 		if st.Value == nil {
 			bad("store %q: Value schema is nil; use arrow.NewSchema(nil, nil) for a store without values", st.Name)
@@ -127,6 +129,14 @@ func (s *OperatorSpec) store(name string) (*StoreSpec, bool) {
 		}
 	}
 	return nil, false
+}
+
+func schemaTypes(s *arrow.Schema) []arrow.DataType {
+	out := make([]arrow.DataType, s.NumFields())
+	for i, f := range s.Fields() {
+		out[i] = f.Type
+	}
+	return out
 }
 
 func validStoreName(name string) error {

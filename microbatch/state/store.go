@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/internal/hashtab"
 	"github.com/sluicehq/sluice/internal/storage"
 )
 
@@ -42,6 +43,7 @@ type Store struct {
 	clock Clock
 
 	ktypes []arrow.DataType // as declared
+	fkeys  []arrow.DataType // as stored and returned (dictionaries decoded)
 	vtypes []arrow.DataType
 
 	bg     context.Context // for background snapshots; cancelled by Close
@@ -74,15 +76,26 @@ func newStore(fsys storage.FS, stateDir string, op *OperatorSpec, spec *StoreSpe
 	for _, f := range spec.Value.Fields() {
 		s.vtypes = append(s.vtypes, f.Type)
 	}
-	// Fail on an unsupported key type now, not at the first Load.
-	t, err := newTable(s.mem, s.ktypes, s.vtypes)
+	fkeys, err := storedKeyTypes(s.ktypes)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.label(), err)
 	}
-	t.release()
+	s.fkeys = fkeys
 	s.bg, s.cancel = context.WithCancel(context.Background())
 	s.m.Version = -1
 	return s, nil
+}
+
+// storedKeyTypes is the types keys are stored and returned in: the
+// declared ones with dictionaries (also nested) decoded. It fails for a
+// type the hash table cannot group on.
+func storedKeyTypes(ktypes []arrow.DataType) ([]arrow.DataType, error) {
+	g, err := hashtab.New(ktypes, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	defer g.Release()
+	return g.KeyTypes(), nil
 }
 
 // label names the store in messages.
