@@ -145,7 +145,7 @@ func (f *fbuf) table(pos int) (fbTable, error) {
 }
 
 type fbTable struct {
-	f                   *fbuf
+	f                     *fbuf
 	pos, vt, vsize, tsize int
 }
 

@@ -16,7 +16,9 @@ func TestOpenOperatorRefusesChangedState(t *testing.T) {
 	if _, err := OpenOperator(ctx, fsys, "s", base, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	field := func(name string, dt arrow.DataType) arrow.Field { return arrow.Field{Name: name, Type: dt, Nullable: true} }
+	field := func(name string, dt arrow.DataType) arrow.Field {
+		return arrow.Field{Name: name, Type: dt, Nullable: true}
+	}
 	i64 := arrow.PrimitiveTypes.Int64
 	tests := []struct {
 		name   string
@@ -91,7 +93,7 @@ func TestSpecValidate(t *testing.T) {
 func TestMetadataRoundTrip(t *testing.T) {
 	spec := pairSpec(3)
 	spec.Stores = append(spec.Stores, StoreSpec{Name: "right",
-		Key: arrow.NewSchema([]arrow.Field{{Name: "k", Type: &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int16, ValueType: arrow.BinaryTypes.String}}}, nil),
+		Key:   arrow.NewSchema([]arrow.Field{{Name: "k", Type: &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int16, ValueType: arrow.BinaryTypes.String}}}, nil),
 		Value: arrow.NewSchema([]arrow.Field{{Name: "row", Type: arrow.StructOf(arrow.Field{Name: "ts", Type: arrow.FixedWidthTypes.Timestamp_us})}}, nil)})
 	data, err := EncodeMetadata(spec)
 	if err != nil {
