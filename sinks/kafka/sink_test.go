@@ -381,3 +381,41 @@ func TestOptions(t *testing.T) {
 		t.Errorf("exactly-once without transactionalId: %v", err)
 	}
 }
+
+// TestFailedBatchAborted: a batch that fails half-way leaves nothing
+// visible, and the next attempt of the same batch id writes it once.
+func TestFailedBatchAborted(t *testing.T) {
+	b := startBroker(t, 2, "out")
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "value", Type: arrow.BinaryTypes.String},
+		{Name: "partition", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	}, nil)
+	batch := func(parts ...int64) array.RecordReader {
+		rb := array.NewRecordBuilder(mem, schema)
+		defer rb.Release()
+		for i, p := range parts {
+			rb.Field(0).(*array.StringBuilder).Append(fmt.Sprint("v", i, "-p", p))
+			if p < 0 {
+				rb.Field(1).AppendNull()
+			} else {
+				rb.Field(1).(*array.Int64Builder).Append(p)
+			}
+		}
+		rec := rb.NewRecordBatch()
+		defer rec.Release()
+		rr, _ := array.NewRecordReader(schema, []arrow.RecordBatch{rec})
+		return rr
+	}
+	s := newSink(t, Options{BootstrapServers: b.Addr(), Topic: "out", TransactionalID: "fail"})
+	if err := add(t, s, 0, batch(0, 1, 7)); err == nil || errors.Is(err, ErrFenced) {
+		t.Fatalf("partition 7 of 2: %v", err)
+	}
+	if err := add(t, s, 0, batch(0, 1, -1)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := consume(t, b, "out"), []string{"v0-p0", "v1-p1", "v2-p-1"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
