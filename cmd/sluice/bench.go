@@ -51,11 +51,23 @@ func benchClicks(args []string, stdout, stderr io.Writer) int {
 	reps := fs.Int("reps", 3, "repetitions; the best time is reported")
 	scan := fs.Bool("scan", false, "time reading the Parquet file as part of the query")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
+	mode := fs.String("mode", "batch", "batch: the whole job as one batch query; stream: its stateless part as a micro-batch stream (see below)")
+	nBatches := fs.Int("batches", 10, "stream mode: micro-batches to split the input into")
+	ckpt := fs.String("checkpoint", "", "stream mode: directory for the checkpoints (one per rep, rep-<r>); default a fresh temporary directory, removed afterwards")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: sluice bench clicks --input FILE.parquet [--reps N] [--scan]\n\nExample:\n  taskset -c 0 sluice bench clicks --input data/events_10M.parquet")
+		fmt.Fprintln(stderr, "Usage: sluice bench clicks [--input FILE.parquet] [--reps N] [--scan] [--mode batch|stream [--batches N] [--checkpoint DIR]]\n\nExamples:\n  taskset -c 0 sluice bench clicks --input data/events_10M.parquet\n  sluice bench clicks --input data/events_10M.parquet --mode stream --batches 10")
 		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "\n"+streamOverheadHelp)
 	}
 	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	switch *mode {
+	case "batch":
+	case "stream":
+		*scan = false // the stream reads in-memory batches: input reading is not what it measures
+	default:
+		fmt.Fprintf(stderr, "sluice bench clicks: --mode=%q: use batch or stream\n", *mode)
 		return exitUsage
 	}
 	s := dataframe.NewSession()
@@ -70,6 +82,9 @@ func benchClicks(args []string, stdout, stderr io.Writer) int {
 		}()
 		fmt.Fprintf(stderr, "generated %d events in %.2fs\n", *nEvents, time.Since(t0).Seconds())
 		src = s.CreateDataFrame(clickgen.Schema, batches...)
+		if *mode == "stream" {
+			return benchClicksStream(s, batches, *nEvents, *nBatches, *reps, *ckpt, stdout, stderr)
+		}
 		*scan = true
 	} else {
 		src = s.Read().Parquet(*input)
@@ -95,6 +110,13 @@ func benchClicks(args []string, stdout, stderr io.Writer) int {
 			events += b.NumRows()
 		}
 		fmt.Fprintf(stderr, "loaded %d events from %s in %.2fs (GOMAXPROCS=%d)\n", events, *input, time.Since(t0).Seconds(), runtime.GOMAXPROCS(0))
+		if *mode == "stream" {
+			if len(batches) == 0 {
+				fmt.Fprintf(stderr, "sluice bench clicks: %s has no rows\n", *input)
+				return exitFail
+			}
+			return benchClicksStream(s, batches, events, *nBatches, *reps, *ckpt, stdout, stderr)
+		}
 		src = s.CreateDataFrame(src.Schema(), batches...)
 	} else {
 		n, err := src.Count()

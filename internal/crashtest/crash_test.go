@@ -231,6 +231,11 @@ func (c *crasher) killRun(run int) {
 			}
 		}
 		p := points[c.rng.IntN(len(points))]
+		if init := slices.DeleteFunc(slices.Clone(points), func(p string) bool {
+			return p != "before-metadata" && p != "before-source-log"
+		}); len(init) > 0 && c.rng.IntN(2) == 0 {
+			p = init[c.rng.IntN(len(init))] // a new checkpoint: crash while creating it
+		}
 		n := 1 + c.rng.IntN(3)
 		if p == "before-metadata" || p == "before-source-log" {
 			n = 1
@@ -393,6 +398,14 @@ func (c *crasher) verify(target int64) {
 	commits := c.logIDs("commits")
 	if len(commits) == 0 || commits[len(commits)-1] < target || commits[len(commits)-1] > last {
 		c.fatalf("commits %v: want the latest between the target %d and the last output batch %d", commits, target, last)
+	}
+	// Purge kept the newest retainBatches entries (one more if the stop
+	// came between a commit and its purge), whatever earlier runs left.
+	latestCommit := commits[len(commits)-1]
+	for _, log := range []string{"offsets", "commits"} {
+		if ids := c.logIDs(log); ids[0] < latestCommit-retainBatches {
+			c.fatalf("%s holds %v: entries below %d should have been purged", log, ids, latestCommit-retainBatches)
+		}
 	}
 	// Deliveries: every batch delivered at least once; count replays.
 	data, err := os.ReadFile(filepath.Join(c.out, "deliveries"))
