@@ -28,7 +28,9 @@ import (
 //	                               a reader knows the directory is managed
 //	                               even before the first batch committed
 //	_sluice_log/<N>                batch N: the files it added
-//	_sluice_log/<F>-<L>.compact    batches F..L merged (written by the sink)
+//	_sluice_log/<F>-<L>.compact    batches F..L merged (written by the sink;
+//	                               batch L, which closes the range, has no
+//	                               entry: this compact is its commit)
 //	_sluice_log/<F>-<L>.<g>.compact  the same range rewritten by Compact
 //	                               (generation g >= 1; the highest wins)
 //

@@ -87,15 +87,49 @@ func (l *manifestLog) load(ctx context.Context) error {
 	return nil
 }
 
-// commit writes batch n's entry, then compacts if n closes a range.
+// commit makes batch n's files visible: its entry, or, when n closes a
+// range, directly the compact of that range including n's files (one
+// durable write either way, so a compacting batch costs about what an
+// ordinary one does). The object written is the batch's commit point.
 func (l *manifestLog) commit(ctx context.Context, n int64, files []fileformat.ManifestFile) error {
 	data, err := fileformat.EncodeManifestEntry(files)
 	if err != nil {
 		return err
 	}
+	if l.start < 0 {
+		l.start = n
+	}
 	name := fileformat.ManifestEntryName(n)
+	span := l.due(n)
+	if span == 0 {
+		if err := l.create(ctx, n, name, data); err != nil {
+			return err
+		}
+		l.objs[name] = fileformat.ManifestObject{Name: name, First: n, Last: n}
+		l.bodies[name] = data[len("v1\n"):]
+		l.latest = max(l.latest, n)
+		return nil
+	}
+	// n's lines join the compact without an entry of their own.
+	l.bodies[name] = data[len("v1\n"):]
+	defer func() {
+		if _, ok := l.objs[name]; !ok {
+			delete(l.bodies, name)
+		}
+	}()
+	if err := l.compact(ctx, n, span); err != nil {
+		return err
+	}
+	l.latest = max(l.latest, n)
+	l.retain(ctx, n)
+	return nil
+}
+
+// create writes a manifest object create-if-absent; an existing object
+// with other content means another writer.
+func (l *manifestLog) create(ctx context.Context, n int64, name string, data []byte) error {
 	p := path.Join(l.logDir, name)
-	err = l.fs.WriteFile(ctx, p, data, storage.WriteOptions{CreateIfAbsent: true})
+	err := l.fs.WriteFile(ctx, p, data, storage.WriteOptions{CreateIfAbsent: true})
 	if errors.Is(err, storage.ErrExist) {
 		old, rerr := l.fs.ReadFile(ctx, p)
 		if rerr != nil {
@@ -105,19 +139,12 @@ func (l *manifestLog) commit(ctx context.Context, n int64, files []fileformat.Ma
 			return fmt.Errorf("%w: %s already exists with other files: another query may be writing to %s. Give each query its own output directory",
 				ErrConcurrentWriter, p, l.dir)
 		}
-		err = nil
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("%w: file sink %s: write manifest of batch %d: %w", sinks.ErrSink, l.dir, n, err)
 	}
-	o := fileformat.ManifestObject{Name: name, First: n, Last: n}
-	l.objs[name] = o
-	l.bodies[name] = data[len("v1\n"):]
-	if l.start < 0 {
-		l.start = n
-	}
-	l.latest = max(l.latest, n)
-	return l.compact(ctx, n)
+	return nil
 }
 
 // due reports the span of the compact that batch n closes (0 if none).
@@ -132,38 +159,30 @@ func (l *manifestLog) due(n int64) int64 {
 	return span
 }
 
-// compact merges the range batch n closes, if any, and applies retention.
-// It is idempotent: a compact already present is not written again.
-func (l *manifestLog) compact(ctx context.Context, n int64) error {
-	span := l.due(n)
-	if span == 0 || l.start < 0 {
-		return nil
-	}
+// compact writes the compact of the span batches ending at n, from the
+// widest objects below it (and n's lines, cached by commit).
+func (l *manifestLog) compact(ctx context.Context, n, span int64) error {
 	first := max(n+1-span, l.start)
 	name := fileformat.ManifestCompactName(first, n, 0)
-	if _, ok := l.objs[name]; !ok {
-		body, err := l.rangeBody(ctx, n+1-span, n, span)
-		if err != nil {
-			return err
-		}
-		sealed := span == l.maxSpan
-		data, err := fileformat.EncodeManifestCompact(fileformat.ManifestHeader{First: first, Last: n, Sealed: sealed}, body)
-		if err != nil {
-			return err
-		}
-		p := path.Join(l.logDir, name)
-		err = l.fs.WriteFile(ctx, p, data, storage.WriteOptions{CreateIfAbsent: true})
-		if err != nil && !errors.Is(err, storage.ErrExist) {
-			// The entries stay, so readers and a later compaction still
-			// find everything; report it as the batch failing.
-			return fmt.Errorf("%w: file sink %s: write manifest compact %s: %w", sinks.ErrSink, l.dir, name, err)
-		}
-		l.objs[name] = fileformat.ManifestObject{Name: name, First: first, Last: n, Compact: true}
-		if !sealed {
-			l.bodies[name] = body
-		}
+	if _, ok := l.objs[name]; ok {
+		return nil
 	}
-	l.retain(ctx, n)
+	body, err := l.rangeBody(ctx, n+1-span, n, span)
+	if err != nil {
+		return err
+	}
+	sealed := span == l.maxSpan
+	data, err := fileformat.EncodeManifestCompact(fileformat.ManifestHeader{First: first, Last: n, Sealed: sealed}, body)
+	if err != nil {
+		return err
+	}
+	if err := l.create(ctx, n, name, data); err != nil {
+		return err
+	}
+	l.objs[name] = fileformat.ManifestObject{Name: name, First: first, Last: n, Compact: true}
+	if !sealed {
+		l.bodies[name] = body
+	}
 	return nil
 }
 

@@ -1,0 +1,115 @@
+package files
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/internal/storage"
+	"github.com/sluicehq/sluice/sinks"
+	sinkfiles "github.com/sluicehq/sluice/sinks/files"
+	"github.com/sluicehq/sluice/sources"
+)
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchBatches makes n rows of (int64, float64, string) in 64Ki batches,
+// as the sink benchmark writes them.
+func benchBatches(mem memory.Allocator, n int) []arrow.RecordBatch {
+	words := []string{"view", "click", "purchase", "scroll", "hover", "share", "like", "comment"}
+	var recs []arrow.RecordBatch
+	for lo := 0; lo < n; lo += 64 * 1024 {
+		hi := min(n, lo+64*1024)
+		ib := array.NewInt64Builder(mem)
+		fb := array.NewFloat64Builder(mem)
+		sb := array.NewStringBuilder(mem)
+		for i := lo; i < hi; i++ {
+			ib.Append(int64(i))
+			fb.Append(float64(i%1000) * 0.25)
+			sb.Append(words[(i*7)%len(words)])
+		}
+		cols := []arrow.Array{ib.NewArray(), fb.NewArray(), sb.NewArray()}
+		recs = append(recs, array.NewRecordBatch(pqSchema, cols, int64(hi-lo)))
+		for _, c := range cols {
+			c.Release()
+		}
+		ib.Release()
+		fb.Release()
+		sb.Release()
+	}
+	return recs
+}
+
+// BenchmarkSourceParquet reads back what the file sink wrote: 8 batches
+// of 1Mi rows of (int64, float64, string), snappy Parquet on local disk,
+// through LatestOffset + GetBatch, counting rows. Reported per row, by
+// wall and by CPU time (run under taskset -c 0).
+func BenchmarkSourceParquet(b *testing.B) {
+	ctx := context.Background()
+	mem := memory.DefaultAllocator
+	dir := b.TempDir()
+	sink, err := sinkfiles.New(sinkfiles.Options{Path: dir, Mem: mem})
+	if err != nil {
+		b.Fatal(err)
+	}
+	recs := benchBatches(mem, 1<<20)
+	const files = 8
+	for i := 0; i < files; i++ {
+		rr, _ := array.NewRecordReader(pqSchema, recs)
+		if err := sink.AddBatch(ctx, int64(i), sinks.Append, rr); err != nil {
+			b.Fatal(err)
+		}
+		rr.Release()
+	}
+	for _, r := range recs {
+		r.Release()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	var total int64
+	for i := 0; i < b.N; i++ {
+		s, err := New(ctx, Options{Path: dir, Format: "parquet", Schema: "id BIGINT, x DOUBLE, s STRING", Mem: mem})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.SetCheckpoint(ctx, storage.NewMem(), "/ckpt"); err != nil {
+			b.Fatal(err)
+		}
+		end, err := s.LatestOffset(ctx, nil, sources.ReadLimit{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rr, err := s.GetBatch(ctx, nil, end)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var rows int64
+		for rr.Next() {
+			rows += rr.RecordBatch().NumRows()
+		}
+		if err := rr.Err(); err != nil {
+			b.Fatal(err)
+		}
+		rr.Release()
+		if rows != files<<20 {
+			b.Fatalf("read %d rows, want %d", rows, files<<20)
+		}
+		total += rows
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds()/1e6, "Mrows/s")
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(total)/cpu.Seconds()/1e6, "Mrows/cpu-s")
+	}
+}
