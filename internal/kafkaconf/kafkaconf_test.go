@@ -14,7 +14,9 @@ func TestParse(t *testing.T) {
 		wantErr   string // "" = ok
 		check     func(*Client) bool
 	}{
-		{"plain", "a:1, b:2", nil, "", func(c *Client) bool { return len(c.Brokers) == 2 && c.ClientID == "sluice" && c.TLS == nil && c.SASL == "" }},
+		{"plain", "a:1, b:2", nil, "", func(c *Client) bool {
+			return len(c.Brokers) == 2 && c.ClientID == "sluice" && c.TLS == nil && c.SASL == ""
+		}},
 		{"no servers", " , ", nil, "kafka.bootstrap.servers is required", nil},
 		{"client id", "a:1", map[string]string{"kafka.client.id": "me"}, "", func(c *Client) bool { return c.ClientID == "me" }},
 		{"jaas", "a:1", map[string]string{"kafka.security.protocol": "sasl_plaintext",

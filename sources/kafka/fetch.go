@@ -109,26 +109,27 @@ func (r *reader) pending() bool {
 	return false
 }
 
-// leaderOf returns the partition's leader and topic id from metadata,
-// refreshing it once if the partition is unknown.
-func (r *reader) leaderOf(p tp) (int32, [16]byte, error) {
+// leaderOf returns the partition's leader (-1: none right now) and topic
+// id from metadata, refreshing it once if the partition is unknown;
+// exists is false if the partition is not in Kafka at all.
+func (r *reader) leaderOf(p tp) (leader int32, id [16]byte, exists bool, err error) {
 	s := r.s
 	for attempt := 0; attempt < 2; attempt++ {
 		s.mu.Lock()
 		td, ok := s.meta[p.topic]
 		s.mu.Unlock()
 		if ok {
-			if pd, ok := td.Partitions[p.part]; ok && pd.Leader >= 0 {
-				return pd.Leader, td.ID, nil
+			if pd, ok := td.Partitions[p.part]; ok && (pd.Leader >= 0 || attempt == 1) {
+				return pd.Leader, td.ID, true, nil
 			}
 		}
 		if attempt == 0 {
 			if err := r.refreshMeta(p.topic); err != nil {
-				return 0, [16]byte{}, err
+				return 0, [16]byte{}, false, err
 			}
 		}
 	}
-	return -1, [16]byte{}, nil
+	return -1, [16]byte{}, false, nil
 }
 
 func (r *reader) refreshMeta(topics ...string) error {
@@ -160,9 +161,16 @@ func (r *reader) round() error {
 		if f.done {
 			continue
 		}
-		leader, id, err := r.leaderOf(f.p)
+		leader, id, exists, err := r.leaderOf(f.p)
 		if err != nil {
 			return err
+		}
+		if !exists {
+			if err := r.s.dataLoss("%s is gone (topic deleted?); offsets %d..%d cannot be read", f.p, f.cur, f.until-1); err != nil {
+				return err
+			}
+			f.done = true
+			continue
 		}
 		if leader < 0 {
 			if err := r.noProgress(f, "the partition has no leader or no longer exists"); err != nil {

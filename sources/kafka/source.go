@@ -270,7 +270,13 @@ func (s *Source) listed(what string, l kadm.ListedOffsets, err error, parts []tp
 	for _, p := range parts {
 		lo, ok := l.Lookup(p.topic, p.part)
 		if !ok {
+			if _, gone := l.Lookup(p.topic, -1); gone {
+				continue // the topic is unknown: deleted meanwhile
+			}
 			return nil, fmt.Errorf("%w: kafka source: list %s offsets: no answer for %s", sources.ErrSource, what, p)
+		}
+		if errors.Is(lo.Err, kerr.UnknownTopicOrPartition) {
+			continue // deleted meanwhile: callers treat a missing partition as gone
 		}
 		if lo.Err != nil {
 			return nil, fmt.Errorf("%w: kafka source: list %s offsets of %s: %w", sources.ErrSource, what, p, lo.Err)
