@@ -90,7 +90,8 @@ func (h *harness) run(t *testing.T, c *datadriven.Case) string {
 				if parts == 3 {
 					continue
 				}
-				out = df.Explain(c.Arg("extended", "false") == "true")
+				// Blank lines would end the expected output block.
+				out = strings.ReplaceAll(df.Explain(c.Arg("extended", "false") == "true"), "\n\n", "\n")
 			case "show":
 				n, _ := strconv.Atoi(c.Arg("n", "20"))
 				s, err := df.ShowString(n, c.Arg("truncate", "true") == "true")

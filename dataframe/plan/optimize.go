@@ -16,6 +16,7 @@ var Rules = []Rule{
 	{"ConstantFolding", foldConstants},
 	{"PushDownPredicates", pushDownPredicates},
 	{"ColumnPruning", pruneColumns},
+	{"CollapseProject", collapseProjects},
 }
 
 // Optimize applies every rule once, in order.
@@ -49,7 +50,7 @@ func FoldExpr(e expr.Expr) (expr.Expr, error) {
 			if lit, ok, err := expr.FoldConstant(foldCtx, t); err == nil && ok {
 				return lit, nil
 			}
-			return t, nil
+			return simplifyBoolean(t), nil
 		}
 		if lit, ok, err := expr.FoldConstant(foldCtx, n); err == nil && ok {
 			return lit, nil
@@ -527,4 +528,71 @@ func restore(old, pruned Node, m []int) Node {
 		exprs[i] = RefOf(a, m[i])
 	}
 	return &Project{Child: pruned, Exprs: exprs}
+}
+
+// simplifyBoolean is Spark's BooleanSimplification for a known operand:
+// true AND x = x, false AND x = false, true OR x = true, false OR x = x
+// (either order). A NULL literal is left alone (NULL AND x is not x).
+func simplifyBoolean(c *expr.ScalarCall) expr.Expr {
+	if (c.Fn.Name != "and" && c.Fn.Name != "or") || len(c.Args) != 2 {
+		return c
+	}
+	for i, a := range c.Args {
+		l, ok := a.(*expr.Literal)
+		if !ok {
+			continue
+		}
+		v, ok := l.Value.(bool)
+		if !ok {
+			continue
+		}
+		other := c.Args[1-i]
+		switch {
+		case c.Fn.Name == "and" && v, c.Fn.Name == "or" && !v:
+			return other
+		default:
+			return l
+		}
+	}
+	return c
+}
+
+// ---- collapse projections ----
+
+// collapseProjects merges a projection into a projection below it that
+// only selects columns (as column pruning leaves them), so a query does
+// not copy its columns twice.
+func collapseProjects(n Node) (Node, error) {
+	return Transform(n, func(n Node) (Node, error) {
+		p, ok := n.(*Project)
+		if !ok {
+			return n, nil
+		}
+		child, ok := p.Child.(*Project)
+		if !ok {
+			return n, nil
+		}
+		for _, e := range child.Exprs {
+			if _, isRef := e.(*expr.BoundRef); !isRef {
+				return n, nil
+			}
+		}
+		exprs := make([]expr.Expr, len(p.Exprs))
+		for i, e := range p.Exprs {
+			sub, err := expr.Transform(e, func(x expr.Expr) (expr.Expr, error) {
+				if r, isRef := x.(*expr.BoundRef); isRef {
+					return child.Exprs[r.Index], nil
+				}
+				return x, nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			if expr.Name(sub) != expr.Name(e) {
+				sub = &expr.Alias{Child: expr.Unalias(sub), Name: expr.Name(e)}
+			}
+			exprs[i] = sub
+		}
+		return &Project{Child: child.Child, Exprs: exprs}, nil
+	})
 }
