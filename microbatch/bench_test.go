@@ -2,6 +2,7 @@ package microbatch_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -187,12 +188,20 @@ func BenchmarkStatelessThroughput(b *testing.B) {
 		}
 	}()
 	want := int64(-1)
+	var cpu time.Duration // CPU time of the timed part
 	report := func(b *testing.B) {
-		b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mrows/s")
+		rows := float64(events) * float64(b.N)
+		b.ReportMetric(rows/b.Elapsed().Seconds()/1e6, "Mrows/s")
+		if cpu > 0 {
+			b.ReportMetric(rows/cpu.Seconds()/1e6, "Mrows/cpu-s")
+		}
 	}
 	b.Run("batch", func(b *testing.B) {
 		s := dataframe.NewSession()
 		df := clicksStateless(s.CreateDataFrame(clickgen.Schema, data...))
+		cpu = 0
+		c0 := cpuTime()
+		defer func() { cpu = cpuTime() - c0; report(b) }()
 		for range b.N {
 			n := int64(0)
 			if err := df.Execute(func(r arrow.RecordBatch) error { n += r.NumRows(); return nil }); err != nil {
@@ -200,11 +209,30 @@ func BenchmarkStatelessThroughput(b *testing.B) {
 			}
 			want = n
 		}
-		report(b)
 	})
-	b.Run("stream", func(b *testing.B) {
+	// "stream" keeps the checkpoint on local disk (two fsynced log writes
+	// per batch), "stream-mem" in memory: the engine without the disk.
+	for _, where := range []string{"stream", "stream-mem"} {
+		b.Run(where, func(b *testing.B) { benchStream(b, where == "stream-mem", parts, want, &cpu, report) })
+	}
+}
+
+// memCkpts numbers the in-memory checkpoints: each run needs a fresh one.
+var memCkpts int
+
+func benchStream(b *testing.B, inMem bool, parts [][]arrow.RecordBatch, want int64, cpu *time.Duration, report func(*testing.B)) {
+	const batches = 10
+	events := int64(0)
+	for _, p := range parts {
+		for _, r := range p {
+			events += r.NumRows()
+		}
+	}
+	per := events / batches
+	{
 		ctx := context.Background()
 		s := dataframe.NewSession()
+		*cpu = 0
 		for range b.N {
 			b.StopTimer()
 			in, err := memsrc.NewArrowStreamWith("clicks", clickgen.Schema, memsrc.Options{MaxRowsPerTrigger: events - per*(batches-1)})
@@ -218,7 +246,12 @@ func BenchmarkStatelessThroughput(b *testing.B) {
 			}
 			sink := &discardSink{}
 			dir := b.TempDir()
+			if inMem {
+				memCkpts++
+				dir = fmt.Sprintf("mem://bench-stateless-%d/ckpt", memCkpts)
+			}
 			b.StartTimer()
+			c0 := cpuTime()
 			q, err := clicksStateless(s.ReadStream(in)).WriteStream().Sink(sink).
 				Trigger(trigger.AvailableNow()).Option("checkpointLocation", dir).Start(ctx)
 			if err != nil {
@@ -227,6 +260,7 @@ func BenchmarkStatelessThroughput(b *testing.B) {
 			if err := q.AwaitTermination(ctx); err != nil {
 				b.Fatal(err)
 			}
+			*cpu += cpuTime() - c0
 			b.StopTimer()
 			if want >= 0 && sink.rows != want {
 				b.Fatalf("stream produced %d rows, batch %d", sink.rows, want)
@@ -238,5 +272,5 @@ func BenchmarkStatelessThroughput(b *testing.B) {
 			b.StartTimer()
 		}
 		report(b)
-	})
+	}
 }
