@@ -75,6 +75,13 @@ func TestReadsSinkOutput(t *testing.T) {
 	}
 
 	// Files Compact rewrote are not new data.
+	res, err := sinkfiles.Compact(ctx, m, "/out", sinkfiles.CompactOptions{TargetFileSize: 1 << 20, Mem: mem})
+	if err != nil || res.PagesRewritten == 0 {
+		t.Fatalf("compact: %+v %v", res, err)
+	}
+	if _, r := e.step(); r != nil {
+		t.Errorf("compacted files were read as new: %d rows", len(r))
+	}
 	entry, _ := fileformat.EncodeManifestEntry([]fileformat.ManifestFile{{Path: "compacted-0.parquet", Size: 10, Rows: 99, Batch: 12, Rewritten: true}})
 	m.WriteFile(ctx, "/out/_sluice_log/12", entry, storage.WriteOptions{})
 	if _, r := e.step(); r != nil {
