@@ -505,3 +505,27 @@ func TestTempViews(t *testing.T) {
 		t.Fatalf("unknown view: %v", err)
 	}
 }
+
+// A Session and its DataFrames are safe for concurrent use.
+func TestConcurrentActions(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema, b := apiTable(t, mem, "k STRING, v INT", `{"k":"a","v":1}`, `{"k":"b","v":2}`, `{"k":"a","v":3}`)
+	defer b.Release()
+	df := apiSession(mem, 3).CreateDataFrame(schema, b).GroupBy("k").Agg(Sum("v").As("s")).OrderBy("k")
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			rows, err := df.Rows()
+			if err == nil && !reflect.DeepEqual(rows, []Row{{"a", int64(4)}, {"b", int64(2)}}) {
+				err = errors.New("wrong rows")
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

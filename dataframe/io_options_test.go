@@ -576,3 +576,23 @@ func TestPartitionColumnsInUserSchema(t *testing.T) {
 		t.Errorf("bad partition type: %v", err)
 	}
 }
+
+// Read schemas come from DDL or from an arrow.Schema; a bad DDL string is
+// an error at Load.
+func TestReaderSchemas(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	s := apiSession(mem, 1)
+	p := filepath.Join(t.TempDir(), "a.json")
+	writeFile(t, p, `{"a":1,"b":{"c":"x"}}`+"\n")
+	ddl := s.Read().Schema("a INT, b STRUCT<c: STRING>").JSON(p)
+	as := s.Read().ArrowSchema(ddl.Schema()).JSON(p)
+	for _, df := range []*DataFrame{ddl, as} {
+		if rows := mustRows(t, df); !reflect.DeepEqual(rows, []Row{{int32(1), map[string]any{"c": "x"}}}) {
+			t.Errorf("rows %v", rows)
+		}
+	}
+	if err := s.Read().Schema("a INTEGR").JSON(p).Err(); err == nil || !strings.Contains(err.Error(), "INTEGR") {
+		t.Errorf("bad DDL: %v", err)
+	}
+}
