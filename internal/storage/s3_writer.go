@@ -55,7 +55,7 @@ func (s *S3) Create(ctx context.Context, name string, opts WriteOptions) (Writer
 // Concurrency of them at once, while the next part fills.
 type s3Writer struct {
 	s         *S3
-	ctx       context.Context // canceled by Abort and failures: stops uploads in flight
+	ctx       context.Context // the Create's, canceled once the writer is done
 	cancel    context.CancelFunc
 	name      string
 	key       string
@@ -290,12 +290,15 @@ func (w *s3Writer) fail(err error) {
 	}
 }
 
-// cleanup stops uploads in flight and aborts the multipart upload. The
-// abort runs even when the writer's context is canceled (that is often
-// why it failed), with a time limit of its own.
+// cleanup waits for the part uploads in flight, then aborts the multipart
+// upload. It does not cancel them: S3 may still store a part whose request
+// was canceled after an abort, recreating the upload (AWS's documentation
+// of AbortMultipartUpload warns of this). The abort runs even when the
+// writer's context is canceled (often why it failed), with a time limit
+// of its own.
 func (w *s3Writer) cleanup() {
-	w.cancel()
 	w.wg.Wait()
+	w.cancel()
 	if w.uploadID == "" {
 		return
 	}
