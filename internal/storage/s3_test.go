@@ -573,7 +573,7 @@ func TestS3LeaseRace(t *testing.T) {
 		}
 	}
 	first := race(time.Now()).(*s3Lease) // a free lease: won at once
-	first.stopRenewing()                  // the holder dies
+	first.stopRenewing()                 // the holder dies
 	// S3 times have a resolution of a second: the lease expires between
 	// TTL+1s and TTL+2s after the last renewal.
 	time.Sleep(ttl + time.Second)
