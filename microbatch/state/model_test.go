@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/internal/storage"
@@ -142,9 +141,9 @@ type modelOp struct {
 
 func TestModel(t *testing.T) {
 	defer setSmall()()
-	seeds := 12
+	seeds := 8
 	if testing.Short() {
-		seeds = 4
+		seeds = 3
 	}
 	for _, v := range modelVariants {
 		for seed := uint64(1); seed <= uint64(seeds); seed++ {
@@ -428,5 +427,3 @@ func evicted(key string, salt uint32) bool {
 	h.Write([]byte(key))
 	return (h.Sum32()^salt)%4 == 0
 }
-
-var _ = array.NewRecordBatch

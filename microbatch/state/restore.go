@@ -186,7 +186,14 @@ func applySnapshot(t *table, name string, data []byte, hdr fileHeader, types []a
 func applyDelta(t *table, name string, data []byte, hdr fileHeader, types []arrow.DataType, mem memory.Allocator) error {
 	nk, nv := len(t.ktypes), len(t.vtypes)
 	var slots, puts []uint32
-	_, err := decodeFile(name, data, hdr, types, mem, nil, func(rec arrow.RecordBatch) error {
+	reserve := func(rows int64) {
+		// Only for large deltas: Reserve sizes to exactly what it is
+		// asked, so many small ones would copy the keys over and over.
+		if rows > int64(t.n)/4 {
+			t.g.Reserve(t.n + int(rows))
+		}
+	}
+	_, err := decodeFile(name, data, hdr, types, mem, reserve, func(rec arrow.RecordBatch) error {
 		cols := rec.Columns()
 		n := int(rec.NumRows())
 		removed, ok := cols[nk+nv].(*array.Boolean)

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -266,4 +267,41 @@ func mustRecord(t testing.TB, mem memory.Allocator, spec StoreSpec, js string) a
 		t.Fatal(err)
 	}
 	return rec
+}
+
+// stepClock advances by step on every reading.
+type stepClock struct {
+	t    time.Time
+	step time.Duration
+}
+
+func (c *stepClock) Now() time.Time { c.t = c.t.Add(c.step); return c.t }
+
+func TestMetricsAndClock(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	fsys := storage.NewMem()
+	op, err := OpenOperator(ctx, fsys, "s", pairSpec(2), Options{Mem: mem, Clock: &stepClock{step: 5 * time.Millisecond}})
+	must(t, err)
+	defer op.Close()
+	for p := 0; p < 2; p++ {
+		st, err := op.Store(p, "")
+		must(t, err)
+		must(t, st.Load(ctx, 0))
+		k := i64s(mem, []int64{1, 2, 3}, nil)
+		must(t, st.Put([]arrow.Array{k, k}, []arrow.Array{k}))
+		k.Release()
+		mustCommit(t, st)
+		if m := st.Metrics(); m.CommitTimeMs != 5 || m.NumRowsUpdated != 3 || m.MemoryUsedBytes <= 0 || m.Version != 1 {
+			t.Fatalf("partition %d metrics %+v", p, m)
+		}
+	}
+	m := op.Metrics()
+	if m.NumRowsTotal != 6 || m.NumRowsUpdated != 6 || m.CommitTimeMs != 5 || m.Version != 1 || m.Restores != 2 {
+		t.Fatalf("operator metrics %+v", m)
+	}
+	must(t, op.Close())
+	if _, err := op.Store(0, ""); !errors.Is(err, ErrClosed) {
+		t.Fatalf("store after close: %v", err)
+	}
 }

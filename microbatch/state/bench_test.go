@@ -1,0 +1,364 @@
+package state
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/internal/storage"
+)
+
+// Benchmarks of the targets, one core: taskset -c 0 go test -run XXX
+// -bench . ./microbatch/state/. Local disk (fsync'd writes) and Mem.
+
+type benchFS struct {
+	name string
+	fs   func(b *testing.B) (storage.FS, string)
+}
+
+var benchFSs = []benchFS{
+	{"mem", func(b *testing.B) (storage.FS, string) { return storage.NewMem(), "/ckpt/state" }},
+	{"local", func(b *testing.B) (storage.FS, string) { return storage.Local{}, filepath.Join(b.TempDir(), "state") }},
+}
+
+// fillPairs puts n distinct (i, i%97) -> i keys, 65536 per call.
+func fillPairs(tb testing.TB, st *Store, mem memory.Allocator, n int) {
+	const chunk = 1 << 16
+	a := make([]int64, chunk)
+	w := make([]int64, chunk)
+	for lo := 0; lo < n; lo += chunk {
+		m := min(chunk, n-lo)
+		for i := range m {
+			a[i] = int64(lo + i)
+			w[i] = int64((lo + i) % 97 * 300_000)
+		}
+		ka := i64s(mem, a[:m], nil)
+		kw := i64s(mem, w[:m], nil)
+		must(tb, st.Put([]arrow.Array{ka, kw}, []arrow.Array{ka}))
+		ka.Release()
+		kw.Release()
+	}
+}
+
+// BenchmarkRestore1M: restoring 1M (int64, int64) -> int64 keys, from a
+// snapshot and from one delta. Target: under 1 s.
+func BenchmarkRestore1M(b *testing.B) {
+	for _, bf := range benchFSs {
+		for _, from := range []string{"snapshot", "delta"} {
+			b.Run(bf.name+"/"+from, func(b *testing.B) {
+				mem := memory.NewGoAllocator()
+				fsys, dir := bf.fs(b)
+				interval := 1
+				if from == "delta" {
+					interval = -1
+				}
+				op, err := OpenOperator(ctx, fsys, dir, pairSpec(1), Options{Mem: mem, SnapshotInterval: interval})
+				must(b, err)
+				st, _ := op.Store(0, "")
+				must(b, st.Load(ctx, 0))
+				fillPairs(b, st, mem, 1_000_000)
+				mustCommit(b, st)
+				must(b, st.Flush(ctx))
+				m := st.Metrics()
+				op.Close()
+				b.ResetTimer()
+				c0 := cpuTime()
+				for b.Loop() {
+					op, err := OpenOperator(ctx, fsys, dir, pairSpec(1), Options{Mem: mem})
+					must(b, err)
+					st, _ := op.Store(0, "")
+					must(b, st.Load(ctx, 1))
+					if st.Len() != 1_000_000 {
+						b.Fatalf("restored %d keys", st.Len())
+					}
+					op.Close()
+				}
+				b.ReportMetric(float64((cpuTime()-c0).Milliseconds())/float64(b.N), "cpu-ms/op")
+				if from == "delta" {
+					b.ReportMetric(float64(m.CommitBytes), "file-bytes")
+				} else {
+					b.ReportMetric(float64(m.SnapshotBytes), "file-bytes")
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkCommit1k: a batch updating 1k random keys of a state of 100k
+// or 1M keys, then committing: the cost and the delta bytes must not grow
+// with the state. Snapshots off, or every 10 versions in the background
+// (on one core the snapshot goroutine shares the CPU with the batches, so
+// cpu-us/op includes a tenth of a snapshot).
+func BenchmarkCommit1k(b *testing.B) {
+	for _, bf := range benchFSs {
+		for _, total := range []int{100_000, 1_000_000} {
+			for _, interval := range []int{-1, 10} {
+				name := fmt.Sprintf("%s/state=%dk/snapshots=off", bf.name, total/1000)
+				if interval > 0 {
+					name = fmt.Sprintf("%s/state=%dk/snapshot-every=%d", bf.name, total/1000, interval)
+				}
+				b.Run(name, func(b *testing.B) { benchCommit(b, bf, total, interval) })
+			}
+		}
+	}
+}
+
+func benchCommit(b *testing.B, bf benchFS, total, interval int) {
+	mem := memory.NewGoAllocator()
+	fsys, dir := bf.fs(b)
+	op, err := OpenOperator(ctx, fsys, dir, pairSpec(1), Options{Mem: mem, SnapshotInterval: interval})
+	must(b, err)
+	defer op.Close()
+	st, _ := op.Store(0, "")
+	must(b, st.Load(ctx, 0))
+	fillPairs(b, st, mem, total)
+	mustCommit(b, st)
+	must(b, st.Flush(ctx))
+	r := rand.New(rand.NewPCG(1, 2))
+	a, w, c := make([]int64, 1000), make([]int64, 1000), make([]int64, 1000)
+	var bytes int64
+	b.ResetTimer()
+	c0 := cpuTime()
+	for b.Loop() {
+		for i := range a {
+			k := r.IntN(total)
+			a[i], w[i], c[i] = int64(k), int64(k%97*300_000), r.Int64()
+		}
+		ka, kw, kc := i64s(mem, a, nil), i64s(mem, w, nil), i64s(mem, c, nil)
+		must(b, st.Put([]arrow.Array{ka, kw}, []arrow.Array{kc}))
+		ka.Release()
+		kw.Release()
+		kc.Release()
+		mustCommit(b, st)
+		bytes += st.Metrics().CommitBytes
+	}
+	must(b, st.Flush(ctx))
+	b.StopTimer()
+	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/commit")
+	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(b.N), "cpu-us/op")
+	b.ReportMetric(float64(st.Metrics().SnapshotsWritten), "snapshots")
+}
+
+// BenchmarkMergeBatch: the streaming aggregation's per-batch state work
+// for a batch of 64K distinct keys (half already in a 1M-key state, half
+// new): Insert, Values of the old buffers, Set of the merged ones. The
+// merge itself (accumulators) is the operator's and not measured.
+func BenchmarkMergeBatch(b *testing.B) {
+	mem := memory.NewGoAllocator()
+	op, err := OpenOperator(ctx, storage.NewMem(), "/s", pairSpec(1), Options{Mem: mem, SnapshotInterval: -1})
+	must(b, err)
+	defer op.Close()
+	st, _ := op.Store(0, "")
+	must(b, st.Load(ctx, 0))
+	fillPairs(b, st, mem, 1_000_000)
+	mustCommit(b, st)
+	const n = 1 << 16
+	a, w := make([]int64, n), make([]int64, n)
+	slots := make([]uint32, n)
+	next := 1_000_000
+	r := rand.New(rand.NewPCG(3, 4))
+	b.ResetTimer()
+	var cpu time.Duration
+	for b.Loop() {
+		c0 := cpuTime()
+		for i := range n {
+			k := r.IntN(1_000_000)
+			if i%2 == 1 {
+				k = next
+				next++
+			}
+			a[i], w[i] = int64(k), int64(k%97*300_000)
+		}
+		ka, kw := i64s(mem, a, nil), i64s(mem, w, nil)
+		_, err := st.Insert([]arrow.Array{ka, kw}, slots, nil)
+		must(b, err)
+		old, err := st.Values(mem, slots)
+		must(b, err)
+		must(b, st.Set(slots, old))
+		old[0].Release()
+		ka.Release()
+		kw.Release()
+		cpu += cpuTime() - c0
+		b.StopTimer()
+		mustCommit(b, st) // keep the change set per batch, as a stream does
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/key")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/key")
+}
+
+// TestMemory10M: 10M distinct (int64, int64) keys with an int64 count must
+// fit in 1 GiB of RSS. It measures this process, so it runs alone: set
+// SLUICE_STATE_MEMTEST=1 (skipped otherwise, and in -short). Two ways to
+// get there: restoring a 10M-key snapshot (first, so the peak is its own),
+// then a stream growing a state from empty to 10M keys over 153 batches
+// of 64K new keys (read counts, add, write back, commit each batch, a
+// snapshot every 10, on local disk).
+func TestMemory10M(t *testing.T) {
+	if testing.Short() || os.Getenv("SLUICE_STATE_MEMTEST") == "" {
+		t.Skip("set SLUICE_STATE_MEMTEST=1 to measure the RSS of 10M keys (takes ~1 GiB)")
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	const n = 10_000_000
+	fsys, root := storage.Local{}, t.TempDir()
+	key := func(i int) (int64, int64) { return int64(i) / 12, int64(i%12) * 300_000 }
+
+	// Restore: write the snapshot of version 1 directly, then load it.
+	dir := filepath.Join(root, "restore")
+	op, err := OpenOperator(ctx, fsys, dir, pairSpec(1), Options{Mem: mem})
+	must(t, err)
+	st, _ := op.Store(0, "")
+	writeSnapshotFile(t, fsys, st, mem, n, key)
+	t0, c0 := time.Now(), cpuTime()
+	must(t, st.Load(ctx, 1))
+	wall, cpu := time.Since(t0), cpuTime()-c0
+	if st.Len() != n {
+		t.Fatalf("restored %d keys", st.Len())
+	}
+	rss, hwm := settledRSS(t)
+	t.Logf("restore of 10M keys: %v wall, %v CPU; RSS %d MiB, peak %d MiB; store reports %d MiB",
+		wall.Round(time.Millisecond), cpu.Round(time.Millisecond), rss>>20, hwm>>20, st.Metrics().MemoryUsedBytes>>20)
+	if rss > 1<<30 || hwm > 1<<30 {
+		t.Errorf("restore: RSS %d MiB / peak %d MiB exceed 1 GiB", rss>>20, hwm>>20)
+	}
+	op.Close()
+
+	// Stream: grow to 10M keys batch by batch.
+	op, err = OpenOperator(ctx, fsys, filepath.Join(root, "stream"), pairSpec(1), Options{Mem: mem})
+	must(t, err)
+	defer op.Close()
+	st, _ = op.Store(0, "")
+	must(t, st.Load(ctx, 0))
+	t0, c0 = time.Now(), cpuTime()
+	const batch = 1 << 16
+	a, w := make([]int64, batch), make([]int64, batch)
+	slots := make([]uint32, batch)
+	var written int64
+	for lo := 0; lo < n; lo += batch {
+		m := min(batch, n-lo)
+		for i := range m {
+			a[i], w[i] = key(lo + i)
+		}
+		ka, kw := i64s(mem, a[:m], nil), i64s(mem, w[:m], nil)
+		_, err := st.Insert([]arrow.Array{ka, kw}, slots[:m], nil)
+		must(t, err)
+		old, err := st.Values(mem, slots[:m])
+		must(t, err)
+		cnt := addOne(mem, old[0].(*array.Int64))
+		old[0].Release()
+		must(t, st.Set(slots[:m], []arrow.Array{cnt}))
+		cnt.Release()
+		ka.Release()
+		kw.Release()
+		mustCommit(t, st)
+		written += st.Metrics().CommitBytes
+	}
+	must(t, st.Flush(ctx))
+	wall, cpu = time.Since(t0), cpuTime()-c0
+	if st.Len() != n {
+		t.Fatalf("%d keys", st.Len())
+	}
+	rss, hwm = settledRSS(t)
+	m := st.Metrics()
+	t.Logf("stream to 10M keys: %v wall, %v CPU (%d snapshots, %d MiB of deltas); RSS %d MiB, peak %d MiB (process); store reports %d MiB",
+		wall.Round(time.Millisecond), cpu.Round(time.Millisecond), m.SnapshotsWritten, written>>20, rss>>20, hwm>>20, m.MemoryUsedBytes>>20)
+	if rss > 1<<30 {
+		t.Errorf("stream: RSS %d MiB exceeds 1 GiB", rss>>20)
+	}
+}
+
+// settledRSS collects garbage, returns it to the OS, and reads VmRSS and
+// VmHWM (the process's peak).
+func settledRSS(t *testing.T) (rss, hwm int64) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	return procStatus(t, "VmRSS"), procStatus(t, "VmHWM")
+}
+
+// writeSnapshotFile writes version 1 of st as a snapshot of n keys,
+// streaming, without building a table.
+func writeSnapshotFile(t *testing.T, fsys storage.FS, st *Store, mem memory.Allocator, n int, key func(int) (int64, int64)) {
+	w, err := fsys.Create(ctx, snapshotName(st.dir, 1), storage.WriteOptions{})
+	must(t, err)
+	defer w.Abort()
+	schema := st.fileSchema(kindSnap, 1)
+	fw, err := newFileWriter(w, schema, mem)
+	must(t, err)
+	const chunk = 1 << 14
+	a, b, c := make([]int64, chunk), make([]int64, chunk), make([]int64, chunk)
+	for lo := 0; lo < n; lo += chunk {
+		m := min(chunk, n-lo)
+		for i := range m {
+			a[i], b[i] = key(lo + i)
+			c[i] = 1
+		}
+		cols := []arrow.Array{i64s(mem, a[:m], nil), i64s(mem, b[:m], nil), i64s(mem, c[:m], nil)}
+		rec := array.NewRecordBatch(schema, cols, int64(m))
+		releaseAll(cols)
+		must(t, fw.write(rec))
+		rec.Release()
+	}
+	must(t, fw.close())
+	must(t, w.Close())
+}
+
+func addOne(mem memory.Allocator, old *array.Int64) arrow.Array {
+	b := array.NewInt64Builder(mem)
+	defer b.Release()
+	b.Reserve(old.Len())
+	vals := old.Int64Values()
+	for i := range vals {
+		if old.IsValid(i) {
+			b.UnsafeAppend(vals[i] + 1)
+		} else {
+			b.UnsafeAppend(1)
+		}
+	}
+	return b.NewArray()
+}
+
+// procStatus reads a "Vm..." line of /proc/self/status, in bytes.
+func procStatus(t *testing.T, key string) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, key+":"); ok {
+			f := strings.Fields(rest)
+			kb, _ := strconv.ParseInt(f[0], 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatalf("%s not in /proc/self/status", key)
+	return 0
+}
+
+// BenchmarkEmptyCommit: the fixed cost of a commit without changes (a
+// no-data batch, or a partition the batch did not touch).
+func BenchmarkEmptyCommit(b *testing.B) {
+	mem := memory.NewGoAllocator()
+	op, err := OpenOperator(ctx, storage.NewMem(), "/s", pairSpec(1), Options{Mem: mem, SnapshotInterval: -1})
+	must(b, err)
+	defer op.Close()
+	st, _ := op.Store(0, "")
+	must(b, st.Load(ctx, 0))
+	c0 := cpuTime()
+	for b.Loop() {
+		mustCommit(b, st)
+	}
+	b.ReportMetric(float64((cpuTime()-c0).Microseconds())/float64(b.N), "cpu-us/op")
+	b.ReportMetric(float64(st.Metrics().CommitBytes), "bytes/commit")
+}
