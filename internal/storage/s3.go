@@ -117,17 +117,18 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 		cfg.Region = defaultS3Region
 	}
 	o.Region = cfg.Region
-	endpoint := o.Endpoint
-	if endpoint == "" && cfg.BaseEndpoint != nil {
-		endpoint = *cfg.BaseEndpoint // AWS_ENDPOINT_URL(_S3)
-	}
-	pathStyle := endpoint != ""
-	if o.PathStyle != nil {
-		pathStyle = *o.PathStyle
-	}
+	var endpoint string
+	var pathStyle bool
 	client := s3.NewFromConfig(cfg, func(so *s3.Options) {
+		// so.BaseEndpoint already holds AWS_ENDPOINT_URL(_S3) or the
+		// profile's endpoint, if any.
 		if o.Endpoint != "" {
 			so.BaseEndpoint = aws.String(o.Endpoint)
+		}
+		endpoint = aws.ToString(so.BaseEndpoint)
+		pathStyle = endpoint != ""
+		if o.PathStyle != nil {
+			pathStyle = *o.PathStyle
 		}
 		so.UsePathStyle = pathStyle
 		// Objects written by multipart uploads carry no whole-object

@@ -757,3 +757,35 @@ func TestS3Faults(t *testing.T) {
 		t.Fatalf("only %d faults injected", fp.faults.Load())
 	}
 }
+
+// TestS3EnvironmentChain: with nothing in the location but the bucket,
+// endpoint, region and credentials come from the standard AWS variables,
+// and path style follows from the custom endpoint.
+func TestS3EnvironmentChain(t *testing.T) {
+	srv := versitygw.New(t)
+	loc := srv.NewBucket(t, "env")
+	o, _, err := ParseS3Location(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL_S3", srv.Endpoint)
+	t.Setenv("AWS_REGION", srv.Region)
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	ctx := context.Background()
+	s, err := NewS3(ctx, S3Options{Bucket: o.Bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s.String(), "endpoint "+srv.Endpoint+", path-style, AWS credential chain") {
+		t.Errorf("String() = %s", s)
+	}
+	if err := s.WriteFile(ctx, "/env/x", []byte("hi"), WriteOptions{CreateIfAbsent: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ReadFile(ctx, "/env/x"); err != nil || string(got) != "hi" {
+		t.Fatalf("ReadFile = %q, %v", got, err)
+	}
+}
