@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sluicehq/sluice/dataframe/expr"
+	"github.com/sluicehq/sluice/dataframe/plan"
 	"github.com/sluicehq/sluice/internal/fileformat"
 )
 
@@ -64,7 +66,11 @@ func (s *FileScan) Children() []Operator  { return nil }
 func (s *FileScan) String() string {
 	out := fmt.Sprintf("FileScan %s [%s] %d files", s.Format.Name(), fieldNames(s.schema), len(s.Files))
 	if len(s.Filters) > 0 {
-		out += fmt.Sprintf(", PushedFilters: %v", s.Filters)
+		parts := make([]string, len(s.Filters))
+		for i, f := range s.Filters {
+			parts[i] = plan.FileFilterString(f)
+		}
+		out += ", PushedFilters: [" + strings.Join(parts, ", ") + "]"
 	}
 	return out
 }

@@ -82,11 +82,20 @@ func (s *FileScan) String() string {
 	if len(s.PushedFilters) > 0 {
 		parts := make([]string, len(s.PushedFilters))
 		for i, f := range s.PushedFilters {
-			parts[i] = fmt.Sprintf("%s %s %v", f.Column, f.Op, f.Value)
+			parts[i] = FileFilterString(f)
 		}
 		fmt.Fprintf(&b, ", PushedFilters: [%s]", strings.Join(parts, ", "))
 	}
 	return b.String()
+}
+
+// FileFilterString renders a pushed filter for EXPLAIN: "id > 1",
+// "name isnotnull", "k in [1 2]".
+func FileFilterString(f fileformat.Filter) string {
+	if f.Value == nil {
+		return f.Column + " " + f.Op
+	}
+	return fmt.Sprintf("%s %s %v", f.Column, f.Op, f.Value)
 }
 
 func attrNames(as []Attribute) string {
