@@ -52,6 +52,7 @@ const (
 	exitStopped  = 0 // reached the target and stopped
 	exitFailed   = 2 // the query failed or could not start; stderr says why
 	exitMismatch = 3 // a replayed batch differed from its first attempt
+	exitRerun    = 4 // the engine ran a batch whose commit was already logged
 )
 
 // Kill points. Points of the "engine" API sit at the checkpoint's writes
@@ -188,7 +189,7 @@ func childMain() int {
 	df := s.ReadStream(&killingSource{Source: rs, k: k}).
 		Filter("value % 3 != 0").
 		WithColumn("doubled", dataframe.Expr("value * 2"))
-	sink := &fileSink{dir: out, k: k}
+	sink := &fileSink{dir: out, ckpt: ckpt, k: k}
 	reached := make(chan struct{})
 	var once sync.Once
 	listener := microbatch.ListenerFuncs{Progress: func(e microbatch.ProgressEvent) {
@@ -265,8 +266,9 @@ func childMain() int {
 // identical; the child exits with exitMismatch otherwise. Every delivery
 // is appended to <dir>/deliveries.
 type fileSink struct {
-	dir string
-	k   *killer
+	dir  string
+	ckpt string // to check that a committed batch is never run again
+	k    *killer
 }
 
 func (s *fileSink) AddBatch(ctx context.Context, id int64, mode sinks.OutputMode, rows array.RecordReader) error {
@@ -283,6 +285,11 @@ func (s *fileSink) AddBatch(ctx context.Context, id int64, mode sinks.OutputMode
 func (s *fileSink) Close() error { return nil }
 
 func (s *fileSink) write(id int64, bs []arrow.RecordBatch) error {
+	// Exactly once: only the last, uncommitted batch may be replayed.
+	if _, err := os.Stat(filepath.Join(s.ckpt, "commits", strconv.FormatInt(id, 10))); err == nil {
+		fmt.Fprintf(os.Stderr, "crash child: the sink got batch %d, which commits/%d says is done\n", id, id)
+		os.Exit(exitRerun)
+	}
 	content, err := encodeBatch(id, bs)
 	if err != nil {
 		return err

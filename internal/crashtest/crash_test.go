@@ -196,6 +196,9 @@ func (c *crasher) wait(ch *child) childResult {
 	default:
 		c.fatalf("wait child: %v", err)
 	}
+	if res.code == exitRerun {
+		c.fatalf("child %+v: the engine ran a batch again after its commit was logged\nstderr:\n%s", ch.spec, res.stderr)
+	}
 	if res.code == exitMismatch {
 		c.fatalf("child %+v: a replayed batch differed from its first attempt (see *.mismatch in the output)\nstderr:\n%s", ch.spec, res.stderr)
 	}
