@@ -25,7 +25,7 @@ type bytesCol struct {
 }
 
 // arenaMinDead is the dead bytes below which the arena is never rewritten.
-const arenaMinDead = 1 << 20
+var arenaMinDead = 1 << 20
 
 func (c *bytesCol) grow(n int) {
 	if n <= c.n {
@@ -99,11 +99,9 @@ func (c *bytesCol) maybeCompact() {
 	}
 	data := make([]byte, 0, len(c.data)-c.dead)
 	for s := 0; s < c.n; s++ {
-		if l := c.lens[s]; l > 0 {
-			o := c.offs[s]
-			c.offs[s] = uint64(len(data))
-			data = append(data, c.data[o:o+uint64(l)]...)
-		}
+		o, l := c.offs[s], c.lens[s]
+		c.offs[s] = uint64(len(data))
+		data = append(data, c.data[o:o+uint64(l)]...)
 	}
 	c.data, c.dead = data, 0
 }

@@ -27,6 +27,10 @@ type genericCol struct {
 
 const noRef = ^uint64(0)
 
+// genericSlack is how many dead rows chunks may hold beyond twice the live
+// ones before they are rewritten (a variable for tests).
+var genericSlack = 4096
+
 func (c *genericCol) grow(n int) {
 	if n <= c.n {
 		return
@@ -103,7 +107,7 @@ func (c *genericCol) set(src arrow.Array, slots []uint32) error {
 		c.chunks[id] = nil
 		c.free = append(c.free, id)
 	}
-	if c.held > 2*c.live+4096 {
+	if c.held > 2*c.live+genericSlack {
 		return c.rewrite()
 	}
 	return nil

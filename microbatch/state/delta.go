@@ -8,6 +8,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -107,6 +108,9 @@ func (s *Store) Commit(ctx context.Context) (int64, error) {
 	err = s.fs.WriteFile(ctx, name, data, storage.WriteOptions{CreateIfAbsent: true})
 	if errors.Is(err, storage.ErrExist) {
 		err = s.verifyExisting(ctx, name, v, sel)
+		if errors.Is(err, ErrDeltaConflict) && s.opts.OnReplayMismatch == ReplayKeepFile {
+			return s.adoptLocked(ctx, v, t0)
+		}
 	}
 	if err != nil {
 		return 0, fmt.Errorf("%s: commit version %d: %w", s.label(), v, err)
@@ -121,6 +125,24 @@ func (s *Store) Commit(ctx context.Context) (int64, error) {
 	s.m.NumRowsUpdated, s.m.NumRowsRemoved = puts, removes
 	s.m.CommitBytes = int64(len(data))
 	s.maintainLocked(v)
+	s.m.CommitTimeMs = s.now().Sub(t0).Milliseconds()
+	return v, nil
+}
+
+// adoptLocked replaces the table by version v as its files say (the
+// first run's delta wins over this re-run's changes).
+func (s *Store) adoptLocked(ctx context.Context, v int64, t0 time.Time) (int64, error) {
+	s.dropLocked()
+	t, lastSnap, err := s.restore(ctx, v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: commit version %d: keep the existing delta: %w", s.label(), v, err)
+	}
+	s.t, s.version, s.lastSnap = t, v, lastSnap
+	s.growBits()
+	s.m.ReplayMismatches++
+	s.m.Restores++
+	s.m.Version = v
+	s.m.NumRowsUpdated, s.m.NumRowsRemoved, s.m.CommitBytes = 0, 0, 0
 	s.m.CommitTimeMs = s.now().Sub(t0).Milliseconds()
 	return v, nil
 }

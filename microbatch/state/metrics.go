@@ -34,6 +34,10 @@ type Metrics struct {
 	// the duration of the last one.
 	Restores      int64
 	RestoreTimeMs int64
+	// ReplayMismatches counts commits that found their delta file written
+	// by an earlier run with different changes and kept it
+	// (ReplayKeepFile).
+	ReplayMismatches int64
 }
 
 func (m *Metrics) add(o Metrics) {
@@ -50,4 +54,5 @@ func (m *Metrics) add(o Metrics) {
 	m.SnapshotsFailed += o.SnapshotsFailed
 	m.Restores += o.Restores
 	m.RestoreTimeMs = max(m.RestoreTimeMs, o.RestoreTimeMs)
+	m.ReplayMismatches += o.ReplayMismatches
 }

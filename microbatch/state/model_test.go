@@ -172,6 +172,9 @@ func runModel(t *testing.T, v modelVariant, seed uint64) {
 	if r.IntN(4) == 0 {
 		opts.SnapshotInterval = -1
 	}
+	if r.IntN(2) == 0 {
+		opts.OnReplayMismatch = ReplayKeepFile
+	}
 
 	committed := []map[string]string{{}} // by version
 	minAvail := int64(0)                 // versions below were purged
@@ -244,18 +247,31 @@ func runModel(t *testing.T, v modelVariant, seed uint64) {
 				reset(cur)
 			case 1: // written, acknowledgement lost: the batch is re-run
 				fl.set(func(f *faults) { f.loseDeltaAck = true })
+				written := maps.Clone(work)
 				if _, err := st.Commit(ctx); err == nil {
 					t.Fatal("commit succeeded despite a lost acknowledgement")
 				}
 				st.Abort()
 				ops := pending
 				reset(cur)
-				if r.IntN(2) == 0 { // a non-deterministic re-run conflicts
+				if r.IntN(2) == 0 { // a non-deterministic re-run
 					for _, o := range ops {
 						apply(o)
 					}
 					apply(modelOp{kind: "put", rows: conflictRow(v.name)})
-					if _, err := st.Commit(ctx); !errors.Is(err, ErrDeltaConflict) {
+					ver, err := st.Commit(ctx)
+					if opts.OnReplayMismatch == ReplayKeepFile {
+						// the first run's file wins
+						must(t, err)
+						committed = append(committed, written)
+						cur, work, pending = ver, maps.Clone(written), nil
+						check("kept the first run's delta")
+						if st.Metrics().ReplayMismatches == 0 {
+							t.Fatal("replay mismatch not counted")
+						}
+						break
+					}
+					if !errors.Is(err, ErrDeltaConflict) {
 						t.Fatalf("different re-run: want ErrDeltaConflict, got %v", err)
 					}
 					st.Abort()

@@ -67,7 +67,28 @@ type Options struct {
 	Mem memory.Allocator
 	// Clock times commits (Metrics.CommitTimeMs). Nil: timings are 0.
 	Clock Clock
+	// OnReplayMismatch says what Commit does when the version's delta file
+	// already exists (a batch re-run after a crash) with different
+	// changes. Default ReplayFail.
+	OnReplayMismatch ReplayPolicy
 }
+
+// ReplayPolicy is what Commit does when a re-run batch's changes differ
+// from the delta file its first run left.
+type ReplayPolicy int
+
+const (
+	// ReplayFail fails the commit with ErrDeltaConflict, as the logs fail
+	// a second writer: the re-run was not deterministic or another query
+	// writes the checkpoint, and someone should look.
+	ReplayFail ReplayPolicy = iota
+	// ReplayKeepFile keeps the existing file (the first committed write
+	// wins) and reloads the version from the files, so the query goes on.
+	// For batches that are deterministic only up to floating-point
+	// rounding (sums folded in a different order). Counted in
+	// Metrics.ReplayMismatches.
+	ReplayKeepFile
+)
 
 func (o Options) withDefaults() Options {
 	if o.SnapshotInterval == 0 {

@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -304,4 +305,61 @@ func TestMetricsAndClock(t *testing.T) {
 	if _, err := op.Store(0, ""); !errors.Is(err, ErrClosed) {
 		t.Fatalf("store after close: %v", err)
 	}
+}
+
+// Past one value segment (65536 slots) and through a compaction that
+// renumbers the slots, with a snapshot being written meanwhile.
+func TestLargeTableCompaction(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	fsys := storage.NewMem()
+	op, st := openStore(t, fsys, pairSpec(1), Options{Mem: mem, SnapshotInterval: 1})
+	defer op.Close()
+	must(t, st.Load(ctx, 0))
+	const n = 200_000
+	fillPairs(t, st, mem, n)
+	mustCommit(t, st) // snapshot 1 starts
+	// Remove 3 of 4 keys while the snapshot may still be copying.
+	a, w := make([]int64, 0, n), make([]int64, 0, n)
+	for i := 0; i < n; i++ {
+		if i%4 != 0 {
+			a, w = append(a, int64(i)), append(w, int64(i%97*300_000))
+		}
+	}
+	ka, kw := i64s(mem, a, nil), i64s(mem, w, nil)
+	removed, err := st.Delete([]arrow.Array{ka, kw})
+	must(t, err)
+	ka.Release()
+	kw.Release()
+	if removed != len(a) {
+		t.Fatalf("removed %d of %d", removed, len(a))
+	}
+	must(t, st.Flush(ctx))
+	mustCommit(t, st) // compacts: 150k dead, 50k live
+	if m := st.Metrics(); m.NumRowsTotal != n/4 || m.NumRowsRemoved != int64(len(a)) {
+		t.Fatalf("metrics %+v", m)
+	}
+	check := func(s *Store) {
+		t.Helper()
+		got := dump(t, s)
+		if len(got) != n/4 {
+			t.Fatalf("%d keys, want %d", len(got), n/4)
+		}
+		for i := 0; i < n; i += 4 {
+			k := fmt.Sprintf("[%d, %d]", i, i%97*300_000)
+			if got[k] != fmt.Sprintf("[%d]", i) {
+				t.Fatalf("key %s = %q", k, got[k])
+			}
+		}
+	}
+	check(st)
+	must(t, st.Flush(ctx))
+	op2, st2 := openStore(t, fsys, pairSpec(1), Options{Mem: mem})
+	defer op2.Close()
+	must(t, st2.Load(ctx, 1)) // from snapshot 1, written around the removals
+	if st2.Len() != n {
+		t.Fatalf("version 1 has %d keys", st2.Len())
+	}
+	must(t, st2.Load(ctx, 2))
+	check(st2)
 }
