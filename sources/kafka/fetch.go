@@ -269,16 +269,21 @@ func (r *reader) fetch(leader int32, fs []*fetchRange, ids map[string][16]byte) 
 			}
 			continue
 		}
-		fp, next := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{
-			Offset:         f.cur,
-			IsolationLevel: iso,
-			Topic:          f.p.topic,
-			Partition:      f.p.part,
-		}, rp, r.dec, nil)
-		if fp.Err != nil && len(fp.Records) == 0 {
-			return fmt.Errorf("%w: kafka source: %s at offset %d: %w", sources.ErrSource, f.p, f.cur, fp.Err)
+		next, err := r.bb.appendRaw(f.p.topic, f.p.part, rp, f.cur, f.until, s.r.readCommitted, r.dec)
+		if errors.Is(err, errOldFormat) {
+			// Pre-0.11 message sets: franz-go's parser.
+			fp, n := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{
+				Offset:         f.cur,
+				IsolationLevel: iso,
+				Topic:          f.p.topic,
+				Partition:      f.p.part,
+			}, rp, r.dec, nil)
+			if fp.Err != nil && len(fp.Records) == 0 {
+				return fmt.Errorf("%w: kafka source: %s at offset %d: %w", sources.ErrSource, f.p, f.cur, fp.Err)
+			}
+			next, err = n, r.bb.add(fp.Records, f.until)
 		}
-		if err := r.bb.add(fp.Records, f.until); err != nil {
+		if err != nil {
 			return err
 		}
 		if next <= f.cur {

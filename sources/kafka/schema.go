@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -60,41 +61,45 @@ func NewSchema(valueSchema *arrow.Schema, includeHeaders bool) *arrow.Schema {
 type batchBuilder struct {
 	schema *arrow.Schema
 	mem    memory.Allocator
-	key    *array.BinaryBuilder
-	value  *array.BinaryBuilder // binary values
+	key    *bytesCol
+	value  *bytesCol // binary values
 	dec    *fileformat.JSONDecoder
 	nulls  []bool // json values: the value was NULL (tombstone)
-	topic  *array.StringBuilder
-	part   *array.Int32Builder
-	off    *array.Int64Builder
-	ts     *array.TimestampBuilder
-	tsType *array.Int32Builder
+	topic  *bytesCol
+	part   *fixedCol
+	off    *fixedCol
+	ts     *fixedCol
+	tsType *fixedCol
 	hdr    *array.ListBuilder
 	hdrS   *array.StructBuilder
 	hdrK   *array.StringBuilder
 	hdrV   *array.BinaryBuilder
 	n      int
-	bytes  int
+	// scratch for raw parsing
+	headers []kgo.RecordHeader
+	aborts  map[int64][]int64
 }
 
 func newBatchBuilder(schema *arrow.Schema, valueSchema *arrow.Schema, valueOpts map[string]string, mem memory.Allocator) (*batchBuilder, error) {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
 	b := &batchBuilder{schema: schema, mem: mem}
-	b.key = array.NewBinaryBuilder(mem, expr.Binary)
 	if valueSchema != nil {
 		dec, err := fileformat.NewJSONDecoder(valueSchema, mem, valueOpts)
 		if err != nil {
-			b.release()
 			return nil, fmt.Errorf("%w: kafka source: valueSchema/valueOptions: %w", sources.ErrSource, err)
 		}
 		b.dec = dec
 	} else {
-		b.value = array.NewBinaryBuilder(mem, expr.Binary)
+		b.value = newBytesCol(mem, expr.Binary)
 	}
-	b.topic = array.NewStringBuilder(mem)
-	b.part = array.NewInt32Builder(mem)
-	b.off = array.NewInt64Builder(mem)
-	b.ts = array.NewTimestampBuilder(mem, expr.Timestamp)
-	b.tsType = array.NewInt32Builder(mem)
+	b.key = newBytesCol(mem, expr.Binary)
+	b.topic = newBytesCol(mem, expr.String)
+	b.part = newFixedCol(mem, expr.Int32, 4)
+	b.off = newFixedCol(mem, expr.Int64, 8)
+	b.ts = newFixedCol(mem, expr.Timestamp, 8)
+	b.tsType = newFixedCol(mem, expr.Int32, 4)
 	if schema.NumFields() > colHeaders {
 		b.hdr = array.NewListBuilder(mem, HeadersType.Elem())
 		b.hdrS = b.hdr.ValueBuilder().(*array.StructBuilder)
@@ -106,99 +111,77 @@ func newBatchBuilder(schema *arrow.Schema, valueSchema *arrow.Schema, valueOpts 
 
 var emptyObject = []byte("{}")
 
-// add appends the records with offsets below until. JSON values that
-// decode to several rows (a JSON array) repeat the record's columns; values
-// dropped by mode DROPMALFORMED drop the record.
-func (b *batchBuilder) add(recs []*kgo.Record, until int64) error {
-	m := len(recs)
-	for m > 0 && recs[m-1].Offset >= until {
-		m--
-	}
-	recs = recs[:m]
-	if m == 0 {
-		return nil
-	}
-	kb, vb := 0, 0
-	for _, r := range recs {
-		kb += len(r.Key)
-		vb += len(r.Value)
-	}
-	b.key.Reserve(m)
-	growData(b.key, kb)
+// reserve makes room for about rows more records of bytes bytes.
+func (b *batchBuilder) reserve(rows, bytes int, topic string) {
+	b.key.reserve(rows, 0)
 	if b.value != nil {
-		b.value.Reserve(m)
-		growData(b.value, vb)
+		b.value.reserve(rows, bytes)
 	}
-	b.topic.Reserve(m)
-	growData(b.topic.BinaryBuilder, m*len(recs[0].Topic))
-	b.part.Reserve(m)
-	b.off.Reserve(m)
-	b.ts.Reserve(m)
-	b.tsType.Reserve(m)
+	b.topic.reserve(rows, rows*len(topic))
+	b.part.reserve(rows)
+	b.off.reserve(rows)
+	b.ts.reserve(rows)
+	b.tsType.reserve(rows)
+}
+
+// add appends the records with offsets below until (the kgo path, for
+// old message formats). JSON values that decode to several rows (a JSON
+// array) repeat the record's columns; values dropped by mode DROPMALFORMED
+// drop the record.
+func (b *batchBuilder) add(recs []*kgo.Record, until int64) error {
 	for _, r := range recs {
-		rows := 1
-		if b.dec != nil {
-			before := b.dec.Len()
-			v := r.Value
-			if v == nil {
-				v = emptyObject
-			}
-			if err := b.dec.Append(v); err != nil {
-				return fmt.Errorf("%w: kafka source: %s-%d offset %d: value does not match valueSchema: %w", sources.ErrSource, r.Topic, r.Partition, r.Offset, err)
-			}
-			rows = b.dec.Len() - before
-			for k := 0; k < rows; k++ {
-				b.nulls = append(b.nulls, r.Value == nil)
-			}
+		if r.Offset >= until {
+			break
 		}
-		for k := 0; k < rows; k++ {
-			b.appendMeta(r)
+		if err := b.row(r.Key, r.Value, r.Topic, r.Partition, r.Offset, r.Timestamp.UnixMilli(), int32(r.Attrs.TimestampType()), r.Headers); err != nil {
+			return err
 		}
-		b.bytes += len(r.Key) + len(r.Value)
 	}
 	return nil
 }
 
-// growData reserves n more data bytes, at least doubling the buffer:
-// arrow's ReserveData grows to the exact size, which copies the whole
-// buffer on every call.
-func growData(b *array.BinaryBuilder, n int) {
-	if b.DataCap() < b.DataLen()+n {
-		b.ReserveData(max(n, b.DataCap()))
-	}
-}
-
-func (b *batchBuilder) appendMeta(r *kgo.Record) {
-	if r.Key == nil {
-		b.key.AppendNull()
-	} else {
-		b.key.Append(r.Key)
-	}
-	if b.value != nil {
-		if r.Value == nil {
-			b.value.AppendNull()
-		} else {
-			b.value.Append(r.Value)
+// row appends one record (several rows for a JSON array value).
+func (b *batchBuilder) row(key, value []byte, topic string, part int32, off, tsMs int64, tsType int32, hdrs []kgo.RecordHeader) error {
+	rows := 1
+	if b.dec != nil {
+		before := b.dec.Len()
+		v := value
+		if v == nil {
+			v = emptyObject
+		}
+		if err := b.dec.Append(v); err != nil {
+			return fmt.Errorf("%w: kafka source: %s-%d offset %d: value does not match valueSchema: %w", sources.ErrSource, topic, part, off, err)
+		}
+		rows = b.dec.Len() - before
+		for k := 0; k < rows; k++ {
+			b.nulls = append(b.nulls, value == nil)
 		}
 	}
-	b.topic.Append(r.Topic)
-	b.part.UnsafeAppend(r.Partition)
-	b.off.UnsafeAppend(r.Offset)
-	b.ts.UnsafeAppend(arrow.Timestamp(r.Timestamp.UnixMicro()))
-	b.tsType.UnsafeAppend(int32(r.Attrs.TimestampType()))
-	if b.hdr != nil {
-		b.hdr.Append(true)
-		for _, h := range r.Headers {
-			b.hdrS.Append(true)
-			b.hdrK.Append(h.Key)
-			if h.Value == nil {
-				b.hdrV.AppendNull()
-			} else {
-				b.hdrV.Append(h.Value)
+	for k := 0; k < rows; k++ {
+		b.key.append(key, key == nil)
+		if b.value != nil {
+			b.value.append(value, value == nil)
+		}
+		b.topic.append(unsafeBytes(topic), false)
+		b.part.append32(part)
+		b.off.append64(off)
+		b.ts.append64(tsMs * 1000)
+		b.tsType.append32(tsType)
+		if b.hdr != nil {
+			b.hdr.Append(true)
+			for _, h := range hdrs {
+				b.hdrS.Append(true)
+				b.hdrK.Append(h.Key)
+				if h.Value == nil {
+					b.hdrV.AppendNull()
+				} else {
+					b.hdrV.Append(h.Value)
+				}
 			}
 		}
+		b.n++
 	}
-	b.n++
+	return nil
 }
 
 // finish returns the rows so far as a batch (nil if none) and resets.
@@ -212,9 +195,9 @@ func (b *batchBuilder) finish() (arrow.RecordBatch, error) {
 			c.Release()
 		}
 	}()
-	cols = append(cols, b.key.NewArray())
+	cols = append(cols, b.key.newArray())
 	if b.value != nil {
-		cols = append(cols, b.value.NewArray())
+		cols = append(cols, b.value.newArray())
 	} else {
 		v, err := b.structValue()
 		if err != nil {
@@ -222,12 +205,12 @@ func (b *batchBuilder) finish() (arrow.RecordBatch, error) {
 		}
 		cols = append(cols, v)
 	}
-	cols = append(cols, b.topic.NewArray(), b.part.NewArray(), b.off.NewArray(), b.ts.NewArray(), b.tsType.NewArray())
+	cols = append(cols, b.topic.newArray(), b.part.newArray(), b.off.newArray(), b.ts.newArray(), b.tsType.newArray())
 	if b.hdr != nil {
 		cols = append(cols, b.hdr.NewArray())
 	}
 	n := b.n
-	b.n, b.bytes = 0, 0
+	b.n = 0
 	return array.NewRecordBatch(b.schema, cols, int64(n)), nil
 }
 
@@ -259,30 +242,23 @@ func (b *batchBuilder) structValue() (arrow.Array, error) {
 }
 
 func (b *batchBuilder) release() {
-	for _, x := range []interface{ Release() }{b.key, b.value, b.topic, b.part, b.off, b.ts, b.tsType, b.hdr} {
-		if x != nil && !isNilBuilder(x) {
-			x.Release()
+	for _, c := range []*bytesCol{b.key, b.value, b.topic} {
+		if c != nil {
+			c.release()
 		}
+	}
+	for _, c := range []*fixedCol{b.part, b.off, b.ts, b.tsType} {
+		if c != nil {
+			c.release()
+		}
+	}
+	if b.hdr != nil {
+		b.hdr.Release()
 	}
 	if b.dec != nil {
 		b.dec.Release()
 	}
 }
 
-func isNilBuilder(x interface{ Release() }) bool {
-	switch v := x.(type) {
-	case *array.BinaryBuilder:
-		return v == nil
-	case *array.StringBuilder:
-		return v == nil
-	case *array.Int32Builder:
-		return v == nil
-	case *array.Int64Builder:
-		return v == nil
-	case *array.TimestampBuilder:
-		return v == nil
-	case *array.ListBuilder:
-		return v == nil
-	}
-	return false
-}
+// unsafeBytes views a string's bytes without copying; they are only read.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
