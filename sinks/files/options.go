@@ -154,7 +154,7 @@ func (o *Options) Validate() error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%w: file sink %s: %w", sinks.ErrSink, o.Path, err)
+		return fmt.Errorf("%w: file sink %s: %w", sinks.ErrSink, storage.RedactLocation(o.Path), err)
 	}
 	return nil
 }

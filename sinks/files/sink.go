@@ -31,6 +31,7 @@ import (
 // one goroutine.
 type Sink struct {
 	o      Options
+	name   string // Path for messages, secrets redacted
 	fs     storage.FS
 	dir    string
 	format fileformat.Format
@@ -80,7 +81,7 @@ func New(o Options) (*Sink, error) {
 			o.ManifestMaxCompactBatches++ // the smallest power of the interval >= 1000
 		}
 	}
-	s := &Sink{o: o, fs: fsys, dir: dir, format: format, ext: extension(o), clock: o.Clock}
+	s := &Sink{o: o, name: storage.RedactLocation(o.Path), fs: fsys, dir: dir, format: format, ext: extension(o), clock: o.Clock}
 	s.log = newManifestLog(fsys, dir, int64(o.ManifestCompactInterval), o.ManifestMaxCompactBatches)
 	return s, nil
 }
@@ -101,7 +102,7 @@ func extension(o Options) string {
 }
 
 // Description is Spark's: FileSink[path].
-func (s *Sink) Description() string { return "FileSink[" + s.o.Path + "]" }
+func (s *Sink) Description() string { return "FileSink[" + s.name + "]" }
 
 // Dir is the output directory in FS.
 func (s *Sink) Dir() string { return s.dir }
@@ -118,7 +119,7 @@ func (s *Sink) SupportsMode(mode sinks.OutputMode) error {
 	}
 	return fmt.Errorf("%w: the file sink (%s) supports output mode append only, not %s: files are immutable once written, so rows cannot be updated or replaced. "+
 		"Use append with a watermark for aggregations, or foreachBatch (merge each batch yourself) or the Kafka sink for upserts",
-		sinks.ErrSink, s.o.Path, mode)
+		sinks.ErrSink, s.name, mode)
 }
 
 // LatestBatchID returns the newest batch in the manifest (-1 if none).
@@ -137,7 +138,7 @@ func (s *Sink) AddBatch(ctx context.Context, batchID int64, mode sinks.OutputMod
 		return err
 	}
 	if batchID < 0 {
-		return fmt.Errorf("%w: file sink %s: batch id %d is negative", sinks.ErrSink, s.o.Path, batchID)
+		return fmt.Errorf("%w: file sink %s: batch id %d is negative", sinks.ErrSink, s.name, batchID)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -175,7 +176,7 @@ func (s *Sink) writeData(ctx context.Context, batchID int64, rows array.RecordRe
 		b := rows.RecordBatch()
 		if !b.Schema().Equal(schema) {
 			dw.abort()
-			return nil, fmt.Errorf("%w: file sink %s: batch %d: a record batch has schema %s, the reader's is %s", sinks.ErrSink, s.o.Path, batchID, b.Schema(), schema)
+			return nil, fmt.Errorf("%w: file sink %s: batch %d: a record batch has schema %s, the reader's is %s", sinks.ErrSink, s.name, batchID, b.Schema(), schema)
 		}
 		if err := dw.write(b); err != nil {
 			dw.abort()
@@ -184,7 +185,7 @@ func (s *Sink) writeData(ctx context.Context, batchID int64, rows array.RecordRe
 	}
 	if err := rows.Err(); err != nil {
 		dw.abort()
-		return nil, fmt.Errorf("%w: file sink %s: batch %d: reading the rows: %w", sinks.ErrSink, s.o.Path, batchID, err)
+		return nil, fmt.Errorf("%w: file sink %s: batch %d: reading the rows: %w", sinks.ErrSink, s.name, batchID, err)
 	}
 	return dw.finish()
 }

@@ -64,7 +64,7 @@ func (c *badCollector) flush(ctx context.Context, s *Source, first, last int64) 
 	}
 	name := path.Join(s.badRoot, fmt.Sprintf("bad_records-%d-%d.json", first, last))
 	if err := s.badFS.WriteFile(ctx, name, c.buf.Bytes(), storage.WriteOptions{}); err != nil {
-		return fmt.Errorf("%w: file source %s: write bad records to %s: %w", sources.ErrSource, s.o.Path, name, err)
+		return fmt.Errorf("%w: file source %s: write bad records to %s: %w", sources.ErrSource, s.name, name, err)
 	}
 	s.badRecords.Add(c.records)
 	s.badFiles.Add(c.files)

@@ -24,7 +24,7 @@ func (s *Source) cleanFiles(ctx context.Context, files []seenFile) error {
 			err = s.archive(ctx, f.Path)
 		}
 		if err != nil {
-			return fmt.Errorf("%w: file source %s: cleanSource %s of %s: %w", sources.ErrSource, s.o.Path, s.clean, f.Path, err)
+			return fmt.Errorf("%w: file source %s: cleanSource %s of %s: %w", sources.ErrSource, s.name, s.clean, f.Path, err)
 		}
 	}
 	return nil

@@ -140,8 +140,9 @@ func (o *Options) Validate() error {
 	case "archive":
 		if o.SourceArchiveDir == "" {
 			add("cleanSource: archive needs sourceArchiveDir")
-		} else if within(o.SourceArchiveDir, fixedPrefix(o.Path)) {
-			add("sourceArchiveDir %q is inside path %q: archived files would be read again", o.SourceArchiveDir, o.Path)
+		} else if within(stripQuery(o.SourceArchiveDir), fixedPrefix(stripQuery(o.Path))) {
+			add("sourceArchiveDir %q is inside path %q: archived files would be read again",
+				storage.RedactLocation(o.SourceArchiveDir), storage.RedactLocation(o.Path))
 		}
 	case "delete":
 		if o.SourceArchiveDir != "" {
@@ -171,7 +172,7 @@ func (o *Options) Validate() error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%w: file source %s: %w", sources.ErrSource, o.Path, err)
+		return fmt.Errorf("%w: file source %s: %w", sources.ErrSource, storage.RedactLocation(o.Path), err)
 	}
 	return nil
 }
@@ -186,6 +187,15 @@ func fixedPrefix(p string) string {
 		}
 	}
 	return p
+}
+
+// stripQuery drops the query of a URL location (s3://b/p?endpoint=...);
+// in a plain path '?' is a glob character and stays.
+func stripQuery(loc string) string {
+	if strings.Contains(loc, "://") {
+		loc, _, _ = strings.Cut(loc, "?")
+	}
+	return loc
 }
 
 // within reports whether location a is b or below it (textually).

@@ -74,7 +74,7 @@ func givenSchemas(o *Options) (schemas, error) {
 	} else {
 		var err error
 		if full, err = expr.ParseDDL(o.Schema); err != nil {
-			return schemas{}, fmt.Errorf("%w: file source %s: schema: %w", sources.ErrSource, o.Path, err)
+			return schemas{}, fmt.Errorf("%w: file source %s: schema: %w", sources.ErrSource, storage.RedactLocation(o.Path), err)
 		}
 	}
 	var data, part []arrow.Field
@@ -97,7 +97,7 @@ func givenSchemas(o *Options) (schemas, error) {
 		}
 	}
 	if len(data) == 0 {
-		return schemas{}, fmt.Errorf("%w: file source %s: every column of the schema is a partition column; the files must hold at least one", sources.ErrSource, o.Path)
+		return schemas{}, fmt.Errorf("%w: file source %s: every column of the schema is a partition column; the files must hold at least one", sources.ErrSource, storage.RedactLocation(o.Path))
 	}
 	s := schemas{data: arrow.NewSchema(data, nil)}
 	if len(part) > 0 {
@@ -112,10 +112,10 @@ func givenSchemas(o *Options) (schemas, error) {
 func (s *Source) inferSchemas(ctx context.Context) (schemas, error) {
 	files, err := fileformat.ListFilesFS(ctx, s.fs, s.pattern)
 	if err != nil && !errors.Is(err, fileformat.ErrNotFound) {
-		return schemas{}, fmt.Errorf("%w: file source %s: %w", sources.ErrSource, s.o.Path, err)
+		return schemas{}, fmt.Errorf("%w: file source %s: %w", sources.ErrSource, s.name, err)
 	}
 	if len(files) == 0 {
-		return schemas{}, fmt.Errorf("%w: file source %s: inferSchema found no file to infer the schema from; add a file first or give schema: \"col TYPE, ...\"", ErrNoFiles, s.o.Path)
+		return schemas{}, fmt.Errorf("%w: file source %s: inferSchema found no file to infer the schema from; add a file first or give schema: \"col TYPE, ...\"", ErrNoFiles, s.name)
 	}
 	sort.Slice(files, func(i, j int) bool {
 		if !files[i].ModTime.Equal(files[j].ModTime) {
@@ -126,7 +126,7 @@ func (s *Source) inferSchemas(ctx context.Context) (schemas, error) {
 	oldest := files[0]
 	f, err := s.fs.Open(ctx, oldest.Path)
 	if err != nil {
-		return schemas{}, fmt.Errorf("%w: file source %s: infer schema: %w", sources.ErrSource, s.o.Path, err)
+		return schemas{}, fmt.Errorf("%w: file source %s: infer schema: %w", sources.ErrSource, s.name, err)
 	}
 	defer f.Close()
 	opts := fileformat.ReadOptions{Options: map[string]string{"inferSchema": "true"}, Mem: s.mem}
@@ -143,12 +143,12 @@ func (s *Source) inferSchemas(ctx context.Context) (schemas, error) {
 		err = fmt.Errorf("format %s cannot infer from storage", s.format.Name())
 	}
 	if err != nil {
-		return schemas{}, fmt.Errorf("%w: file source %s: infer schema from %s: %w", sources.ErrSource, s.o.Path, oldest.Path, err)
+		return schemas{}, fmt.Errorf("%w: file source %s: infer schema from %s: %w", sources.ErrSource, s.name, oldest.Path, err)
 	}
 	sc := schemas{data: data}
 	part, err := fileformat.PartitionSchema(files)
 	if err != nil {
-		return schemas{}, fmt.Errorf("%w: file source %s: %w", sources.ErrSource, s.o.Path, err)
+		return schemas{}, fmt.Errorf("%w: file source %s: %w", sources.ErrSource, s.name, err)
 	}
 	if len(s.o.PartitionColumns) > 0 {
 		var keep []arrow.Field

@@ -47,6 +47,7 @@ type MetricsReporter interface {
 // called from any.
 type Source struct {
 	o         Options
+	name      string // Path for messages, secrets redacted
 	fs        storage.FS
 	pattern   string // name or glob in fs
 	format    fileformat.Format
@@ -136,7 +137,7 @@ func newSource(o Options) (*Source, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Source{o: o, mem: o.Mem, cleanedThrough: -1, manifests: map[string][]fileformat.ManifestFile{}}
+	s := &Source{o: o, name: storage.RedactLocation(o.Path), mem: o.Mem, cleanedThrough: -1, manifests: map[string][]fileformat.ManifestFile{}}
 	if s.mem == nil {
 		s.mem = memory.DefaultAllocator
 	}
@@ -158,18 +159,18 @@ func newSource(o Options) (*Source, error) {
 	s.clean = strings.ToLower(o.CleanSource)
 	if s.clean == "archive" {
 		if s.archFS, s.archRoot, err = storage.Open(o.SourceArchiveDir); err != nil {
-			return nil, fmt.Errorf("%w: file source %s: sourceArchiveDir: %w", sources.ErrSource, o.Path, err)
+			return nil, fmt.Errorf("%w: file source %s: sourceArchiveDir: %w", sources.ErrSource, s.name, err)
 		}
 		if o.FS != nil && !strings.Contains(o.SourceArchiveDir, "://") {
 			s.archFS, s.archRoot = o.FS, o.SourceArchiveDir
 		}
 		if s.archFS == s.fs && within(s.archRoot, fixedPrefix(s.pattern)) {
-			return nil, fmt.Errorf("%w: file source %s: sourceArchiveDir %s is inside the source path: archived files would be read again", sources.ErrSource, o.Path, o.SourceArchiveDir)
+			return nil, fmt.Errorf("%w: file source %s: sourceArchiveDir %s is inside the source path: archived files would be read again", sources.ErrSource, s.name, storage.RedactLocation(o.SourceArchiveDir))
 		}
 	}
 	if o.BadRecordsPath != "" {
 		if s.badFS, s.badRoot, err = storage.Open(o.BadRecordsPath); err != nil {
-			return nil, fmt.Errorf("%w: file source %s: badRecordsPath: %w", sources.ErrSource, o.Path, err)
+			return nil, fmt.Errorf("%w: file source %s: badRecordsPath: %w", sources.ErrSource, s.name, err)
 		}
 		if o.FS != nil && !strings.Contains(o.BadRecordsPath, "://") {
 			s.badFS, s.badRoot = o.FS, o.BadRecordsPath
@@ -179,19 +180,28 @@ func newSource(o Options) (*Source, error) {
 }
 
 // openPattern resolves a path or glob to a storage and a name pattern in
-// it: the part before the first glob segment picks the storage.
+// it: the part before the first glob segment picks the storage. In a URL
+// (s3://bucket/logs/*.json?endpoint=...) '?' starts the query, which goes
+// to the storage; in a plain path it is a glob character.
 func openPattern(fsys storage.FS, location string) (storage.FS, string, error) {
 	if fsys != nil {
 		return fsys, location, nil
 	}
-	prefix := fixedPrefix(location)
-	rest := strings.TrimPrefix(location[len(prefix):], "/")
+	base, query, hasQuery := location, "", false
+	if strings.Contains(location, "://") {
+		base, query, hasQuery = strings.Cut(location, "?")
+	}
+	prefix := fixedPrefix(base)
+	rest := strings.TrimPrefix(base[len(prefix):], "/")
 	if prefix == "" {
 		prefix = "."
 	}
+	if hasQuery {
+		prefix += "?" + query
+	}
 	f, root, err := storage.Open(prefix)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: file source %s: %w", sources.ErrSource, location, err)
+		return nil, "", fmt.Errorf("%w: file source %s: %w", sources.ErrSource, storage.RedactLocation(location), err)
 	}
 	if rest != "" {
 		root = path.Join(root, rest)
@@ -226,14 +236,14 @@ func (s *Source) SetCheckpoint(ctx context.Context, fsys storage.FS, dir string)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.log != nil {
-		return fmt.Errorf("%w: file source %s: SetCheckpoint after the first batch; it must come first", sources.ErrSource, s.o.Path)
+		return fmt.Errorf("%w: file source %s: SetCheckpoint after the first batch; it must come first", sources.ErrSource, s.name)
 	}
 	sc, err := fixSchema(ctx, fsys, dir, s.sc, s.inferred)
 	if err != nil {
-		return fmt.Errorf("file source %s: %w", s.o.Path, err)
+		return fmt.Errorf("file source %s: %w", s.name, err)
 	}
 	if !sc.full().Equal(s.schema) {
-		return fmt.Errorf("%w: file source %s: schema changed", ErrSchemaChanged, s.o.Path)
+		return fmt.Errorf("%w: file source %s: schema changed", ErrSchemaChanged, s.name)
 	}
 	l := newSeenLog(fsys, dir, s.interval, s.maxAgeMs)
 	if err := l.load(ctx); err != nil {
@@ -260,7 +270,7 @@ func (s *Source) ensureLog(ctx context.Context) error {
 func (s *Source) Schema() *arrow.Schema { return s.schema }
 
 // Description is Spark's: FileStreamSource[path].
-func (s *Source) Description() string { return "FileStreamSource[" + s.o.Path + "]" }
+func (s *Source) Description() string { return "FileStreamSource[" + s.name + "]" }
 
 // DefaultReadLimit is maxFilesPerTrigger / maxBytesPerTrigger.
 func (s *Source) DefaultReadLimit() sources.ReadLimit {
@@ -351,7 +361,7 @@ func (s *Source) checkOffset(o sources.Offset) (int64, error) {
 	}
 	if n > s.log.latest {
 		return 0, fmt.Errorf("%w: file source %s: the checkpoint's offset is log offset %d but the seen-files log in %s ends at %d: the source was not given its checkpoint directory (SetCheckpoint), or the log was deleted",
-			sources.ErrSource, s.o.Path, n, s.log.dir, s.log.latest)
+			sources.ErrSource, s.name, n, s.log.dir, s.log.latest)
 	}
 	return n, nil
 }
@@ -396,7 +406,7 @@ func (s *Source) list(ctx context.Context) ([]seenFile, error) {
 		return nil, nil // the directory does not exist yet
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: file source %s: %w", sources.ErrSource, s.o.Path, err)
+		return nil, fmt.Errorf("%w: file source %s: %w", sources.ErrSource, s.name, err)
 	}
 	out := make([]seenFile, len(infos))
 	for i, f := range infos {
@@ -414,7 +424,7 @@ func (s *Source) listManifest(ctx context.Context) ([]seenFile, bool, error) {
 	}
 	chain, err := fileformat.ChainManifest(objs)
 	if err != nil {
-		return nil, true, fmt.Errorf("%w: file source %s: %w", sources.ErrSource, s.o.Path, err)
+		return nil, true, fmt.Errorf("%w: file source %s: %w", sources.ErrSource, s.name, err)
 	}
 	keep := make(map[string][]fileformat.ManifestFile, len(chain))
 	var out []seenFile
@@ -428,14 +438,14 @@ func (s *Source) listManifest(ctx context.Context) ([]seenFile, bool, error) {
 				return nil, true, nil
 			}
 			if err != nil {
-				return nil, true, fmt.Errorf("%w: file source %s: %w", sources.ErrSource, s.o.Path, err)
+				return nil, true, fmt.Errorf("%w: file source %s: %w", sources.ErrSource, s.name, err)
 			}
 			_, body, err := fileformat.ManifestBody(name, data, o.Compact)
 			if err == nil {
 				files, err = fileformat.DecodeManifestFiles(name, body, nil)
 			}
 			if err != nil {
-				return nil, true, fmt.Errorf("%w: file source %s: %w", sources.ErrSource, s.o.Path, err)
+				return nil, true, fmt.Errorf("%w: file source %s: %w", sources.ErrSource, s.name, err)
 			}
 		}
 		keep[o.Name] = files
