@@ -284,11 +284,11 @@ func (s *Store) verifyExisting(ctx context.Context, name string, v int64, sel []
 		defer releaseAll(vals)
 		for c, ours := range vals {
 			theirs := cols[nk+c]
-			if array.ApproxEqual(ours, theirs, array.WithNaNsEqual(true)) {
+			if array.ApproxEqual(ours, theirs, exact...) {
 				continue
 			}
 			for i := 0; i < n; i++ {
-				if !array.SliceApproxEqual(ours, int64(i), int64(i+1), theirs, int64(i), int64(i+1), array.WithNaNsEqual(true)) {
+				if !array.SliceApproxEqual(ours, int64(i), int64(i+1), theirs, int64(i), int64(i+1), exact...) {
 					return conflict("key %s: value column %d is %s in the file and %s now", rowString(cols[:nk], i), c, theirs.ValueStr(i), ours.ValueStr(i))
 				}
 			}
@@ -310,6 +310,9 @@ func (s *Store) verifyExisting(ctx context.Context, name string, v int64, sel []
 	}
 	return nil
 }
+
+// exact compares values exactly, except that NaN equals NaN.
+var exact = []array.EqualOption{array.WithNaNsEqual(true), array.WithAbsTolerance(0)}
 
 // rowString renders row i of key columns for messages.
 func rowString(cols []arrow.Array, i int) string {

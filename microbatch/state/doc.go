@@ -8,7 +8,10 @@
 // Version v is the state after batch v-1 committed (Spark: version =
 // batchId + 1); version 0 is the empty state. The engine running batch N
 // calls Load(N), changes the state, and Commit, which makes version N+1
-// durable and returns it. Abort (or a failed Commit) drops the changes.
+// durable and returns it. Abort drops the changes; a failed Commit keeps
+// them pending, to retry Commit or Abort. Only Abort after changes costs
+// much: the next Load restores the version from the files (as Spark's
+// providers do), since the table is changed in place.
 //
 // # A keyed columnar table
 //
@@ -25,8 +28,10 @@
 //
 // Streaming aggregation, per batch: aggregate the batch partially (keys +
 // the accumulators' State columns), Insert its keys (slots, and which keys
-// are new), read the old buffers with Values, fold old and new with the
-// accumulators' MergeState, Set the merged buffers, emit; then evict with
+// are new), read the old buffers with Values (all NULL for new keys: fold
+// only the others, e.g. giving new rows the group NoGroup), fold old and
+// new with the accumulators' MergeState, Set the merged buffers, emit;
+// then evict with
 // Scan + Remove, and Commit. dropDuplicates: Insert, and the created flags
 // are the rows to keep. Join buffers: one key row per buffered input row
 // (join key + a sequence number), or Spark's two stores (key -> count and
@@ -58,9 +63,17 @@
 // loaded. Every file is written create-if-absent. A batch re-run after a
 // crash finds its delta already written: the store reads it and checks
 // that it holds exactly the changes the re-run made (same keys, removals
-// and values, in any order); then the commit succeeds, and if not it fails
-// with ErrDeltaConflict (a non-deterministic batch, or two queries on one
-// checkpoint), never overwriting committed state.
+// and values, in any order); then the commit succeeds. If not (a
+// non-deterministic batch, or two queries on one checkpoint) it fails with
+// ErrDeltaConflict, or with Options.OnReplayMismatch = ReplayKeepFile
+// keeps the file and reloads the version from it (for batches that are
+// deterministic only up to floating-point rounding). A committed file is
+// never overwritten.
+//
+// Decoding trusts nothing in a file: the checksum comes first, then each
+// Arrow IPC message's flatbuffer metadata is bounds-checked before
+// arrow-go reads it (ipcsafe.go), every array is validated, and no
+// allocation can exceed a fixed limit.
 //
 // The partition count and the schemas are fixed by the operator's
 // _metadata when the state is first created; OpenOperator refuses a

@@ -484,7 +484,8 @@ func (s *Store) Reserve(n int) {
 // keep them). fn may Remove or Set the rows it is given, or any other
 // (eviction by watermark: compute a mask over the keys or values, Remove
 // the selected slots); rows inserted during the scan may or may not be
-// visited. Commit, Abort and Load fail inside fn. An error from fn stops
+// visited. Commit and Load fail inside fn; Abort there ends the scan with
+// ErrNotLoaded. An error from fn stops
 // the scan and is returned.
 func (s *Store) Scan(mem memory.Allocator, batchRows int, fn func(slots []uint32, keys, values []arrow.Array) error) error {
 	if batchRows <= 0 {

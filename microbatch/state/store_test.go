@@ -363,3 +363,67 @@ func TestLargeTableCompaction(t *testing.T) {
 	must(t, st2.Load(ctx, 2))
 	check(st2)
 }
+
+// A re-run whose float sums differ in the last bit (folded in another
+// order) conflicts under ReplayFail and keeps the first run's file under
+// ReplayKeepFile; an identical re-run commits under both.
+func TestReplayOfFloatSums(t *testing.T) {
+	for _, policy := range []ReplayPolicy{ReplayFail, ReplayKeepFile} {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		spec := OperatorSpec{ID: 0, NumPartitions: 1, Stores: []StoreSpec{{
+			Key:   arrow.NewSchema([]arrow.Field{{Name: "k", Type: arrow.PrimitiveTypes.Int64}}, nil),
+			Value: arrow.NewSchema([]arrow.Field{{Name: "sum", Type: arrow.PrimitiveTypes.Float64, Nullable: true}}, nil),
+		}}}
+		fsys := storage.NewMem()
+		var lose bool
+		fsys.SetHooks(storage.Hooks{After: func(op storage.Op, name string, err error) error {
+			if op == storage.OpWriteFile && lose {
+				lose = false
+				return errors.New("ack lost")
+			}
+			return err
+		}})
+		op, st := openStore(t, fsys, spec, Options{Mem: mem, OnReplayMismatch: policy})
+		put := func(v float64) {
+			k := i64s(mem, []int64{7}, nil)
+			b := array.NewFloat64Builder(mem)
+			b.Append(v)
+			f := b.NewArray()
+			b.Release()
+			must(t, st.Put([]arrow.Array{k}, []arrow.Array{f}))
+			k.Release()
+			f.Release()
+		}
+		must(t, st.Load(ctx, 0))
+		a, b, c := 0.1, 0.2, 0.3
+		first := a + b + c
+		put(first)
+		lose = true
+		if _, err := st.Commit(ctx); err == nil {
+			t.Fatal("lost ack not reported")
+		}
+		st.Abort()
+		must(t, st.Load(ctx, 0))
+		put(c + b + a) // differs from first in the last bit
+		_, err := st.Commit(ctx)
+		if policy == ReplayFail {
+			if !errors.Is(err, ErrDeltaConflict) || !strings.Contains(err.Error(), "value column 0") {
+				t.Fatalf("ReplayFail: %v", err)
+			}
+			st.Abort()
+			must(t, st.Load(ctx, 0))
+			put(first)
+			mustCommit(t, st) // the identical re-run
+		} else {
+			must(t, err)
+			if m := st.Metrics(); m.ReplayMismatches != 1 {
+				t.Fatalf("metrics %+v", m)
+			}
+		}
+		if got := dump(t, st)["[7]"]; got != fmt.Sprintf("[%v]", first) {
+			t.Fatalf("%v: state %s, want the first run's %v", policy, got, first)
+		}
+		op.Close()
+		mem.AssertSize(t, 0)
+	}
+}
