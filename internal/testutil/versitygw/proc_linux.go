@@ -1,6 +1,7 @@
 package versitygw
 
 import (
+	"os"
 	"os/exec"
 	"runtime"
 	"sync"
@@ -40,4 +41,16 @@ func startProcess(cmd *exec.Cmd) error {
 	errc := make(chan error, 1)
 	spawnCh <- spawnReq{cmd: cmd, errc: errc}
 	return <-errc
+}
+
+// supportsXattr reports whether dir's file system stores user extended
+// attributes, where the posix backend keeps object metadata by default
+// (tmpfs before Linux 6.6 does not).
+func supportsXattr(dir string) bool {
+	p := dir + "/.xattr-probe"
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		return false
+	}
+	defer os.Remove(p)
+	return syscall.Setxattr(p, "user.sluice", []byte("1"), 0) == nil
 }

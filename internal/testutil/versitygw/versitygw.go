@@ -57,10 +57,11 @@ type Server struct {
 	SecretKey string // root secret key
 	Dir       string // the posix backend's root: one directory per bucket
 
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process exited
-	err  error         // its exit status, set before done closes
-	out  *lockedBuffer // stdout and stderr, for error messages
+	cmd     *exec.Cmd
+	sidecar string        // metadata directory when the backend's lacks xattrs
+	done    chan struct{} // closed when the process exited
+	err     error         // its exit status, set before done closes
+	out     *lockedBuffer // stdout and stderr, for error messages
 
 	stopOnce sync.Once
 }
@@ -143,11 +144,18 @@ func start(ctx context.Context, bin, dir string, port int) (*Server, error) {
 		done:      make(chan struct{}),
 		out:       &lockedBuffer{},
 	}
-	cmd := exec.Command(bin,
-		"--port", "127.0.0.1:"+strconv.Itoa(port),
-		"--region", s.Region,
-		"--quiet",
-		"posix", dir)
+	args := []string{"--port", "127.0.0.1:" + strconv.Itoa(port), "--region", s.Region, "--quiet", "posix"}
+	if !supportsXattr(dir) {
+		// Keep object metadata (ETags) in a sidecar directory instead; it
+		// must be outside the backend's directory.
+		side, err := os.MkdirTemp("", "versitygw-meta-")
+		if err != nil {
+			return nil, fmt.Errorf("versitygw: metadata directory: %w", err)
+		}
+		s.sidecar = side
+		args = append(args, "--sidecar", side)
+	}
+	cmd := exec.Command(bin, append(args, dir)...)
 	// Credentials through the environment, not argv (ps shows argv).
 	cmd.Env = append(os.Environ(),
 		"ROOT_ACCESS_KEY_ID="+s.AccessKey,
@@ -156,6 +164,9 @@ func start(ctx context.Context, bin, dir string, port int) (*Server, error) {
 	cmd.Stderr = s.out
 	setDeathSignal(cmd)
 	if err := startProcess(cmd); err != nil {
+		if s.sidecar != "" {
+			os.RemoveAll(s.sidecar)
+		}
 		return nil, fmt.Errorf("versitygw: start %s: %w", bin, err)
 	}
 	s.cmd = cmd
@@ -200,6 +211,9 @@ func (s *Server) Stop() error {
 		if s.cmd != nil && s.cmd.Process != nil {
 			s.cmd.Process.Kill()
 			<-s.done
+		}
+		if s.sidecar != "" {
+			os.RemoveAll(s.sidecar)
 		}
 	})
 	return nil
