@@ -24,9 +24,10 @@ import (
 // half-batch leaves files that no manifest names, so nobody ever reads
 // them. Layout, inside the output directory:
 //
-//	_sluice_log/version            "v1": written before any data file, so
-//	                               a reader knows the directory is managed
-//	                               even before the first batch committed
+//	_sluice_log/version            "v1" (then the sink's compaction
+//	                               settings): written before any data file,
+//	                               so a reader knows the directory is
+//	                               managed even before the first commit
 //	_sluice_log/<N>                batch N: the files it added
 //	_sluice_log/<F>-<L>.compact    batches F..L merged (written by the sink;
 //	                               batch L, which closes the range, has no

@@ -3,6 +3,7 @@ package files
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -61,9 +62,23 @@ func (l *manifestLog) load(ctx context.Context) error {
 	if l.loaded {
 		return nil
 	}
+	// The marker also fixes the compaction geometry: compact ranges are
+	// aligned to it, so it must not change over the log's life.
 	marker := path.Join(l.logDir, fileformat.ManifestMarker)
-	err := l.fs.WriteFile(ctx, marker, []byte("v1"), storage.WriteOptions{CreateIfAbsent: true})
-	if err != nil && !errors.Is(err, storage.ErrExist) {
+	conf, _ := json.Marshal(markerConfig{CompactInterval: l.interval, MaxCompactBatches: l.maxSpan})
+	err := l.fs.WriteFile(ctx, marker, append([]byte("v1\n"), conf...), storage.WriteOptions{CreateIfAbsent: true})
+	if errors.Is(err, storage.ErrExist) {
+		data, rerr := l.fs.ReadFile(ctx, marker)
+		if rerr != nil {
+			return fmt.Errorf("%w: file sink %s: read %s: %w", sinks.ErrSink, l.dir, marker, rerr)
+		}
+		var mc markerConfig
+		if _, line, ok := bytes.Cut(data, []byte{'\n'}); ok && json.Unmarshal(line, &mc) == nil && mc.CompactInterval >= 2 && mc.MaxCompactBatches >= mc.CompactInterval {
+			l.interval, l.maxSpan = mc.CompactInterval, mc.MaxCompactBatches
+		}
+		err = nil
+	}
+	if err != nil {
 		return fmt.Errorf("%w: file sink %s: write %s: %w", sinks.ErrSink, l.dir, marker, err)
 	}
 	objs, _, err := fileformat.ListManifestObjects(ctx, l.fs, l.dir)
@@ -85,6 +100,14 @@ func (l *manifestLog) load(ctx context.Context) error {
 	}
 	l.loaded = true
 	return nil
+}
+
+// markerConfig is the marker's second line: the compaction geometry fixed
+// by the first writer (later option values are ignored, as Spark reads
+// its compact interval from the log).
+type markerConfig struct {
+	CompactInterval   int64 `json:"compactInterval"`
+	MaxCompactBatches int64 `json:"maxCompactBatches"`
 }
 
 // commit makes batch n's files visible: its entry, or, when n closes a

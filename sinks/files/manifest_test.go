@@ -146,3 +146,27 @@ func TestManifestStartsLate(t *testing.T) {
 		t.Errorf("compacts %v", names)
 	}
 }
+
+// The compaction geometry is fixed by the first writer: a restart with
+// other options keeps the log's.
+func TestManifestGeometryFixed(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	m := storage.NewMem()
+	s, _ := New(Options{FS: m, Path: "/o", Mem: mem, ManifestCompactInterval: 3, ManifestMaxCompactBatches: 9})
+	for b := int64(0); b < 20; b++ {
+		if err := addBatch(t, s, mem, b, int(b), int(b)+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _ = New(Options{FS: m, Path: "/o", Mem: mem, ManifestCompactInterval: 4, ManifestMaxCompactBatches: 16})
+	for b := int64(20); b < 60; b++ {
+		if err := addBatch(t, s, mem, b, int(b), int(b)+1); err != nil {
+			t.Fatal(err)
+		}
+		checkManifest(t, m, "/o", 0, b)
+	}
+	if names := logNames(t, m, "/o"); !slices.Contains(names, "45-53.compact") {
+		t.Errorf("the first geometry (3, 9) was not kept: %v", names)
+	}
+}
