@@ -289,12 +289,12 @@ func TestAggregateAPI(t *testing.T) {
 		df   *DataFrame
 		want []Row
 	}{
-		"count": {df.GroupBy("k").Count().OrderBy("k"), []Row{{"a", int64(3)}, {"b", int64(2)}}},
-		"sum":   {df.GroupBy("k").Sum("v").OrderBy("k"), []Row{{"a", int64(7)}, {"b", int64(4)}}},
-		"avg":   {df.GroupBy("k").Avg("v").OrderBy("k"), []Row{{"a", 7.0 / 3}, {"b", 4.0}}},
-		"min":   {df.GroupBy("k").Min("v").OrderBy("k"), []Row{{"a", int32(1)}, {"b", int32(4)}}},
-		"max":   {df.GroupBy("k").Max("v").OrderBy("k"), []Row{{"a", int32(3)}, {"b", int32(4)}}},
-		"first": {df.Filter("k = 'a'").Agg(First("v"), Last("v")), []Row{{int32(1), int32(3)}}},
+		"count":  {df.GroupBy("k").Count().OrderBy("k"), []Row{{"a", int64(3)}, {"b", int64(2)}}},
+		"sum":    {df.GroupBy("k").Sum("v").OrderBy("k"), []Row{{"a", int64(7)}, {"b", int64(4)}}},
+		"avg":    {df.GroupBy("k").Avg("v").OrderBy("k"), []Row{{"a", 7.0 / 3}, {"b", 4.0}}},
+		"min":    {df.GroupBy("k").Min("v").OrderBy("k"), []Row{{"a", int32(1)}, {"b", int32(4)}}},
+		"max":    {df.GroupBy("k").Max("v").OrderBy("k"), []Row{{"a", int32(3)}, {"b", int32(4)}}},
+		"first":  {df.Filter("k = 'a'").Agg(First("v"), Last("v")), []Row{{int32(1), int32(3)}}},
 		"global": {df.Agg(Count("*").As("n"), Max("k").As("k")), []Row{{int64(5), "b"}}},
 	} {
 		if got := mustRows(t, c.df); !reflect.DeepEqual(got, c.want) {
