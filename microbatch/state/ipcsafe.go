@@ -152,10 +152,13 @@ type fbTable struct {
 // field returns the position of a slot's value, 0 when absent.
 func (t fbTable) field(slot int, size int) (int, error) {
 	o := 4 + 2*slot
-	if o+2 > t.vsize {
+	if o >= t.vsize { // the flatbuffers runtime's test, to read what it reads
 		return 0, nil
 	}
-	off, _ := t.f.u16(t.vt + o)
+	off, err := t.f.u16(t.vt + o)
+	if err != nil {
+		return 0, err
+	}
 	if off == 0 {
 		return 0, nil
 	}

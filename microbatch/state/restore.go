@@ -163,10 +163,17 @@ func loadVersion(ctx context.Context, fsys storage.FS, dir string, hdr fileHeade
 	return t, nil
 }
 
+// plausibleRows caps a trailer's row count (not yet proven by decoding)
+// by the file's size, so a corrupt count cannot size the table: state
+// rows compress far less than 64 to a byte.
+func plausibleRows(rows int64, data []byte) int {
+	return int(min(rows, 64*int64(len(data))+maxBatchRows))
+}
+
 func applySnapshot(t *table, name string, data []byte, hdr fileHeader, types []arrow.DataType, mem memory.Allocator) error {
 	nk := len(t.ktypes)
 	var slots []uint32
-	_, err := decodeFile(name, data, hdr, types, mem, func(rows int64) { t.g.Reserve(int(rows)) }, func(rec arrow.RecordBatch) error {
+	_, err := decodeFile(name, data, hdr, types, mem, func(rows int64) { t.g.Reserve(plausibleRows(rows, data)) }, func(rec arrow.RecordBatch) error {
 		cols := rec.Columns()
 		slots = growDouble(slots[:0], int(rec.NumRows()))
 		if err := t.insert(cols[:nk], slots); err != nil {
@@ -190,7 +197,7 @@ func applyDelta(t *table, name string, data []byte, hdr fileHeader, types []arro
 		// Only for large deltas: Reserve sizes to exactly what it is
 		// asked, so many small ones would copy the keys over and over.
 		if rows > int64(t.n)/4 {
-			t.g.Reserve(t.n + int(rows))
+			t.g.Reserve(t.n + plausibleRows(rows, data))
 		}
 	}
 	_, err := decodeFile(name, data, hdr, types, mem, reserve, func(rec arrow.RecordBatch) error {
