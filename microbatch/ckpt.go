@@ -41,5 +41,7 @@ type checkpointStore interface {
 	Purge(ctx context.Context, latest int64) error
 	// StateLocation is where stateful operators keep their stores.
 	StateLocation() (storage.FS, string)
+	// SourceDir is sources/<i>, for sources that keep their own log.
+	SourceDir(i int) (storage.FS, string)
 	Close() error
 }

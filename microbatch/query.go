@@ -199,6 +199,15 @@ func Start(ctx context.Context, cfg Config) (*Query, error) {
 		}
 		q.sources = append(q.sources, src)
 	}
+	for i, s := range q.sources {
+		if ca, ok := s.(sources.CheckpointAware); ok {
+			fsys, dir := cfg.Checkpoint.SourceDir(i)
+			if err := ca.SetCheckpoint(ctx, fsys, dir); err != nil {
+				q.closeState()
+				return nil, fmt.Errorf("%w: %s: %w", ErrQuery, describeSource(s), err)
+			}
+		}
+	}
 	if err := q.recover(ctx); err != nil {
 		return nil, err
 	}

@@ -163,3 +163,5 @@ func (w *walStore) Purge(ctx context.Context, latest int64) error {
 }
 
 func (w *walStore) StateLocation() (storage.FS, string) { return w.c.FS(), w.c.StateDir() }
+
+func (w *walStore) SourceDir(i int) (storage.FS, string) { return w.c.FS(), w.c.Sources(i).Dir() }

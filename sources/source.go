@@ -9,6 +9,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sluicehq/sluice/internal/storage"
 )
 
 // ErrSource is the sentinel wrapped by source failures.
@@ -86,4 +88,13 @@ type RowCounter interface {
 // Sources without it are read to their latest offset in one batch.
 type AvailableNowPreparer interface {
 	PrepareForAvailableNow(ctx context.Context) error
+}
+
+// CheckpointAware is an optional capability for sources that keep their
+// own log (the file source's seen-files log): the engine calls it once at
+// Start, before recovery, with the query checkpoint's storage and the
+// source's directory sources/<i>. Without it a source keeps no state of its
+// own beyond its offsets.
+type CheckpointAware interface {
+	SetCheckpoint(ctx context.Context, fsys storage.FS, dir string) error
 }
