@@ -269,6 +269,9 @@ func (h *harness) scriptFrom(s *Session, df *DataFrame, text string, lookup func
 			df = df.CrossJoin(from(rest))
 		case "alias":
 			df = df.Alias(rest)
+		case "withwatermark":
+			col, delay, _ := strings.Cut(rest, " ")
+			df = df.WithWatermark(col, delay)
 		case "join":
 			// join TABLE [AS alias] how on COND | join TABLE how using a,b
 			f := strings.Fields(rest)
