@@ -83,7 +83,7 @@ func (s *Sink) AddBatch(ctx context.Context, batchID int64, mode sinks.OutputMod
 		return err
 	}
 	_, err := fmt.Fprintf(s.opts.Out, "-------------------------------------------\nBatch: %d\n-------------------------------------------\n%s\n",
-		batchID, tableformat.Format(tableformat.Header(rows.Schema()), cells, total > len(cells), s.opts.NumRows))
+		batchID, tableformat.FormatAligned(tableformat.Header(rows.Schema()), cells, total > len(cells), s.opts.NumRows, *s.opts.Truncate))
 	return err
 }
 
