@@ -76,8 +76,9 @@ func add(t testing.TB, s *Sink, id int64, rr array.RecordReader) error {
 }
 
 // consume reads every committed value of topic with a read_committed
-// consumer, until nothing more arrives for half a second.
-func consume(t testing.TB, b *devkafka.Broker, topic string) []string {
+// consumer: at least want records, then until nothing more arrives for
+// half a second (so duplicates would show).
+func consume(t testing.TB, b *devkafka.Broker, topic string, want int) []string {
 	t.Helper()
 	cl, err := b.Client(kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
@@ -86,8 +87,9 @@ func consume(t testing.TB, b *devkafka.Broker, topic string) []string {
 	}
 	defer cl.Close()
 	var out []string
+	deadline := time.Now().Add(20 * time.Second)
 	quiet := time.Now()
-	for time.Since(quiet) < 500*time.Millisecond {
+	for (len(out) < want && time.Now().Before(deadline)) || time.Since(quiet) < 500*time.Millisecond {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		fs := cl.PollFetches(ctx)
 		cancel()
@@ -146,7 +148,7 @@ func TestExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"1", "2", "3", "4"}
-	if got := consume(t, b, "out"); !slices.Equal(got, want) {
+	if got := consume(t, b, "out", len(want)); !slices.Equal(got, want) {
 		t.Fatalf("read_committed consumer saw %v, want %v", got, want)
 	}
 	if got := kcatConsume(t, b.Addr(), "out"); !slices.Equal(got, want) {
@@ -201,7 +203,7 @@ func TestAbortedTransactionsInvisible(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"a", "b", "c"}
-	if got := consume(t, b, "out"); !slices.Equal(got, want) {
+	if got := consume(t, b, "out", len(want)); !slices.Equal(got, want) {
 		t.Fatalf("read_committed consumer saw %v, want %v", got, want)
 	}
 	if got := kcatConsume(t, b.Addr(), "out"); !slices.Equal(got, want) {
@@ -236,7 +238,7 @@ func TestZombieFenced(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"a", "b", "c"}
-	if got := consume(t, b, "out"); !slices.Equal(got, want) {
+	if got := consume(t, b, "out", len(want)); !slices.Equal(got, want) {
 		t.Fatalf("read_committed consumer saw %v, want %v", got, want)
 	}
 }
@@ -251,7 +253,7 @@ func TestAtLeastOnceRewritesReplays(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, want := consume(t, b, "out"), []string{"a", "a"}; !slices.Equal(got, want) {
+	if got, want := consume(t, b, "out", 2), []string{"a", "a"}; !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
@@ -415,7 +417,7 @@ func TestFailedBatchAborted(t *testing.T) {
 	if err := add(t, s, 0, batch(0, 1, -1)); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := consume(t, b, "out"), []string{"v0-p0", "v1-p1", "v2-p-1"}; !slices.Equal(got, want) {
+	if got, want := consume(t, b, "out", 3), []string{"v0-p0", "v1-p1", "v2-p-1"}; !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }

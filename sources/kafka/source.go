@@ -263,6 +263,12 @@ func topicsOf(parts []tp) []string {
 
 // listed turns a kadm listing into offsets for parts.
 func (s *Source) listed(what string, l kadm.ListedOffsets, err error, parts []tp) (offsets, error) {
+	gone := false
+	if se, ok := errors.AsType[*kadm.ShardErrors](err); ok && onlyUnknownTopics(se) {
+		// Topics deleted since they were listed: their partitions are
+		// missing below, which callers treat as gone.
+		err, gone = nil, true
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: kafka source %s: list %s offsets: %w", sources.ErrSource, s.Description(), what, err)
 	}
@@ -270,7 +276,7 @@ func (s *Source) listed(what string, l kadm.ListedOffsets, err error, parts []tp
 	for _, p := range parts {
 		lo, ok := l.Lookup(p.topic, p.part)
 		if !ok {
-			if _, gone := l.Lookup(p.topic, -1); gone {
+			if _, unknown := l.Lookup(p.topic, -1); unknown || gone {
 				continue // the topic is unknown: deleted meanwhile
 			}
 			return nil, fmt.Errorf("%w: kafka source: list %s offsets: no answer for %s", sources.ErrSource, what, p)
@@ -284,6 +290,15 @@ func (s *Source) listed(what string, l kadm.ListedOffsets, err error, parts []tp
 		out[p] = lo.Offset
 	}
 	return out, nil
+}
+
+func onlyUnknownTopics(se *kadm.ShardErrors) bool {
+	for _, e := range se.Errs {
+		if !errors.Is(e.Err, kerr.UnknownTopicOrPartition) {
+			return false
+		}
+	}
+	return len(se.Errs) > 0
 }
 
 // latest lists end offsets: the last stable offset with read_committed
