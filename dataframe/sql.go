@@ -175,7 +175,7 @@ func (pl *sqlPlanner) setOp(op *expr.SetOp, scope *cteScope) (plan.Node, error) 
 		if op.All {
 			return u, nil
 		}
-		return pl.distinct(u)
+		return pl.distinct(u, op.Pos)
 	}
 	if op.All {
 		return nil, pl.errAt(op.Pos, fmt.Errorf("%w: %s ALL is not supported", plan.ErrAnalysis, name),
@@ -198,13 +198,16 @@ func (pl *sqlPlanner) setOp(op *expr.SetOp, scope *cteScope) (plan.Node, error) 
 	if err != nil {
 		return nil, pl.errAt(op.Pos, err, "")
 	}
-	return pl.distinct(j)
+	return pl.distinct(j, op.Pos)
 }
 
-// distinct is DataFrame.Distinct.
-func (pl *sqlPlanner) distinct(n plan.Node) (plan.Node, error) {
+// distinct is DataFrame.Distinct; an error is placed at pos.
+func (pl *sqlPlanner) distinct(n plan.Node, pos expr.Pos) (plan.Node, error) {
 	d := (&DataFrame{s: pl.s, plan: n}).Distinct()
-	return d.plan, d.err
+	if d.err != nil {
+		return nil, pl.errAt(pos, d.err, "")
+	}
+	return d.plan, nil
 }
 
 // limit plans LIMIT n; n must fold to a non-negative integer.

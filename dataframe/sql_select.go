@@ -56,7 +56,7 @@ func (pl *sqlPlanner) project(n plan.Node, sel *expr.SelectStmt, items []expr.Ex
 	}
 	if len(orderBy) == 0 {
 		if sel.Distinct {
-			return pl.distinct(proj)
+			return pl.distinct(proj, sel.Pos)
 		}
 		return proj, nil
 	}
@@ -71,7 +71,7 @@ func (pl *sqlPlanner) project(n plan.Node, sel *expr.SelectStmt, items []expr.Ex
 	if len(b.hidden) == 0 {
 		node := proj
 		if sel.Distinct {
-			if node, err = pl.distinct(node); err != nil {
+			if node, err = pl.distinct(node, sel.Pos); err != nil {
 				return nil, err
 			}
 		}
@@ -86,7 +86,7 @@ func (pl *sqlPlanner) project(n plan.Node, sel *expr.SelectStmt, items []expr.Ex
 	if err != nil {
 		return nil, err
 	}
-	return pl.keepFirst(sorted, len(b.out))
+	return pl.keepFirst(sorted, len(b.out), sel.Pos)
 }
 
 func isPlainStar(e expr.Expr) bool {
@@ -164,11 +164,11 @@ func (pl *sqlPlanner) aggregate(n plan.Node, sel *expr.SelectStmt, orderBy []*ex
 	}
 	if sel.Distinct {
 		if len(b.hidden) > 0 {
-			if node, err = pl.keepFirst(node, len(b.out)); err != nil {
+			if node, err = pl.keepFirst(node, len(b.out), sel.Pos); err != nil {
 				return nil, err
 			}
 		}
-		if node, err = pl.distinct(node); err != nil {
+		if node, err = pl.distinct(node, sel.Pos); err != nil {
 			return nil, err
 		}
 		if len(orders) > 0 {
@@ -182,7 +182,7 @@ func (pl *sqlPlanner) aggregate(n plan.Node, sel *expr.SelectStmt, orderBy []*ex
 		}
 	}
 	if len(b.hidden) > 0 {
-		return pl.keepFirst(node, len(b.out))
+		return pl.keepFirst(node, len(b.out), sel.Pos)
 	}
 	return node, nil
 }
@@ -573,11 +573,15 @@ func (pl *sqlPlanner) sortOutput(n plan.Node, items []*expr.SQLExpr) (plan.Node,
 }
 
 // keepFirst projects n to its first k columns (dropping hidden ones).
-func (pl *sqlPlanner) keepFirst(n plan.Node, k int) (plan.Node, error) {
+func (pl *sqlPlanner) keepFirst(n plan.Node, k int, pos expr.Pos) (plan.Node, error) {
 	attrs := n.Output()
 	es := make([]expr.Expr, k)
 	for i := range es {
 		es[i] = ref(attrs, i, 0)
 	}
-	return plan.NewProject(n, es)
+	p, err := plan.NewProject(n, es)
+	if err != nil {
+		return nil, pl.errAt(pos, err, "")
+	}
+	return p, nil
 }
