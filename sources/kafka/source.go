@@ -524,8 +524,8 @@ func (s *Source) LatestOffset(ctx context.Context, start sources.Offset, limit s
 		return start, nil
 	}
 	out := next.encode()
-	if string(out) == string(start) {
-		return start, nil
+	if string(out) == string(start) || (len(next) == 0 && len(start) == 0) {
+		return start, nil // nothing new (or nothing to read yet)
 	}
 	return out, nil
 }
