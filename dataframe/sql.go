@@ -354,7 +354,7 @@ func culprit(e expr.Expr, input []plan.Attribute, allowAgg bool, where string) (
 				node = t
 				return
 			}
-			if !isAgg && !isFunction(t.Name) {
+			if !isAgg && !isFunction(t.Name) && !generators[t.Name] {
 				// Resolving the bare name gives the analyzer's error with
 				// its suggestions.
 				node = t
@@ -417,6 +417,10 @@ func qualifierHint(node expr.Expr, input []plan.Attribute) string {
 	}
 	return ""
 }
+
+// generators are the select-list calls that are not functions (see
+// DataFrame.project).
+var generators = map[string]bool{"explode": true, "explode_outer": true, "posexplode": true, "posexplode_outer": true}
 
 func isFunction(name string) bool {
 	_, ok := fn.Lookup(name)

@@ -335,11 +335,14 @@ func grouped(r expr.Expr, groupFP map[string]bool) bool {
 
 func (pl *sqlPlanner) ungroupedErr(u expr.Expr, src *expr.SQLExpr) error {
 	name := expr.Name(u)
+	if c, ok := u.(*expr.Column); ok {
+		name = c.String()
+	}
 	pos := src.Pos
 	if p, ok := src.FindInText(pl.text, u); ok {
 		pos = p
 	}
-	return pl.errAt(pos, fmt.Errorf("%w: column %s is neither in the GROUP BY nor inside an aggregate function", plan.ErrAnalysis, quoted(name)),
+	return pl.errAt(pos, fmt.Errorf("%w: column %s is neither in the GROUP BY nor inside an aggregate function", plan.ErrAnalysis, quoted(strings.ReplaceAll(name, "`", ""))),
 		fmt.Sprintf("add %s to the GROUP BY, or aggregate it, for example first(%s) or any_value(%s)", u, u, u))
 }
 
