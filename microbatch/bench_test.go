@@ -2,6 +2,7 @@ package microbatch_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"slices"
 	"sync"
@@ -151,6 +152,8 @@ func BenchmarkOneRowBatch(b *testing.B) {
 	}
 }
 
+var benchEvents = flag.Int64("bench.events", 1<<21, "events BenchmarkStatelessThroughput splits into 10 micro-batches (sluice bench clicks uses 10M)")
+
 // clicksStateless is the stateless part of the clicks job (the filter and
 // the window column), the plan both sides of BenchmarkStatelessThroughput
 // run.
@@ -165,8 +168,11 @@ func clicksStateless(df *dataframe.DataFrame) *dataframe.DataFrame {
 // input rows per second. Run with taskset -c 0 to compare on one core;
 // the target is stream >= 0.8x batch.
 func BenchmarkStatelessThroughput(b *testing.B) {
-	const events = 1 << 21
+	events := *benchEvents
 	const batches = 10
+	if events < batches {
+		b.Fatalf("-bench.events=%d: need at least %d", events, batches)
+	}
 	data := clickgen.Batches(memory.DefaultAllocator, events, 1<<16)
 	defer func() {
 		for _, r := range data {
@@ -175,7 +181,7 @@ func BenchmarkStatelessThroughput(b *testing.B) {
 	}()
 	// 10 additions of equal row counts (zero-copy slices).
 	parts := make([][]arrow.RecordBatch, batches)
-	per := int64(events / batches)
+	per := events / batches
 	for i := range batches {
 		lo, hi := int64(i)*per, int64(i+1)*per
 		if i == batches-1 {
