@@ -43,6 +43,13 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 			if !(aggregated && mode == sinks.Complete) {
 				err = fmt.Errorf("%w: sorting is not supported on streaming DataFrames unless it is on an aggregated DataFrame in complete output mode; sort inside ForeachBatch, or sort when reading the sink's output", plan.ErrUnsupported)
 			}
+		case *plan.Union:
+			for _, in := range t.Inputs {
+				if !plan.IsStreaming(in) {
+					err = fmt.Errorf("%w: a union of a streaming and a static DataFrame is not supported: the static rows would be emitted again in every micro-batch; union streams with streams, or join the static data instead", plan.ErrUnsupported)
+					return
+				}
+			}
 		case *plan.Limit:
 			err = fmt.Errorf("%w: Limit is not supported on streaming DataFrames: a stream has no end to count from; limit inside ForeachBatch or when reading the sink's output", plan.ErrUnsupported)
 		case *plan.Join:

@@ -748,7 +748,7 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 			if err != nil {
 				return nil, true, err
 			}
-			return q.aggOps[a.StateID].physical(child, entry.BatchID, entry.WatermarkMs*1000, q.cfg.Mode), true, nil
+			return q.aggOps[a.StateID].physical(a, child, entry.BatchID, entry.WatermarkMs*1000, q.cfg.Mode), true, nil
 		}}
 	op, err := planner.Plan(opt)
 	if err != nil {

@@ -81,8 +81,9 @@ func openAggOperator(ctx context.Context, ck checkpointStore, a *plan.Aggregate,
 // physical plans one batch of the aggregation: partial aggregation of the
 // batch, a shuffle by key into the state's partitions, then the stateful
 // merge, which emits per output mode.
-func (op *aggOperator) physical(child exec.Operator, batchID int64, watermarkUs int64, mode sinks.OutputMode) exec.Operator {
-	a := op.agg
+// a is this batch's optimised form of the aggregation (its expressions
+// are bound to the pruned child), with the same buffer as op.agg.
+func (op *aggOperator) physical(a *plan.Aggregate, child exec.Operator, batchID int64, watermarkUs int64, mode sinks.OutputMode) exec.Operator {
 	buf := plan.AttrSchema(a.BufferAttrs())
 	keyFields := buf.Fields()[:len(a.Groups)]
 	pschema := exec.PartialSchema(keyFields, a.Aggs)
@@ -282,13 +283,13 @@ func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exe
 				expired = complement(live, rows)
 			}
 			if s.mode == sinks.Complete {
-				cols, err := finalOf(mem, op, keys, values, nil, ng)
+				cols, err := finalOf(mem, op, keys, values, nil, ng, rows)
 				if err != nil {
 					return err
 				}
 				emit(cols, rows)
 			} else if s.mode == sinks.Append && len(expired) > 0 {
-				cols, err := finalOf(mem, op, keys, values, expired, ng)
+				cols, err := finalOf(mem, op, keys, values, expired, ng, rows)
 				if err != nil {
 					return err
 				}
@@ -384,7 +385,7 @@ func (s *stateSave) mergeRows(st *exec.AggState, keys, values []arrow.Array, row
 }
 
 // finalOf computes the output rows (keys ++ final values) of state rows.
-func finalOf(mem memory.Allocator, op *aggOperator, keys, values []arrow.Array, rows []int, ng int) ([]arrow.Array, error) {
+func finalOf(mem memory.Allocator, op *aggOperator, keys, values []arrow.Array, rows []int, ng, n int) ([]arrow.Array, error) {
 	st, err := exec.NewAggState(mem, op.keyTypes, op.agg.Aggs)
 	if err != nil {
 		return nil, err
@@ -399,7 +400,7 @@ func finalOf(mem memory.Allocator, op *aggOperator, keys, values []arrow.Array, 
 	for _, c := range cols {
 		fields = append(fields, arrow.Field{Type: c.DataType(), Nullable: true})
 	}
-	all := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(values[0].Len()))
+	all := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n))
 	defer all.Release()
 	b := all
 	if rows != nil {

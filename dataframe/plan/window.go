@@ -22,6 +22,16 @@ func windowGroups(child Node, groups, outputs []expr.Expr) (Node, []expr.Expr, [
 		if a, isAlias := g.(*expr.Alias); isAlias {
 			name = a.Name
 		}
+		// Rows without an event time belong to no window (Spark drops them).
+		ts, err := Resolve(call.Args[0], child.Output(), false, "GROUP BY")
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		notNull, err := NewFilter(child, expr.NewCall("isnotnull", ts))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		child = notNull
 		if len(call.Args) < 3 {
 			if _, isAlias := g.(*expr.Alias); !isAlias {
 				groups[i] = &expr.Alias{Child: call, Name: name}
