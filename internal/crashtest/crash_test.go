@@ -44,7 +44,7 @@ func TestCrash(t *testing.T) {
 	t.Logf("seed %d (rerun with -crash.seed=%d)", seed, seed)
 
 	start := time.Now()
-	lockCheckAt := rng.IntN(max(1, *flagKills/2)) // also check the lock once, at a random run
+	lockCheckAt := 2 + rng.IntN(max(1, *flagKills/2)) // also check the lock once, at a random run after the first two
 	for run := 0; c.total() < *flagKills; run++ {
 		if run == lockCheckAt {
 			c.lockCheck()
@@ -220,7 +220,11 @@ func (c *crasher) killRun(run int) {
 	var label string
 	var delay time.Duration
 	fromExec := false
-	switch r := c.rng.IntN(10); {
+	r := c.rng.IntN(10)
+	if run < 2 {
+		spec.api, r = "engine", 0 // the first runs crash while creating the checkpoint (below)
+	}
+	switch {
 	case r < 6:
 		points := pointsBoth
 		if spec.api == "engine" {
@@ -236,8 +240,8 @@ func (c *crasher) killRun(run int) {
 		p := points[c.rng.IntN(len(points))]
 		if init := slices.DeleteFunc(slices.Clone(points), func(p string) bool {
 			return p != "before-metadata" && p != "before-source-log"
-		}); len(init) > 0 && c.rng.IntN(2) == 0 {
-			p = init[c.rng.IntN(len(init))] // a new checkpoint: crash while creating it
+		}); len(init) > 0 && (run < 2 || c.rng.IntN(2) == 0) {
+			p = init[0] // a new checkpoint: crash while creating it, metadata first
 		}
 		n := 1 + c.rng.IntN(3)
 		if p == "before-metadata" || p == "before-source-log" {
