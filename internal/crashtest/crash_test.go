@@ -241,7 +241,9 @@ func (c *crasher) killRun(run int) {
 		if init := slices.DeleteFunc(slices.Clone(points), func(p string) bool {
 			return p != "before-metadata" && p != "before-source-log"
 		}); len(init) > 0 && (run < 2 || c.rng.IntN(2) == 0) {
-			p = init[0] // a new checkpoint: crash while creating it, metadata first
+			// A new checkpoint: crash while creating it; the first run
+			// before its metadata, the second before the source's log.
+			p = init[min(run, len(init)-1)]
 		}
 		n := 1 + c.rng.IntN(3)
 		if p == "before-metadata" || p == "before-source-log" {
