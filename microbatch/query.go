@@ -560,6 +560,7 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 	n := q.nextBatch
 	var entry offsetEntry
 	var latest []sources.Offset
+	offsetsDurable := func() error { return nil } // replays: already logged
 	if q.pendingReplay != nil {
 		entry = *q.pendingReplay
 		q.pendingReplay = nil
@@ -593,12 +594,36 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 			return false, nil
 		}
 		entry = offsetEntry{BatchID: n, WatermarkMs: q.watermarkMs, TimestampMs: clock.Now().UnixMilli(), Conf: q.cfg.Conf, Offsets: ends}
-		// The offsets of batch N are durable before any of its output exists.
+		// The offsets of batch N are durable before any of its output
+		// exists. A stateless batch makes no output before its sink call,
+		// so its offsets are written while it reads and computes, and the
+		// sink waits for them; a stateful one commits state inside the
+		// plan, so it waits first.
 		t0 = clock.Now()
-		if err := q.cfg.Checkpoint.AddOffsets(ctx, entry); err != nil {
-			return false, fmt.Errorf("%w: batch %d: write offsets: %w", ErrQuery, n, err)
+		done := make(chan error, 1)
+		var walTime time.Duration
+		go func() {
+			err := q.cfg.Checkpoint.AddOffsets(ctx, entry)
+			walTime = clock.Now().Sub(t0)
+			done <- err
+		}()
+		var once sync.Once
+		var walErr error
+		offsetsDurable = func() error {
+			once.Do(func() {
+				walErr = <-done
+				timings["walCommit"] = walTime
+				if walErr != nil {
+					walErr = fmt.Errorf("%w: batch %d: write offsets: %w", ErrQuery, n, walErr)
+				}
+			})
+			return walErr
 		}
-		timings["walCommit"] = clock.Now().Sub(t0)
+		if len(q.aggOps) > 0 {
+			if err := offsetsDurable(); err != nil {
+				return false, err
+			}
+		}
 	}
 	if n > 0 {
 		// Everything up to the previous batch's end is durable downstream.
@@ -612,7 +637,10 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 		}
 	}
 	q.setStatus("Processing new data", true, true)
-	res, err := q.runBatch(ctx, entry, timings)
+	res, err := q.runBatch(ctx, entry, timings, offsetsDurable)
+	if werr := offsetsDurable(); werr != nil {
+		return false, werr
+	}
 	if err != nil {
 		return false, fmt.Errorf("%w: batch %d: %w", ErrQuery, n, err)
 	}
@@ -689,7 +717,7 @@ func (q *Query) observeEventTime(tc *exec.TaskContext, res *batchResult) {
 
 // runBatch reads each source's rows for the batch, runs the plan over
 // them and hands the result to the sink.
-func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[string]time.Duration) (*batchResult, error) {
+func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[string]time.Duration, offsetsDurable func() error) (*batchResult, error) {
 	clock := q.cfg.Clock
 	res := &batchResult{inputRows: make([]int64, len(q.sources))}
 	t0 := clock.Now()
@@ -778,6 +806,9 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 		return nil, err
 	}
 	defer rr.Release()
+	if err := offsetsDurable(); err != nil {
+		return nil, err
+	}
 	if err := q.cfg.Sink.AddBatch(ctx, entry.BatchID, q.cfg.Mode, rr); err != nil {
 		return nil, fmt.Errorf("%s: %w", describeSink(q.cfg.Sink), err)
 	}
