@@ -358,8 +358,9 @@ func (q *Query) RecentProgress() []*Progress {
 	return append([]*Progress(nil), q.recent...)
 }
 
-// Stop stops the query after the batch in flight (which is abandoned if
-// ctx ends first: its offsets are logged and it is replayed on restart).
+// Stop stops the query: a batch in flight is abandoned (its offsets are
+// logged, so a restart replays it with the same rows) and Stop returns
+// once the loop has ended, or when ctx does.
 func (q *Query) Stop(ctx context.Context) error {
 	q.mu.Lock()
 	q.stopped = true
