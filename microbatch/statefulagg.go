@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -132,7 +131,7 @@ func (s *stateSave) Execute(ctx context.Context, tc *exec.TaskContext, p int) (e
 	if err != nil {
 		return nil, err
 	}
-	return &batchesIter{batches: out}, nil
+	return exec.NewOwnedIterator(out), nil
 }
 
 func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exec.Iterator) ([]arrow.RecordBatch, error) {
@@ -193,7 +192,7 @@ func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exe
 		}
 		live, err := s.liveRows(mem, keys, n)
 		if err != nil {
-			releaseArrays(keys)
+			exec.ReleaseArrays(keys)
 			return nil, err
 		}
 		op.stats.dropped.Add(int64(n - len(live)))
@@ -203,7 +202,7 @@ func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exe
 				sel[i] = uint32(r)
 			}
 			k2, err := cur.EmitKeys(mem, sel)
-			releaseArrays(keys)
+			exec.ReleaseArrays(keys)
 			if err != nil {
 				return nil, err
 			}
@@ -217,17 +216,17 @@ func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exe
 			storeKeys := keys
 			if ng == 0 {
 				storeKeys = []arrow.Array{array.MakeArrayOfNull(mem, arrow.Null, len(live))}
-				defer releaseArrays(storeKeys)
+				defer exec.ReleaseArrays(storeKeys)
 			}
 			slots := make([]uint32, len(live))
 			created := make([]bool, len(live))
 			if _, err := store.Insert(storeKeys, slots, created); err != nil {
-				releaseArrays(keys)
+				exec.ReleaseArrays(keys)
 				return nil, err
 			}
 			old, err := store.Values(mem, slots)
 			if err != nil {
-				releaseArrays(keys)
+				exec.ReleaseArrays(keys)
 				return nil, err
 			}
 			// Fold the old buffers of keys already in the state into cur.
@@ -239,35 +238,35 @@ func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exe
 			}
 			if len(existing) > 0 {
 				if err := s.mergeRows(cur, keys, old, existing, mem); err != nil {
-					releaseArrays(keys)
-					releaseArrays(old)
+					exec.ReleaseArrays(keys)
+					exec.ReleaseArrays(old)
 					return nil, err
 				}
 			}
-			releaseArrays(old)
+			exec.ReleaseArrays(old)
 			states, err := cur.EmitState(mem, gids)
 			if err != nil {
-				releaseArrays(keys)
+				exec.ReleaseArrays(keys)
 				return nil, err
 			}
 			// EmitState returns keys first; the store wants the values.
 			err = store.Set(slots, states[ng:])
-			releaseArrays(states)
+			exec.ReleaseArrays(states)
 			if err != nil {
-				releaseArrays(keys)
+				exec.ReleaseArrays(keys)
 				return nil, err
 			}
 			op.stats.updated.Add(int64(len(live)))
 			if s.mode == sinks.Update {
 				cols, err := cur.EmitFinal(mem, gids)
 				if err != nil {
-					releaseArrays(keys)
+					exec.ReleaseArrays(keys)
 					return nil, err
 				}
 				emit(cols, len(live))
 			}
 		}
-		releaseArrays(keys)
+		exec.ReleaseArrays(keys)
 	}
 	// 3. Evict (and in append mode emit) groups the watermark closed; in
 	//    complete mode emit the whole table.
@@ -307,12 +306,12 @@ func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exe
 			return nil
 		})
 		if err != nil {
-			releaseBatches(out)
+			exec.ReleaseBatches(out)
 			return nil, err
 		}
 	}
 	if _, err := store.Commit(ctx); err != nil {
-		releaseBatches(out)
+		exec.ReleaseBatches(out)
 		return nil, err
 	}
 	committed = true
@@ -370,18 +369,27 @@ func (s *stateSave) mergeRows(st *exec.AggState, keys, values []arrow.Array, row
 		idx[i] = int32(r)
 	}
 	cols := append(append([]arrow.Array(nil), keys...), values...)
-	var fields []arrow.Field
-	for _, c := range cols {
-		fields = append(fields, arrow.Field{Type: c.DataType(), Nullable: true})
-	}
-	all := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(cols[0].Len()))
-	defer all.Release()
-	sub, err := exec.TakeBatch(mem, all, idx)
+	sub, err := selectRows(mem, cols, cols[0].Len(), idx)
 	if err != nil {
 		return err
 	}
 	defer sub.Release()
 	return st.MergeBatch(sub, len(keys))
+}
+
+// selectRows gathers rows idx (all n rows when idx is nil) of columns into
+// a batch the caller releases.
+func selectRows(mem memory.Allocator, cols []arrow.Array, n int, idx []int32) (arrow.RecordBatch, error) {
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = arrow.Field{Type: c.DataType(), Nullable: true}
+	}
+	all := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n))
+	if idx == nil {
+		return all, nil
+	}
+	defer all.Release()
+	return exec.TakeBatch(mem, all, idx)
 }
 
 // finalOf computes the output rows (keys ++ final values) of state rows.
@@ -395,24 +403,18 @@ func finalOf(mem memory.Allocator, op *aggOperator, keys, values []arrow.Array, 
 	if ng == 0 {
 		k = nil
 	}
-	cols := append(append([]arrow.Array(nil), k...), values...)
-	var fields []arrow.Field
-	for _, c := range cols {
-		fields = append(fields, arrow.Field{Type: c.DataType(), Nullable: true})
-	}
-	all := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n))
-	defer all.Release()
-	b := all
+	var idx []int32
 	if rows != nil {
-		idx := make([]int32, len(rows))
+		idx = make([]int32, len(rows))
 		for i, r := range rows {
 			idx[i] = int32(r)
 		}
-		if b, err = exec.TakeBatch(mem, all, idx); err != nil {
-			return nil, err
-		}
-		defer b.Release()
 	}
+	b, err := selectRows(mem, append(append([]arrow.Array(nil), k...), values...), n, idx)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Release()
 	if err := st.MergeBatch(b, len(k)); err != nil {
 		return nil, err
 	}
@@ -430,42 +432,4 @@ func complement(live []int, n int) []int {
 		out = append(out, i)
 	}
 	return out
-}
-
-// batchesIter yields batches it owns.
-type batchesIter struct {
-	mu      sync.Mutex
-	batches []arrow.RecordBatch
-}
-
-func (it *batchesIter) Next() (arrow.RecordBatch, error) {
-	it.mu.Lock()
-	defer it.mu.Unlock()
-	if len(it.batches) == 0 {
-		return nil, io.EOF
-	}
-	b := it.batches[0]
-	it.batches = it.batches[1:]
-	return b, nil
-}
-
-func (it *batchesIter) Close() {
-	it.mu.Lock()
-	defer it.mu.Unlock()
-	releaseBatches(it.batches)
-	it.batches = nil
-}
-
-func releaseArrays(as []arrow.Array) {
-	for _, a := range as {
-		if a != nil {
-			a.Release()
-		}
-	}
-}
-
-func releaseBatches(bs []arrow.RecordBatch) {
-	for _, b := range bs {
-		b.Release()
-	}
 }

@@ -260,7 +260,7 @@ func (st *AggState) Groups(keys []arrow.Array, n int) ([]uint32, error) {
 func (st *AggState) UpdateBatch(ec *expr.EvalContext, b arrow.RecordBatch, keyExprs []expr.Expr) error {
 	n := int(b.NumRows())
 	keys := make([]arrow.Array, len(keyExprs))
-	defer releaseAll(keys)
+	defer releaseArrays(keys)
 	for i, k := range keyExprs {
 		c, err := expr.Eval(ec, k, b)
 		if err != nil {
@@ -278,14 +278,14 @@ func (st *AggState) UpdateBatch(ec *expr.EvalContext, b arrow.RecordBatch, keyEx
 		for j, e := range a.Args {
 			c, err := expr.Eval(ec, e, b)
 			if err != nil {
-				releaseAll(args)
+				releaseArrays(args)
 				return err
 			}
 			args[j] = c
 		}
 		st.accs[i].Resize(groups)
 		err := st.accs[i].Update(args, gids)
-		releaseAll(args)
+		releaseArrays(args)
 		if err != nil {
 			return fmt.Errorf("%s: %w", a, err)
 		}
@@ -326,7 +326,7 @@ func (st *AggState) EmitState(mem memory.Allocator, sel []uint32) ([]arrow.Array
 func (st *AggState) emit(mem memory.Allocator, sel []uint32, state bool) ([]arrow.Array, error) {
 	var out []arrow.Array
 	fail := func(err error) ([]arrow.Array, error) {
-		releaseAll(out)
+		releaseArrays(out)
 		return nil, err
 	}
 	n := st.Len()
@@ -363,14 +363,6 @@ func (st *AggState) Release() {
 	}
 	for _, a := range st.accs {
 		a.Release()
-	}
-}
-
-func releaseAll(as []arrow.Array) {
-	for _, a := range as {
-		if a != nil {
-			a.Release()
-		}
 	}
 }
 

@@ -74,7 +74,7 @@ func (e *Exchange) run(ctx context.Context, tc *TaskContext) *shuffled {
 			return nil
 		}
 		keys := make([]arrow.Array, len(e.keys))
-		defer releaseAll(keys)
+		defer releaseArrays(keys)
 		for i, k := range e.keys {
 			c, err := expr.Eval(ec, k, b)
 			if err != nil {
@@ -137,3 +137,8 @@ func (it *ownedIter) Close() {
 		it.batches[it.i] = nil
 	}
 }
+
+// NewOwnedIterator yields batches the caller hands over; Close releases
+// the ones not taken. Operators outside this package (the stream engine's
+// stateful operators) return their results through it.
+func NewOwnedIterator(batches []arrow.RecordBatch) Iterator { return &ownedIter{batches: batches} }

@@ -154,18 +154,18 @@ func (it *fileIter) assemble(b arrow.RecordBatch) (arrow.RecordBatch, error) {
 		f := it.s.PartitionSchema.Field(c - nd)
 		v, err := fileformat.PartitionValueOf(it.curFile.Partition[f.Name], f.Type)
 		if err != nil {
-			releaseAll(cols)
+			releaseArrays(cols)
 			return nil, fmt.Errorf("%s: %w", it.curFile.Path, err)
 		}
 		arr, err := expr.ConstArray(it.tc.Mem, v, f.Type, n)
 		if err != nil {
-			releaseAll(cols)
+			releaseArrays(cols)
 			return nil, err
 		}
 		cols[i] = arr
 	}
 	out := array.NewRecordBatch(it.s.schema, cols, int64(n))
-	releaseAll(cols)
+	releaseArrays(cols)
 	return out, nil
 }
 

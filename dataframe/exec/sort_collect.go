@@ -190,3 +190,8 @@ func typedAll(what string, es []expr.Expr) ([]expr.Typed, error) {
 	}
 	return out, nil
 }
+
+// ReleaseBatches and ReleaseArrays release every non-nil element; for
+// operators outside this package that own Arrow slices.
+func ReleaseBatches(bs []arrow.RecordBatch) { releaseBatches(bs) }
+func ReleaseArrays(as []arrow.Array)        { releaseArrays(as) }
