@@ -15,6 +15,7 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 		return fmt.Errorf("%w: the query has no streaming source; run it with an action (Collect, Show, Write) instead of WriteStream", plan.ErrUnsupported)
 	}
 	aggregated := false
+	stateful := 0
 	var err error
 	var walk func(n plan.Node)
 	walk = func(n plan.Node) {
@@ -27,16 +28,21 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 		if err != nil || !plan.IsStreaming(n) {
 			return
 		}
-		switch t := n.(type) {
-		case *plan.Aggregate:
-			if aggregated {
-				err = fmt.Errorf("%w: this build runs one streaming aggregation per query; aggregate the second level in ForeachBatch, or write the first aggregation to a sink and read it back as a stream", plan.ErrUnsupported)
+		if k := kindOf(n); k != nil {
+			if stateful > 0 {
+				err = fmt.Errorf("%w: this build runs one stateful operator (aggregation, deduplication or stream-stream join) per query; run the second level in ForeachBatch, or write the first to a sink and read it back as a stream", plan.ErrUnsupported)
 				return
 			}
-			aggregated = true
-			if mode == sinks.Append && !hasEventTimeKey(t) {
-				err = fmt.Errorf("%w: append output mode is not supported for a streaming aggregation without a watermark on a grouping key: append emits a group only once it can no longer change, which only a watermark can tell. Add WithWatermark(\"<event-time column>\", \"<delay>\") and group by a window over that column (or by the column), or use update or complete output mode", plan.ErrUnsupported)
+			stateful++
+			if _, ok := n.(*plan.Aggregate); ok {
+				aggregated = true
 			}
+			if k.check != nil {
+				err = k.check(n, mode)
+			}
+			return
+		}
+		switch t := n.(type) {
 		case *plan.Deduplicate:
 			err = fmt.Errorf("%w: DropDuplicates on a streaming DataFrame needs state, which this build does not have; deduplicate each micro-batch with ForeachBatch instead", plan.ErrUnsupported)
 		case *plan.Sort:
@@ -74,6 +80,13 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 	}
 	if mode == sinks.Complete && !aggregated {
 		return fmt.Errorf("%w: complete output mode is not supported when there are no streaming aggregations: without one the result table grows forever; use append (or update) output mode", plan.ErrUnsupported)
+	}
+	return nil
+}
+
+func checkAggregate(n plan.Node, mode sinks.OutputMode) error {
+	if mode == sinks.Append && !hasEventTimeKey(n.(*plan.Aggregate)) {
+		return fmt.Errorf("%w: append output mode is not supported for a streaming aggregation without a watermark on a grouping key: append emits a group only once it can no longer change, which only a watermark can tell. Add WithWatermark(\"<event-time column>\", \"<delay>\") and group by a window over that column (or by the column), or use update or complete output mode", plan.ErrUnsupported)
 	}
 	return nil
 }

@@ -96,19 +96,13 @@ type Query struct {
 	watermarks    []*plan.EventTimeWatermark
 	// nodeMax is the largest event time (ms) each watermark node has seen.
 	nodeMax map[int]int64
-	// aggOps are the streaming aggregations' state, by operator id.
-	aggOps map[int]*aggOperator
+	// stateOps are the stateful operators, by id.
+	stateOps []statefulOp
 	// batchWatermarkMs is the watermark the last batch ran with.
 	batchWatermarkMs int64
 }
 
-func (q *Query) closeState() {
-	for _, op := range q.aggOps {
-		if op != nil && op.store != nil {
-			op.store.Close()
-		}
-	}
-}
+func (q *Query) closeState() { closeStateful(q.stateOps) }
 
 // Start recovers from the checkpoint and starts the query's loop.
 func Start(ctx context.Context, cfg Config) (*Query, error) {
@@ -158,43 +152,22 @@ func Start(ctx context.Context, cfg Config) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Streaming aggregations become stateful operators, numbered in plan
-	// order: state/<id> in the checkpoint.
-	nextState := 0
-	numbered, err = plan.Transform(numbered, func(n plan.Node) (plan.Node, error) {
-		if a, ok := n.(*plan.Aggregate); ok && plan.IsStreaming(a.Child) {
-			c := *a
-			c.Stateful, c.StateID = true, nextState
-			nextState++
-			return &c, nil
-		}
-		return n, nil
-	})
-	if err != nil {
+	// Stateful nodes are numbered in plan order: state/<id> in the
+	// checkpoint.
+	if numbered, err = numberStateful(numbered); err != nil {
 		return nil, err
 	}
 	q.cfg.Plan = numbered
-	q.aggOps = map[int]*aggOperator{}
-	var statefulErr error
-	plan.Transform(numbered, func(n plan.Node) (plan.Node, error) {
-		if a, ok := n.(*plan.Aggregate); ok && a.Stateful && statefulErr == nil {
-			op, err := openAggOperator(ctx, cfg.Checkpoint, a, cfg.ShufflePartitions, cfg.Mem, cfg.Clock)
-			if err != nil {
-				statefulErr = fmt.Errorf("%w: %w", ErrQuery, err)
-			}
-			q.aggOps[a.StateID] = op
-		}
-		return n, nil
-	})
-	if statefulErr != nil {
-		q.closeState()
-		return nil, statefulErr
+	q.stateOps, err = openStateful(ctx, opEnv{ck: cfg.Checkpoint, nparts: cfg.ShufflePartitions, mem: cfg.Mem, clock: cfg.Clock}, numbered)
+	if err != nil {
+		return nil, err
 	}
 	q.watermarks = plan.Watermarks(numbered)
 	q.rels = plan.StreamingRelations(numbered)
 	for _, r := range q.rels {
 		src, ok := r.Source.(sources.Source)
 		if !ok {
+			q.closeState()
 			return nil, fmt.Errorf("%w: streaming relation %s has no source", ErrQuery, r.Name)
 		}
 		q.sources = append(q.sources, src)
@@ -589,7 +562,7 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 		timings["latestOffset"] = clock.Now().Sub(t0)
 		// A stateful query also runs a batch without new data when the
 		// watermark moved, so closed windows are emitted and evicted.
-		noDataBatch := !hasData && len(q.aggOps) > 0 && q.watermarkMs > q.batchWatermarkMs
+		noDataBatch := !hasData && len(q.stateOps) > 0 && q.watermarkMs > q.batchWatermarkMs
 		if !hasData && !noDataBatch {
 			q.setStatus("Waiting for data to arrive", false, false)
 			return false, nil
@@ -620,7 +593,7 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 			})
 			return walErr
 		}
-		if len(q.aggOps) > 0 {
+		if len(q.stateOps) > 0 {
 			if err := offsetsDurable(); err != nil {
 				return false, err
 			}
@@ -769,15 +742,13 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 	}
 	planner := &exec.Planner{Partitions: q.cfg.ShufflePartitions,
 		Override: func(n plan.Node, planChild func(plan.Node) (exec.Operator, error)) (exec.Operator, bool, error) {
-			a, ok := n.(*plan.Aggregate)
-			if !ok || !a.Stateful {
+			st, ok := n.(plan.Stateful)
+			if !ok || !st.State().Stateful {
 				return nil, false, nil
 			}
-			child, err := planChild(a.Child)
-			if err != nil {
-				return nil, true, err
-			}
-			return q.aggOps[a.StateID].physical(a, child, entry.BatchID, entry.WatermarkMs*1000, q.cfg.Mode), true, nil
+			b := batchInfo{batchID: entry.BatchID, watermarkUs: entry.WatermarkMs * 1000, lateUs: entry.WatermarkMs * 1000, mode: q.cfg.Mode}
+			op, err := q.stateOps[st.State().StateID].operator(n, planChild, b)
+			return op, true, err
 		}}
 	op, err := planner.Plan(opt)
 	if err != nil {
@@ -903,15 +874,8 @@ func newUUID() string {
 // the per-batch counters.
 func (q *Query) stateOperators() []StateOperator {
 	out := []StateOperator{}
-	for id := 0; id < len(q.aggOps); id++ {
-		op := q.aggOps[id]
-		m := op.store.Metrics()
-		out = append(out, StateOperator{
-			OperatorName: "stateStoreSave", NumRowsTotal: m.NumRowsTotal,
-			NumRowsUpdated: op.stats.updated.Swap(0), NumRowsRemoved: op.stats.removed.Swap(0),
-			MemoryUsedBytes: m.MemoryUsedBytes, CommitTimeMs: m.CommitTimeMs,
-			NumRowsDroppedByWatermark: op.stats.dropped.Swap(0), NumShufflePartitions: op.nparts,
-		})
+	for _, op := range q.stateOps {
+		out = append(out, op.metrics())
 	}
 	return out
 }

@@ -36,6 +36,36 @@ type aggStats struct {
 	removed atomic.Int64
 }
 
+func wantsAggregate(n plan.Node) bool {
+	a, ok := n.(*plan.Aggregate)
+	return ok && plan.IsStreaming(a.Child)
+}
+
+func openAggregate(ctx context.Context, env opEnv, n plan.Node) (statefulOp, error) {
+	return openAggOperator(ctx, env.ck, n.(*plan.Aggregate), env.nparts, env.mem, env.clock)
+}
+
+func (op *aggOperator) operator(n plan.Node, planChild func(plan.Node) (exec.Operator, error), b batchInfo) (exec.Operator, error) {
+	a := n.(*plan.Aggregate)
+	child, err := planChild(a.Child)
+	if err != nil {
+		return nil, err
+	}
+	return op.physical(a, child, b.batchID, b.watermarkUs, b.mode), nil
+}
+
+func (op *aggOperator) metrics() StateOperator {
+	m := op.store.Metrics()
+	return StateOperator{
+		OperatorName: "stateStoreSave", NumRowsTotal: m.NumRowsTotal,
+		NumRowsUpdated: op.stats.updated.Swap(0), NumRowsRemoved: op.stats.removed.Swap(0),
+		MemoryUsedBytes: m.MemoryUsedBytes, CommitTimeMs: m.CommitTimeMs,
+		NumRowsDroppedByWatermark: op.stats.dropped.Swap(0), NumShufflePartitions: op.nparts,
+	}
+}
+
+func (op *aggOperator) close() { op.store.Close() }
+
 // openAggOperator opens (or creates) the state of a streaming
 // aggregation; a changed key/value shape or partition count fails here.
 func openAggOperator(ctx context.Context, ck checkpointStore, a *plan.Aggregate, nparts int, mem memory.Allocator, clock state.Clock) (*aggOperator, error) {

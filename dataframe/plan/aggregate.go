@@ -14,14 +14,11 @@ import (
 // Keeping the buffer explicit makes the physical and the streaming
 // aggregation the same shape: state is keyed by Groups and holds Aggs.
 type Aggregate struct {
-	Child  Node
-	Groups []expr.Expr     // resolved over Child
-	Aggs   []*expr.AggCall // resolved over Child
-	Out    []expr.Expr     // resolved over BufferAttrs()
-	// Stateful marks a streaming aggregation (set by the stream engine);
-	// StateID is its operator id, the directory state/<StateID>.
-	Stateful bool
-	StateID  int
+	Child   Node
+	Groups  []expr.Expr     // resolved over Child
+	Aggs    []*expr.AggCall // resolved over Child
+	Out     []expr.Expr     // resolved over BufferAttrs()
+	StateOp                 // set by the stream engine on a streaming aggregation
 }
 
 // NewAggregate resolves grouping expressions and output expressions (which

@@ -53,6 +53,7 @@ type Join struct {
 	Left, Right Node
 	Type        JoinType
 	Cond        expr.Expr
+	StateOp     // set by the stream engine when both sides are streams
 }
 
 // NewJoin resolves cond over the concatenated outputs.

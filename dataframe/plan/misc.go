@@ -113,15 +113,21 @@ func (s *Sample) String() string {
 }
 
 // Deduplicate keeps the first row per key (dropDuplicates(cols)).
+// WithinWatermark (dropDuplicatesWithinWatermark) keeps a key's state only
+// until the watermark passes its first row's event time plus the delay.
 type Deduplicate struct {
-	Child Node
-	Keys  []expr.Expr // BoundRefs over Child
+	Child           Node
+	Keys            []expr.Expr // BoundRefs over Child
+	WithinWatermark bool
+	StateOp         // set by the stream engine when Child is a stream
 }
 
 func (d *Deduplicate) Output() []Attribute { return d.Child.Output() }
 func (d *Deduplicate) Children() []Node    { return []Node{d.Child} }
 func (d *Deduplicate) WithChildren(ch []Node) Node {
-	return &Deduplicate{Child: ch[0], Keys: d.Keys}
+	n := *d
+	n.Child = ch[0]
+	return &n
 }
 func (d *Deduplicate) String() string { return "Deduplicate [" + exprStrings(d.Keys) + "]" }
 

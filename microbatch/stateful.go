@@ -1,0 +1,145 @@
+package microbatch
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/dataframe/exec"
+	"github.com/sluicehq/sluice/dataframe/plan"
+	"github.com/sluicehq/sluice/microbatch/state"
+	"github.com/sluicehq/sluice/sinks"
+)
+
+// statefulOp is one stateful operator of a running query. Its state
+// stores stay open (and in memory) across batches; each batch plans the
+// node afresh over that state.
+type statefulOp interface {
+	// operator plans this batch's optimised copy of the node. planChild
+	// plans one of its children.
+	operator(n plan.Node, planChild func(plan.Node) (exec.Operator, error), b batchInfo) (exec.Operator, error)
+	// metrics reports the operator after a batch and resets its per-batch
+	// counters.
+	metrics() StateOperator
+	close()
+}
+
+// batchInfo is what a stateful operator needs to know about the batch.
+type batchInfo struct {
+	batchID int64
+	// watermarkUs is the batch's watermark (µs): state whose event time is
+	// below it is evicted (and, in append mode, emitted).
+	watermarkUs int64
+	// lateUs is the watermark input rows are checked against: rows older
+	// are late and dropped. It is watermarkUs for an operator reading the
+	// sources, and the previous batch's watermark for one fed by another
+	// stateful operator, whose output in this batch is older than this
+	// batch's watermark by construction (Spark 3.4's two watermarks).
+	lateUs int64
+	mode   sinks.OutputMode
+}
+
+// opEnv is what opening a stateful operator needs.
+type opEnv struct {
+	ck     checkpointStore
+	nparts int
+	mem    memory.Allocator
+	clock  state.Clock
+}
+
+// statefulKind is one kind of stateful operator.
+type statefulKind struct {
+	name string
+	// wants reports whether n, in a streaming plan, keeps state of this
+	// kind.
+	wants func(n plan.Node) bool
+	open  func(ctx context.Context, env opEnv, n plan.Node) (statefulOp, error)
+	// check (optional) refuses, at Start, what this kind cannot run in
+	// the output mode, saying what to do instead.
+	check func(n plan.Node, mode sinks.OutputMode) error
+}
+
+// statefulKinds lists the stateful operators the engine runs. A node that
+// no kind wants runs statelessly over each batch.
+var statefulKinds = []statefulKind{
+	{name: "aggregate", wants: wantsAggregate, open: openAggregate, check: checkAggregate},
+}
+
+// numberStateful marks the stateful nodes of p, numbering them in plan
+// order (their state lives under state/<id>).
+func numberStateful(p plan.Node) (plan.Node, error) {
+	next := 0
+	return plan.Transform(p, func(n plan.Node) (plan.Node, error) {
+		if kindOf(n) == nil {
+			return n, nil
+		}
+		c := n.WithChildren(n.Children()).(plan.Stateful)
+		*c.State() = plan.StateOp{Stateful: true, StateID: next}
+		next++
+		return c, nil
+	})
+}
+
+func kindOf(n plan.Node) *statefulKind {
+	if _, ok := n.(plan.Stateful); !ok {
+		return nil
+	}
+	for i := range statefulKinds {
+		if statefulKinds[i].wants(n) {
+			return &statefulKinds[i]
+		}
+	}
+	return nil
+}
+
+// openStateful opens the state of every numbered node of p, by id.
+func openStateful(ctx context.Context, env opEnv, p plan.Node) ([]statefulOp, error) {
+	var ops []statefulOp
+	var err error
+	plan.Transform(p, func(n plan.Node) (plan.Node, error) {
+		s, ok := n.(plan.Stateful)
+		if !ok || !s.State().Stateful || err != nil {
+			return n, nil
+		}
+		var op statefulOp
+		op, err = kindOf(n).open(ctx, env, n)
+		if err != nil {
+			err = fmt.Errorf("%w: stateful operator %d (%s): %w", ErrQuery, s.State().StateID, kindOf(n).name, err)
+			return n, nil
+		}
+		for len(ops) <= s.State().StateID {
+			ops = append(ops, nil)
+		}
+		ops[s.State().StateID] = op
+		return n, nil
+	})
+	if err != nil {
+		closeStateful(ops)
+		return nil, err
+	}
+	return ops, nil
+}
+
+func closeStateful(ops []statefulOp) {
+	for _, op := range ops {
+		if op != nil {
+			op.close()
+		}
+	}
+}
+
+// fedByState reports whether n reads the output of another stateful
+// operator.
+func fedByState(n plan.Node) bool {
+	found := false
+	for _, c := range n.Children() {
+		plan.Transform(c, func(x plan.Node) (plan.Node, error) {
+			if s, ok := x.(plan.Stateful); ok && s.State().Stateful {
+				found = true
+			}
+			return x, nil
+		})
+	}
+	return found
+}
