@@ -51,7 +51,7 @@ func benchClicks(args []string, stdout, stderr io.Writer) int {
 	reps := fs.Int("reps", 3, "repetitions; the best time is reported")
 	scan := fs.Bool("scan", false, "time reading the Parquet file as part of the query")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
-	mode := fs.String("mode", "batch", "batch: the whole job as one batch query; stream: its stateless part as a micro-batch stream (see below)")
+	mode := fs.String("mode", "batch", "batch: the whole job as one batch query; stream: the whole job as a stateful micro-batch stream (see below)")
 	nBatches := fs.Int("batches", 10, "stream mode: micro-batches to split the input into")
 	ckpt := fs.String("checkpoint", "", "stream mode: directory for the checkpoints (one per rep, rep-<r>); default a fresh temporary directory, removed afterwards")
 	fs.Usage = func() {
@@ -83,7 +83,7 @@ func benchClicks(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "generated %d events in %.2fs\n", *nEvents, time.Since(t0).Seconds())
 		src = s.CreateDataFrame(clickgen.Schema, batches...)
 		if *mode == "stream" {
-			return benchClicksStream(s, batches, *nEvents, *nBatches, *reps, *ckpt, stdout, stderr)
+			return benchClicksStream(s, batches, *nEvents, *nBatches, *reps, *ckpt, *cpuprofile, stdout, stderr)
 		}
 		*scan = true
 	} else {
@@ -115,7 +115,7 @@ func benchClicks(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "sluice bench clicks: %s has no rows\n", *input)
 				return exitFail
 			}
-			return benchClicksStream(s, batches, events, *nBatches, *reps, *ckpt, stdout, stderr)
+			return benchClicksStream(s, batches, events, *nBatches, *reps, *ckpt, *cpuprofile, stdout, stderr)
 		}
 		src = s.CreateDataFrame(src.Schema(), batches...)
 	} else {

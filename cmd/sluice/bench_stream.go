@@ -5,52 +5,75 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sluicehq/sluice/dataframe"
+	"github.com/sluicehq/sluice/internal/hashtab"
 	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/sinks"
 	memsrc "github.com/sluicehq/sluice/sources/memory"
 	"github.com/sluicehq/sluice/trigger"
 )
 
-// streamOverheadHelp defines the overhead benchClicksStream prints, for
+// streamOverheadHelp describes the stream mode and what it prints, for
 // --help.
-const streamOverheadHelp = `Stream mode (--mode stream) runs the stateless part of the job (the filter
-and the window column w) as a streaming query: the input is split into
---batches equal micro-batches (a memory stream with one addition per batch,
-Trigger.AvailableNow), the offset and commit logs live on local disk under
---checkpoint (default a fresh temporary directory, removed afterwards), and
-the sink counts rows (checked against the batch query's count).
+const streamOverheadHelp = `Stream mode (--mode stream) runs the whole job as a streaming query:
+
+  events.withColumn("event_time", timestamp_millis(ts))
+        .withWatermark("event_time", "10 minutes")
+        .filter(event_type = 'view')
+        .groupBy(window(event_time, "5 minutes"), user_id).count()
+
+in output mode update. The input is split into --batches equal micro-batches
+(a memory stream with one addition per batch, Trigger.AvailableNow); the
+offset and commit logs and the aggregation's state are checkpointed every
+batch on local disk under --checkpoint (default a fresh temporary
+directory, removed afterwards). The sink folds the update-mode upserts into
+the final table, whose groups/total/max must equal the batch query's.
 
   overhead = triggerExecution - getBatch - addBatch
 
 per batch, from the progress report's exact durations: everything the
-engine does besides reading the input and running the plan into the sink
-(latestOffset, the fsynced offsets/N and commits/N writes, planning, purging
-old log entries). It is printed as p50 and p99 over all batches of all reps.`
+engine does besides reading the input and running the plan (state
+included) into the sink (latestOffset, the fsynced offsets/N and commits/N
+writes, planning, purging old log entries). It is printed as p50 and p99
+over all batches of all reps. The checkpoint line is the bytes each batch
+wrote to the checkpoint (offsets/N + commits/N + state deltas and
+snapshots of version N+1), averaged over batches and at most, from the
+files of the last rep.`
 
 // streamBenchResult is one stream run.
 type streamBenchResult struct {
 	elapsed  time.Duration
-	rows     int64           // rows the sink got
+	sum      clicksSummary
 	overhead []time.Duration // per batch
+	batches  int             // batches run, no-data ones included
 }
 
-// benchClicksStream runs the stateless clicks plan as a stream over
-// events split into nBatches additions, reps times, and prints the best
-// rate and the per-batch overhead percentiles.
-func benchClicksStream(s *dataframe.Session, events []arrow.RecordBatch, nEvents int64, nBatches, reps int, ckptDir string, stdout, stderr io.Writer) int {
+// clicksSummary is the job's answer, summarised as the batch run prints it.
+type clicksSummary struct{ groups, total, max int64 }
+
+func (c clicksSummary) String() string {
+	return fmt.Sprintf("groups=%d total=%d max=%d", c.groups, c.total, c.max)
+}
+
+// benchClicksStream runs the clicks job as a stream over events split into
+// nBatches additions, reps times, checks each run against the batch
+// query, and prints the best rate, the per-batch overhead percentiles and
+// the checkpoint bytes per batch.
+func benchClicksStream(s *dataframe.Session, events []arrow.RecordBatch, nEvents int64, nBatches, reps int, ckptDir, cpuprofile string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "sluice bench clicks:", err)
@@ -61,7 +84,7 @@ func benchClicksStream(s *dataframe.Session, events []arrow.RecordBatch, nEvents
 		return exitUsage
 	}
 	// The batch query's answer, to check the stream against.
-	want, err := clicksStateless(s.CreateDataFrame(events[0].Schema(), events...)).Count()
+	want, err := clicksBatchSummary(s.CreateDataFrame(events[0].Schema(), events...))
 	if err != nil {
 		return fail(err)
 	}
@@ -81,32 +104,73 @@ func benchClicksStream(s *dataframe.Session, events []arrow.RecordBatch, nEvents
 		defer os.RemoveAll(dir)
 		ckptDir = dir
 	}
-	best := time.Duration(1<<63 - 1)
-	var overhead []time.Duration
-	for r := 0; r < max(1, reps); r++ {
-		res, err := runClicksStream(ctx, s, events[0].Schema(), parts, filepath.Join(ckptDir, "rep-"+strconv.Itoa(r)))
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
 		if err != nil {
 			return fail(err)
 		}
-		if res.rows != want {
-			return fail(fmt.Errorf("the stream's sink got %d rows; the batch query counts %d", res.rows, want))
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	best := time.Duration(1<<63 - 1)
+	var overhead []time.Duration
+	var last string
+	var ran int
+	for r := 0; r < max(1, reps); r++ {
+		last = filepath.Join(ckptDir, "rep-"+strconv.Itoa(r))
+		res, err := runClicksStream(ctx, s, events[0].Schema(), parts, last)
+		if err != nil {
+			return fail(err)
+		}
+		if res.sum != want {
+			return fail(fmt.Errorf("the stream's final table has %s; the batch query has %s", res.sum, want))
 		}
 		best = min(best, res.elapsed)
+		ran = res.batches
 		overhead = append(overhead, res.overhead...)
 	}
+	ck, err := checkpointBytes(last, ran)
+	if err != nil {
+		return fail(err)
+	}
 	sec := best.Seconds()
-	fmt.Fprintf(stdout, "clicks: %d events in %.3fs = %.1f M events/s rows=%d batches=%d\n",
-		nEvents, sec, float64(nEvents)/sec/1e6, want, nBatches)
+	fmt.Fprintf(stdout, "clicks: %d events in %.3fs = %.1f M events/s %s batches=%d (+%d without data)\n",
+		nEvents, sec, float64(nEvents)/sec/1e6, want, nBatches, ran-nBatches)
 	fmt.Fprintf(stdout, "overhead p50=%.3fms p99=%.3fms\n", pct(overhead, 50), pct(overhead, 99))
+	fmt.Fprintf(stdout, "checkpoint bytes/batch avg=%d max=%d (offsets avg=%d commits avg=%d state avg=%d)\n",
+		ck.avg(ck.total), ck.max(), ck.avg(ck.offsets), ck.avg(ck.commits), ck.avg(ck.state))
 	return exitOK
 }
 
-// clicksStateless is the stateless part of the clicks job.
-func clicksStateless(events *dataframe.DataFrame) *dataframe.DataFrame {
+// clicksBatchSummary runs the batch clicks job (the one the batch mode
+// times) over events.
+func clicksBatchSummary(events *dataframe.DataFrame) (clicksSummary, error) {
+	var sum clicksSummary
+	err := clicksJob(events).Execute(func(b arrow.RecordBatch) error {
+		if b.NumRows() > 0 {
+			sum.groups = b.Column(0).(*array.Int64).Value(0)
+			sum.total = b.Column(1).(*array.Int64).Value(0)
+			sum.max = b.Column(2).(*array.Int64).Value(0)
+		}
+		return nil
+	})
+	return sum, err
+}
+
+// clicksStream is the clicks job as a streaming query: the event time is
+// ts (epoch milliseconds) as a timestamp; window(event_time, 5 minutes)
+// starts where the batch job's ts - ts % 300000 does.
+func clicksStream(events *dataframe.DataFrame) *dataframe.DataFrame {
 	col := dataframe.Col
 	return events.
+		WithColumn("event_time", dataframe.Call("timestamp_millis", col("ts"))).
+		WithWatermark("event_time", "10 minutes").
 		Filter(col("event_type").Eq("view")).
-		WithColumn("w", col("ts").Minus(col("ts").Mod(300000)))
+		GroupBy(dataframe.Window(col("event_time"), "5 minutes"), col("user_id")).
+		Agg(dataframe.Count("*").As("clicks"))
 }
 
 // splitRows slices events (zero-copy) into n parts of equal row counts
@@ -166,7 +230,11 @@ func runClicksStream(ctx context.Context, s *dataframe.Session, schema *arrow.Sc
 			return nil, err
 		}
 	}
-	sink := &countingSink{}
+	sink, err := newUpsertSink()
+	if err != nil {
+		return nil, err
+	}
+	defer sink.Close()
 	res := &streamBenchResult{}
 	var mu sync.Mutex
 	listener := microbatch.ListenerFuncs{Progress: func(e microbatch.ProgressEvent) {
@@ -176,11 +244,15 @@ func runClicksStream(ctx context.Context, s *dataframe.Session, schema *arrow.Sc
 		mu.Unlock()
 	}}
 	t0 := time.Now()
-	q, err := clicksStateless(s.ReadStream(in)).WriteStream().
+	q, err := clicksStream(s.ReadStream(in)).WriteStream().
 		Sink(sink).
+		OutputMode(dataframe.Update).
 		Trigger(trigger.AvailableNow()).
 		Option("checkpointLocation", ckpt).
-		QueryName("clicks-stateless").
+		// Keep every batch's log entries and state files, for the
+		// checkpoint bytes per batch.
+		Option("minBatchesToRetain", strconv.Itoa(max(100, len(parts)+1))).
+		QueryName("clicks").
 		Listener(listener).
 		Start(ctx)
 	if err != nil {
@@ -190,27 +262,174 @@ func runClicksStream(ctx context.Context, s *dataframe.Session, schema *arrow.Sc
 		return nil, err
 	}
 	res.elapsed = time.Since(t0)
-	res.rows = sink.rows.Load()
+	res.sum = sink.summary()
 	mu.Lock()
 	defer mu.Unlock()
-	if len(res.overhead) != len(parts) {
-		return nil, fmt.Errorf("the stream ran %d batches; expected %d", len(res.overhead), len(parts))
+	// Each addition is a batch; a no-data batch may follow when the last
+	// one moved the watermark (it evicts the windows it closed).
+	if len(res.overhead) < len(parts) || len(res.overhead) > len(parts)+1 {
+		return nil, fmt.Errorf("the stream ran %d batches; expected %d (or one more without data)", len(res.overhead), len(parts))
 	}
+	res.batches = len(res.overhead)
 	return res, nil
 }
 
-// countingSink counts rows.
-type countingSink struct{ rows atomic.Int64 }
+// upsertSink folds update-mode rows (window, user_id, clicks) into the
+// final table: a row replaces the count of its (window start, user_id).
+// Replaying a batch writes the same counts again, so it is idempotent.
+type upsertSink struct {
+	mu     sync.Mutex
+	g      *hashtab.Grouper
+	counts []int64
+	gids   []uint32
+}
 
-func (c *countingSink) AddBatch(ctx context.Context, batchID int64, mode sinks.OutputMode, rows array.RecordReader) error {
+func newUpsertSink() (*upsertSink, error) {
+	g, err := hashtab.New([]arrow.DataType{arrow.FixedWidthTypes.Timestamp_us, arrow.PrimitiveTypes.Int64}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &upsertSink{g: g}, nil
+}
+
+func (u *upsertSink) AddBatch(ctx context.Context, batchID int64, mode sinks.OutputMode, rows array.RecordReader) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	for rows.Next() {
-		c.rows.Add(rows.RecordBatch().NumRows())
+		b := rows.RecordBatch()
+		if err := u.add(b); err != nil {
+			return fmt.Errorf("batch %d: %w", batchID, err)
+		}
 	}
 	return rows.Err()
 }
 
-func (c *countingSink) Close() error        { return nil }
-func (c *countingSink) Description() string { return "CountingSink" }
+func (u *upsertSink) add(b arrow.RecordBatch) error {
+	n := int(b.NumRows())
+	if n == 0 {
+		return nil
+	}
+	w, ok := b.Column(0).(*array.Struct)
+	if !ok {
+		return fmt.Errorf("column 0 is %s, want the window struct", b.Column(0).DataType())
+	}
+	cnt, ok := b.Column(2).(*array.Int64)
+	if !ok {
+		return fmt.Errorf("column 2 is %s, want the int64 count", b.Column(2).DataType())
+	}
+	if w.NullN() > 0 || cnt.NullN() > 0 {
+		return fmt.Errorf("a window or count is NULL")
+	}
+	u.gids = slices.Grow(u.gids[:0], n)[:n]
+	if err := u.g.Insert([]arrow.Array{w.Field(0), b.Column(1)}, u.gids); err != nil {
+		return err
+	}
+	if ng := u.g.Len(); ng > len(u.counts) {
+		u.counts = append(u.counts, make([]int64, ng-len(u.counts))...)
+	}
+	for i, c := range cnt.Int64Values() {
+		u.counts[u.gids[i]] = c
+	}
+	return nil
+}
+
+// summary is the final table's groups, total and max.
+func (u *upsertSink) summary() clicksSummary {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var s clicksSummary
+	s.groups = int64(len(u.counts))
+	for _, c := range u.counts {
+		s.total += c
+		s.max = max(s.max, c)
+	}
+	return s
+}
+
+func (u *upsertSink) Close() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.g.Release()
+	return nil
+}
+
+func (u *upsertSink) Description() string { return "UpsertSink[clicks]" }
+
+// ckptBytes is what each batch wrote to a checkpoint, by kind.
+type ckptBytes struct {
+	offsets, commits, state, total []int64 // by batch id
+}
+
+func (c ckptBytes) avg(v []int64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var s int64
+	for _, x := range v {
+		s += x
+	}
+	return s / int64(len(v))
+}
+
+func (c ckptBytes) max() int64 {
+	var m int64
+	for _, x := range c.total {
+		m = max(m, x)
+	}
+	return m
+}
+
+// checkpointBytes walks a checkpoint of n batches and attributes its files
+// to batches: offsets/N and commits/N to batch N, state files of version v
+// (<v>.delta, <v>.snapshot) to batch v-1. Metadata written once at the
+// start is not counted.
+func checkpointBytes(dir string, n int) (ckptBytes, error) {
+	c := ckptBytes{offsets: make([]int64, n), commits: make([]int64, n), state: make([]int64, n), total: make([]int64, n)}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		parts := strings.Split(filepath.ToSlash(rel), "/")
+		base := parts[len(parts)-1]
+		var into []int64
+		var batch int64 = -1
+		switch {
+		case len(parts) == 2 && (parts[0] == "offsets" || parts[0] == "commits"):
+			b, err := strconv.ParseInt(base, 10, 64)
+			if err != nil {
+				return nil // a temporary or foreign file
+			}
+			batch = b
+			into = c.offsets
+			if parts[0] == "commits" {
+				into = c.commits
+			}
+		case parts[0] == "state" && (strings.HasSuffix(base, ".delta") || strings.HasSuffix(base, ".snapshot")):
+			v, err := strconv.ParseInt(base[:strings.IndexByte(base, '.')], 10, 64)
+			if err != nil {
+				return nil
+			}
+			batch = v - 1
+			into = c.state
+		default:
+			return nil
+		}
+		if batch >= 0 && batch < int64(n) {
+			into[batch] += info.Size()
+			c.total[batch] += info.Size()
+		}
+		return nil
+	})
+	return c, err
+}
 
 // pct is the p-th percentile (nearest rank) of ds, in milliseconds.
 func pct(ds []time.Duration, p float64) float64 {
