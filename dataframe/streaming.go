@@ -17,7 +17,6 @@ import (
 	"github.com/sluicehq/sluice/dataframe/plan"
 	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/sinks"
-	"github.com/sluicehq/sluice/sinks/console"
 	"github.com/sluicehq/sluice/sources"
 	"github.com/sluicehq/sluice/trigger"
 	"github.com/sluicehq/sluice/wal"
@@ -72,18 +71,19 @@ func (df *DataFrame) checkBatch() error {
 //	    Trigger(trigger.ProcessingTime(2*time.Second)).
 //	    Option("checkpointLocation", "ckpt/views").Start(ctx)
 type DataStreamWriter struct {
-	df        *DataFrame
-	format    string
-	sink      sinks.Sink
-	foreach   func(ctx context.Context, batch *DataFrame, batchID int64) error
-	mode      OutputMode
-	modeSet   bool
-	modeErr   error
-	trig      trigger.Trigger
-	opts      map[string]string
-	name      string
-	clock     trigger.Clock
-	listeners []microbatch.Listener
+	df          *DataFrame
+	format      string
+	sink        sinks.Sink
+	foreach     func(ctx context.Context, batch *DataFrame, batchID int64) error
+	mode        OutputMode
+	modeSet     bool
+	modeErr     error
+	trig        trigger.Trigger
+	opts        map[string]string
+	name        string
+	partitionBy []string
+	clock       trigger.Clock
+	listeners   []microbatch.Listener
 }
 
 // WriteStream starts configuring a streaming query over df.
@@ -91,7 +91,7 @@ func (df *DataFrame) WriteStream() *DataStreamWriter {
 	return &DataStreamWriter{df: df, opts: map[string]string{}, mode: Append}
 }
 
-// Format picks a built-in sink by name: console, memory.
+// Format picks a built-in sink by name (see Formats): console, memory, ...
 func (w *DataStreamWriter) Format(name string) *DataStreamWriter {
 	w.format = strings.ToLower(name)
 	return w
@@ -137,6 +137,13 @@ func (w *DataStreamWriter) Option(key, value string) *DataStreamWriter {
 	return w
 }
 
+// PartitionBy lays the output out in Hive-style directories by these
+// columns (file sinks).
+func (w *DataStreamWriter) PartitionBy(cols ...string) *DataStreamWriter {
+	w.partitionBy = cols
+	return w
+}
+
 // QueryName names the query (and the memory sink's table).
 func (w *DataStreamWriter) QueryName(name string) *DataStreamWriter {
 	w.name = name
@@ -167,33 +174,22 @@ func (w *DataStreamWriter) Start(ctx context.Context) (*StreamingQuery, error) {
 		return nil, w.modeErr
 	}
 	s := df.s
-	sink := w.sink
-	var mem *memorySinkTable
+	var format Format
 	switch {
-	case sink != nil:
-	case w.foreach != nil:
-		sink = &foreachBatchSink{s: s, schema: df.Schema(), fn: w.foreach}
-	case w.format == "console":
-		o, err := console.ParseOptions(w.opts)
-		if err != nil {
-			return nil, err
-		}
-		sink = console.New(o)
-	case w.format == "memory":
-		if w.name == "" {
-			return nil, fmt.Errorf("%w: the memory sink needs a QueryName: it is the table name to query", ErrStreaming)
-		}
-		mem = newMemorySinkTable(w.name, df.Schema())
-		sink = mem
+	case w.sink != nil, w.foreach != nil:
 	case w.format == "":
-		return nil, fmt.Errorf("%w: no sink: set Format(\"console\"|\"memory\"), Sink(...) or ForeachBatch(...)", ErrStreaming)
+		return nil, fmt.Errorf("%w: no sink: set Format(%s), Sink(...) or ForeachBatch(...)", ErrStreaming, formatNames(true))
 	default:
-		return nil, fmt.Errorf("%w: unknown sink format %q; built-ins are console and memory; use Sink(...) for others", ErrStreaming, w.format)
+		f, ok := LookupFormat(w.format)
+		if !ok || f.Sink == nil {
+			return nil, fmt.Errorf("%w: unknown sink format %q; formats: %s; or use Sink(...) for your own", ErrStreaming, w.format, formatNames(true))
+		}
+		format = f
 	}
 	loc := w.opts["checkpointLocation"]
 	temp := false
 	if loc == "" {
-		if w.format != "console" && w.format != "memory" {
+		if format.Name != "console" && format.Name != "memory" {
 			return nil, fmt.Errorf("%w: option checkpointLocation is required for this sink: it is where the query remembers what it processed (console and memory sinks use a temporary one)", ErrStreaming)
 		}
 		dir, err := os.MkdirTemp("", "sluice-checkpoint-")
@@ -212,6 +208,36 @@ func (w *DataStreamWriter) Start(ctx context.Context) (*StreamingQuery, error) {
 	if err != nil {
 		return nil, err
 	}
+	fail := func(err error) (*StreamingQuery, error) {
+		ck.Close()
+		if temp {
+			os.RemoveAll(loc)
+		}
+		return nil, err
+	}
+	sink := w.sink
+	switch {
+	case sink != nil:
+	case w.foreach != nil:
+		sink = &foreachBatchSink{s: s, schema: df.Schema(), fn: w.foreach}
+	default:
+		opts := make(map[string]string, len(w.opts))
+		for k, v := range w.opts {
+			if k != "checkpointLocation" && k != "minBatchesToRetain" {
+				opts[k] = v
+			}
+		}
+		var paths []string
+		if p := opts["path"]; p != "" {
+			paths = []string{p}
+		}
+		sink, err = format.Sink(ctx, s, FormatOptions{Options: opts, Paths: paths, Input: df.Schema(),
+			QueryID: ck.QueryID(), QueryName: w.name, PartitionBy: w.partitionBy})
+		if err != nil {
+			return fail(fmt.Errorf("%w: %s sink: %w", ErrStreaming, format.Name, err))
+		}
+	}
+	mem, _ := sink.(*memorySinkTable)
 	conf := s.conf
 	clock := w.clock
 	if clock == nil {
@@ -224,11 +250,10 @@ func (w *DataStreamWriter) Start(ctx context.Context) (*StreamingQuery, error) {
 		Listeners: listeners,
 	})
 	if err != nil {
-		ck.Close()
-		if temp {
-			os.RemoveAll(loc)
+		if w.sink == nil {
+			sink.Close()
 		}
-		return nil, err
+		return fail(err)
 	}
 	sq := &StreamingQuery{Query: q, session: s, tempCheckpoint: temp, checkpoint: loc}
 	if w.sink == nil {

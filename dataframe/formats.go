@@ -1,0 +1,164 @@
+package dataframe
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sluicehq/sluice/dataframe/expr"
+	"github.com/sluicehq/sluice/sinks"
+	"github.com/sluicehq/sluice/sinks/console"
+	"github.com/sluicehq/sluice/sources"
+)
+
+// A Format is a source and/or sink known by name. The DataFrame API
+// (ReadStreamFormat, WriteStream().Format) and job specs reach every
+// source and sink through this one list, so a format added here is
+// usable everywhere with the same option names.
+type Format struct {
+	Name string
+	// Doc is a one-line description for help texts.
+	Doc string
+	// Source opens a streaming source; nil if the format cannot be read
+	// as a stream.
+	Source func(ctx context.Context, s *Session, o FormatOptions) (sources.Source, error)
+	// Sink opens a streaming sink; nil if the format cannot be written by
+	// a streaming query.
+	Sink func(ctx context.Context, s *Session, o FormatOptions) (sinks.Sink, error)
+}
+
+// FormatOptions are one use of a format.
+type FormatOptions struct {
+	// Options are the user's options, by Spark's names.
+	Options map[string]string
+	// Schema is the user's schema, nil if not given.
+	Schema *arrow.Schema
+	// Paths are the locations given to Load (sources) or the path option
+	// (sinks).
+	Paths []string
+	// For sinks: the query's output schema, its stable id (the same after
+	// a restart on the same checkpoint) and name, and PartitionBy columns.
+	Input       *arrow.Schema
+	QueryID     string
+	QueryName   string
+	PartitionBy []string
+}
+
+// formats lists the built-in formats.
+var formats = []Format{
+	{Name: "console", Doc: "prints each batch as a table (debugging; replays print again)", Sink: openConsoleSink},
+	{Name: "memory", Doc: "keeps the output as a table named by QueryName, queryable with s.Table", Sink: openMemorySink},
+}
+
+// Formats returns the built-in formats, by name.
+func Formats() []Format {
+	out := append([]Format(nil), formats...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// LookupFormat finds a format by name (case-insensitive).
+func LookupFormat(name string) (Format, bool) {
+	for _, f := range formats {
+		if strings.EqualFold(f.Name, name) {
+			return f, true
+		}
+	}
+	return Format{}, false
+}
+
+// formatNames lists the formats that can act as a source or a sink.
+func formatNames(sink bool) string {
+	var names []string
+	for _, f := range Formats() {
+		if (sink && f.Sink != nil) || (!sink && f.Source != nil) {
+			names = append(names, f.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func openConsoleSink(_ context.Context, _ *Session, o FormatOptions) (sinks.Sink, error) {
+	co, err := console.ParseOptions(o.Options)
+	if err != nil {
+		return nil, err
+	}
+	return console.New(co), nil
+}
+
+func openMemorySink(_ context.Context, _ *Session, o FormatOptions) (sinks.Sink, error) {
+	if o.QueryName == "" {
+		return nil, fmt.Errorf("%w: the memory sink needs a QueryName: it is the table name to query", ErrStreaming)
+	}
+	return newMemorySinkTable(o.QueryName, o.Input), nil
+}
+
+// DataStreamReader configures a streaming source by format name:
+//
+//	df := s.ReadStreamFormat("kafka").
+//	    Option("kafka.bootstrap.servers", "localhost:9092").
+//	    Option("subscribe", "user-clicks").Load()
+type DataStreamReader struct {
+	s      *Session
+	format string
+	opts   map[string]string
+	schema *arrow.Schema
+	err    error
+}
+
+// ReadStreamFormat starts configuring a streaming source of a built-in
+// format (see Formats); ReadStream takes a source value instead.
+func (s *Session) ReadStreamFormat(format string) *DataStreamReader {
+	return &DataStreamReader{s: s, format: format, opts: map[string]string{}}
+}
+
+// Option sets a source option by Spark's name.
+func (r *DataStreamReader) Option(key, value string) *DataStreamReader {
+	r.opts[key] = value
+	return r
+}
+
+// Options sets several options.
+func (r *DataStreamReader) Options(opts map[string]string) *DataStreamReader {
+	for k, v := range opts {
+		r.opts[k] = v
+	}
+	return r
+}
+
+// Schema sets the source's schema as DDL ("a INT, b STRING").
+func (r *DataStreamReader) Schema(ddl string) *DataStreamReader {
+	sc, err := expr.ParseDDL(ddl)
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("%w: stream reader schema: %w", ErrStreaming, err)
+	}
+	r.schema = sc
+	return r
+}
+
+// ArrowSchema sets the source's schema.
+func (r *DataStreamReader) ArrowSchema(sc *arrow.Schema) *DataStreamReader {
+	r.schema = sc
+	return r
+}
+
+// Load opens the source (checking its options now) and returns the
+// streaming DataFrame over it.
+func (r *DataStreamReader) Load(paths ...string) *DataFrame {
+	df := &DataFrame{s: r.s}
+	if r.err != nil {
+		return df.fail(r.err)
+	}
+	f, ok := LookupFormat(r.format)
+	if !ok || f.Source == nil {
+		return df.fail(fmt.Errorf("%w: unknown streaming source format %q; formats: %s", ErrStreaming, r.format, formatNames(false)))
+	}
+	src, err := f.Source(context.Background(), r.s, FormatOptions{Options: r.opts, Schema: r.schema, Paths: paths})
+	if err != nil {
+		return df.fail(fmt.Errorf("%w: %s source: %w", ErrStreaming, f.Name, err))
+	}
+	return r.s.ReadStream(src)
+}
