@@ -25,6 +25,10 @@ type Format struct {
 	// Source opens a streaming source; nil if the format cannot be read
 	// as a stream.
 	Source func(ctx context.Context, s *Session, o FormatOptions) (sources.Source, error)
+	// Batch reads the format once, as a batch DataFrame
+	// (s.Read().Format(name)...Load(paths...)); nil for file formats,
+	// which the reader handles itself, and for sink-only formats.
+	Batch func(ctx context.Context, s *Session, o FormatOptions) (*DataFrame, error)
 	// Sink opens a streaming sink; nil if the format cannot be written by
 	// a streaming query.
 	Sink func(ctx context.Context, s *Session, o FormatOptions) (sinks.Sink, error)

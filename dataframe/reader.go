@@ -82,6 +82,13 @@ func (r *DataFrameReader) Load(paths ...string) *DataFrame {
 	if r.err != nil {
 		return df.fail(r.err)
 	}
+	if f, ok := LookupFormat(r.format); ok && f.Batch != nil {
+		out, err := f.Batch(context.Background(), r.s, FormatOptions{Options: r.opts, Schema: r.schema, Paths: paths})
+		if err != nil {
+			return df.fail(fmt.Errorf("dataframe: read %s: %w", f.Name, err))
+		}
+		return out
+	}
 	scan, err := r.scan(context.Background(), paths)
 	if err != nil {
 		return df.fail(err)
