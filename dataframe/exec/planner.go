@@ -34,6 +34,9 @@ func (pl *Planner) Plan(n plan.Node) (Operator, error) {
 	parts := max(1, pl.Partitions)
 	switch t := n.(type) {
 	case *plan.LocalRelation:
+		if t.Open != nil {
+			return NewReaderScan(plan.SchemaOf(t), t.Open, t.Name), nil
+		}
 		if t.Snapshot != nil {
 			return NewSnapshotScan(plan.SchemaOf(t), t.Snapshot, t.Name), nil
 		}

@@ -1,10 +1,13 @@
 package plan
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/internal/fileformat"
 )
@@ -20,6 +23,11 @@ type LocalRelation struct {
 	// of Batches (a memory sink's table, which grows while queries run):
 	// it returns retained batches and the function that releases them.
 	Snapshot func() ([]arrow.RecordBatch, func())
+	// Open, when set, reads the rows when the query runs, from data
+	// outside the plan that may fail to read (a checkpoint's state, read
+	// by the state data source). Its batches must have Attrs' schema and
+	// are allocated from mem; the scan releases the reader.
+	Open func(ctx context.Context, mem memory.Allocator) (array.RecordReader, error)
 }
 
 func (r *LocalRelation) Output() []Attribute      { return r.Attrs }
@@ -33,6 +41,9 @@ func (r *LocalRelation) String() string {
 	name := r.Name
 	if name != "" {
 		name += " "
+	}
+	if r.Open != nil {
+		return fmt.Sprintf("LocalRelation %s[%s]", name, attrNames(r.Attrs))
 	}
 	return fmt.Sprintf("LocalRelation %s[%s], %d rows", name, attrNames(r.Attrs), rows)
 }
