@@ -33,10 +33,13 @@ var (
 // the arrays passed to it: keys are copied into its own buffers (Go memory;
 // see MemoryBytes).
 type Grouper struct {
-	kts  []keyType
-	sc   scratch
-	impl impl
-	mem  memory.Allocator
+	kts []keyType
+	// codes[i] is set for a struct key column, grouped by its code in an
+	// inner Grouper (group_struct.go); the table sees the code column.
+	codes []*structCodes
+	sc    scratch
+	impl  impl
+	mem   memory.Allocator
 }
 
 // impl is one specialisation of the table, chosen by New from the key types.
@@ -74,13 +77,40 @@ func New(keyTypes []arrow.DataType, mem memory.Allocator) (*Grouper, error) {
 	for i, dt := range keyTypes {
 		kt, err := classify(dt)
 		if err != nil {
+			g.releaseCodes()
 			return nil, fmt.Errorf("key column %d: %w", i, err)
 		}
 		g.kts = append(g.kts, kt)
+		sc, err := newStructCodes(kt.dt, mem)
+		if err != nil {
+			g.releaseCodes()
+			return nil, fmt.Errorf("key column %d: %w", i, err)
+		}
+		g.codes = append(g.codes, sc)
 	}
-	g.impl = newImpl(g.kts)
+	g.impl = newImpl(g.tableKeyTypes())
 	g.sc = g.newScratch()
 	return g, nil
+}
+
+// tableKeyTypes is how the table sees the key columns: struct columns as
+// their codes.
+func (g *Grouper) tableKeyTypes() []keyType {
+	out := append([]keyType(nil), g.kts...)
+	for i, c := range g.codes {
+		if c != nil {
+			out[i] = codeKeyType
+		}
+	}
+	return out
+}
+
+func (g *Grouper) releaseCodes() {
+	for _, c := range g.codes {
+		if c != nil {
+			c.g.Release()
+		}
+	}
 }
 
 // newScratch makes the per-call working memory for this Grouper's keys.
@@ -88,7 +118,16 @@ func New(keyTypes []arrow.DataType, mem memory.Allocator) (*Grouper, error) {
 // indices: it resolves each dictionary entry once per batch.
 func (g *Grouper) newScratch() scratch {
 	_, keepDict := g.impl.(*bytesImpl)
-	return newScratch(g.kts, keepDict)
+	sc := newScratch(g.tableKeyTypes(), keepDict)
+	for i, c := range g.codes {
+		if c != nil {
+			if sc.codes == nil {
+				sc.codes = make([]*codeScratch, len(g.codes))
+			}
+			sc.codes[i] = &codeScratch{p: c.g.NewProber()}
+		}
+	}
+	return sc
 }
 
 func newImpl(kts []keyType) impl {
@@ -161,7 +200,7 @@ func (g *Grouper) find(sc *scratch, cols []arrow.Array, gids []uint32, create bo
 	if n == 0 {
 		return nil
 	}
-	if err := sc.normalise(cols); err != nil {
+	if err := sc.normalise(cols, g.codes, create); err != nil {
 		return fmt.Errorf("key %w", err)
 	}
 	err = g.impl.find(sc, gids, create)
@@ -209,7 +248,13 @@ func (g *Grouper) Keys(mem memory.Allocator, sel []uint32) ([]arrow.Array, error
 	out := make([]arrow.Array, 0, len(g.kts))
 	for c, kt := range g.kts {
 		vals, strs, null := g.impl.column(c, sel)
-		arr, err := buildColumn(mem, kt, vals, strs, null)
+		var arr arrow.Array
+		var err error
+		if g.codes[c] != nil {
+			arr, err = g.codes[c].build(mem, vals, null)
+		} else {
+			arr, err = buildColumn(mem, kt, vals, strs, null)
+		}
 		if err != nil {
 			for _, a := range out {
 				a.Release()
@@ -269,18 +314,32 @@ func (g *Grouper) Reserve(n int) {
 }
 
 // Reset forgets all groups and keeps the allocated memory for reuse.
-func (g *Grouper) Reset() { g.impl.reset() }
+func (g *Grouper) Reset() {
+	g.impl.reset()
+	for _, c := range g.codes {
+		if c != nil {
+			c.g.Reset()
+		}
+	}
+}
 
 // Release frees the table and key buffers. The Grouper stays usable, as if
 // new.
 func (g *Grouper) Release() {
 	g.impl.release()
+	g.releaseCodes()
 	g.sc = g.newScratch()
 }
 
 // MemoryBytes is the memory held by the Grouper: slots, keys and scratch.
 func (g *Grouper) MemoryBytes() int64 {
-	return g.impl.memoryBytes() + g.sc.memoryBytes()
+	b := g.impl.memoryBytes() + g.sc.memoryBytes()
+	for _, c := range g.codes {
+		if c != nil {
+			b += c.g.MemoryBytes()
+		}
+	}
+	return b
 }
 
 // gatherU64 returns src[sel] (all of src when sel is nil).

@@ -17,6 +17,8 @@ var (
 	str  = arrow.BinaryTypes.String
 	f64  = arrow.PrimitiveTypes.Float64
 	tsMs = &arrow.TimestampType{Unit: arrow.Millisecond}
+	// windowType is the event-time window key of streaming aggregations.
+	windowType = arrow.StructOf(arrow.Field{Name: "start", Type: tsMs, Nullable: true}, arrow.Field{Name: "end", Type: tsMs, Nullable: true})
 )
 
 type oracleCase struct {
@@ -52,10 +54,14 @@ var oracleCases = []oracleCase{
 	{"generic int32 string float64", []arrow.DataType{i32, str, f64}, "*hashtab.genericImpl", 6, 0.1, 6, 900},
 	{"generic dict, decimal, int64", []arrow.DataType{dictStringType, &arrow.Decimal128Type{Precision: 10, Scale: 0}, i64}, "*hashtab.genericImpl", 5, 0.1, 5, 500},
 	{"generic three int64", []arrow.DataType{i64, i64, i64}, "*hashtab.genericImpl", 8, 0.05, 4, 600},
-	{"struct", []arrow.DataType{arrow.StructOf(arrow.Field{Name: "a", Type: i32, Nullable: true}, arrow.Field{Name: "b", Type: str, Nullable: true})}, "*hashtab.genericImpl", 4, 0.1, 4, 300},
+	{"struct", []arrow.DataType{arrow.StructOf(arrow.Field{Name: "a", Type: i32, Nullable: true}, arrow.Field{Name: "b", Type: str, Nullable: true})}, "*hashtab.fixedImpl", 4, 0.1, 4, 300},
+	{"window struct and int64", []arrow.DataType{windowType, i64}, "*hashtab.pairImpl", 60, 0.05, 6, 800},
+	{"struct of struct and list", []arrow.DataType{arrow.StructOf(arrow.Field{Name: "s", Type: windowType, Nullable: true}, arrow.Field{Name: "l", Type: arrow.ListOf(i32), Nullable: true})}, "*hashtab.fixedImpl", 4, 0.1, 4, 300},
+	{"struct, string, struct", []arrow.DataType{arrow.StructOf(arrow.Field{Name: "a", Type: i64, Nullable: true}), str, arrow.StructOf(arrow.Field{Name: "x", Type: f64, Nullable: true}, arrow.Field{Name: "y", Type: arrow.FixedWidthTypes.Boolean, Nullable: true})}, "*hashtab.genericImpl", 5, 0.1, 4, 400},
+	{"empty struct and int64", []arrow.DataType{arrow.StructOf(), i64}, "*hashtab.genericImpl", 5, 0.2, 3, 200},
 	{"list and int64", []arrow.DataType{arrow.ListOf(i32), i64}, "*hashtab.genericImpl", 4, 0.1, 4, 300},
 	{"map, large list, fixed-size list", []arrow.DataType{arrow.MapOf(str, i32), arrow.LargeListOf(str), arrow.FixedSizeListOf(2, i64)}, "*hashtab.genericImpl", 4, 0.1, 4, 300},
-	{"struct of dictionary", []arrow.DataType{arrow.StructOf(arrow.Field{Name: "d", Type: dictStringType, Nullable: true})}, "*hashtab.genericImpl", 4, 0.1, 4, 200},
+	{"struct of dictionary", []arrow.DataType{arrow.StructOf(arrow.Field{Name: "d", Type: dictStringType, Nullable: true})}, "*hashtab.fixedImpl", 4, 0.1, 4, 200},
 	{"narrow and rare fixed types", []arrow.DataType{arrow.PrimitiveTypes.Int8, arrow.PrimitiveTypes.Uint16, arrow.FixedWidthTypes.Date64,
 		arrow.FixedWidthTypes.Time32s, arrow.FixedWidthTypes.Duration_ms, arrow.FixedWidthTypes.Float16, arrow.FixedWidthTypes.DayTimeInterval}, "*hashtab.genericImpl", 3, 0.1, 4, 400},
 	{"wide and view types", []arrow.DataType{&arrow.FixedSizeBinaryType{ByteWidth: 3}, &arrow.Decimal256Type{Precision: 40, Scale: 3},
@@ -651,6 +657,7 @@ func TestProbersConcurrent(t *testing.T) {
 		{"dictionary", []arrow.DataType{dictStringType}, gen([]arrow.DataType{dictStringType}, 50), gen([]arrow.DataType{dictStringType}, 100)},
 		{"string", []arrow.DataType{str}, gen([]arrow.DataType{str}, 300), gen([]arrow.DataType{str}, 600)},
 		{"generic", []arrow.DataType{i32, str, f64}, gen([]arrow.DataType{i32, str, f64}, 6), gen([]arrow.DataType{i32, str, f64}, 12)},
+		{"struct codes", []arrow.DataType{windowType, i64}, gen([]arrow.DataType{windowType, i64}, 60), gen([]arrow.DataType{windowType, i64}, 120)},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(31, 32))
@@ -717,8 +724,13 @@ func TestProbersConcurrent(t *testing.T) {
 // dictionary) array, so that goroutines sharing it only read them.
 func warmNullCounts(a arrow.Array) {
 	a.NullN()
-	if d, ok := a.(*array.Dictionary); ok {
+	switch d := a.(type) {
+	case *array.Dictionary:
 		d.Indices().NullN()
-		d.Dictionary().NullN()
+		warmNullCounts(d.Dictionary())
+	case *array.Struct:
+		for f := range d.NumField() {
+			warmNullCounts(d.Field(f))
+		}
 	}
 }

@@ -14,8 +14,9 @@ type scratch struct {
 	views []colView
 	hs    []uint64
 	sel   [chunkRows]int32
-	memo  []uint32 // dictionary entry -> group (bytesImpl)
-	sink  uint32   // keeps touch loads alive
+	memo  []uint32       // dictionary entry -> group (bytesImpl)
+	sink  uint32         // keeps touch loads alive
+	codes []*codeScratch // per key column; set for struct columns
 }
 
 func newScratch(kts []keyType, keepDict bool) scratch {
@@ -32,10 +33,17 @@ func newScratch(kts []keyType, keepDict bool) scratch {
 // hashes returns the hash scratch for n rows.
 func (sc *scratch) hashes(n int) []uint64 { return scratchU64(&sc.hs, n) }
 
-// normalise fills sc.views from the key columns.
-func (sc *scratch) normalise(cols []arrow.Array) error {
+// normalise fills sc.views from the key columns; struct columns become
+// their codes (created when create is set).
+func (sc *scratch) normalise(cols []arrow.Array, codes []*structCodes, create bool) error {
 	for i, c := range cols {
-		v, err := sc.nz[i].view(c)
+		var v colView
+		var err error
+		if codes[i] != nil {
+			v, err = codes[i].view(sc.codes[i], c, create)
+		} else {
+			v, err = sc.nz[i].view(c)
+		}
 		if err != nil {
 			return fmt.Errorf("column %d: %w", i, err)
 		}
@@ -48,6 +56,11 @@ func (sc *scratch) memoryBytes() int64 {
 	b := int64(cap(sc.hs))*8 + int64(cap(sc.memo))*4
 	for _, nz := range sc.nz {
 		b += nz.memoryBytes()
+	}
+	for _, cs := range sc.codes {
+		if cs != nil {
+			b += cs.memoryBytes()
+		}
 	}
 	return b
 }
