@@ -43,8 +43,6 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 			return
 		}
 		switch t := n.(type) {
-		case *plan.Deduplicate:
-			err = fmt.Errorf("%w: DropDuplicates on a streaming DataFrame needs state, which this build does not have; deduplicate each micro-batch with ForeachBatch instead", plan.ErrUnsupported)
 		case *plan.Sort:
 			if !(aggregated && mode == sinks.Complete) {
 				err = fmt.Errorf("%w: sorting is not supported on streaming DataFrames unless it is on an aggregated DataFrame in complete output mode; sort inside ForeachBatch, or sort when reading the sink's output", plan.ErrUnsupported)

@@ -64,6 +64,7 @@ type statefulKind struct {
 // no kind wants runs statelessly over each batch.
 var statefulKinds = []statefulKind{
 	{name: "aggregate", wants: wantsAggregate, open: openAggregate, check: checkAggregate},
+	{name: "dedup", wants: wantsDedup, open: openDedup, check: checkDedup},
 }
 
 // numberStateful marks the stateful nodes of p, numbering them in plan

@@ -1,0 +1,641 @@
+package microbatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/dataframe/exec"
+	"github.com/sluicehq/sluice/dataframe/expr"
+	"github.com/sluicehq/sluice/dataframe/plan"
+	"github.com/sluicehq/sluice/microbatch/state"
+	"github.com/sluicehq/sluice/sinks"
+)
+
+// Streaming deduplication (Spark's StreamingDeduplicateExec and
+// StreamingDeduplicateWithinWatermarkExec). The state maps each key tuple
+// seen to nothing, or, within a watermark, to the event time of the row
+// that first had it; a row is emitted when its key is new.
+//
+//   - DropDuplicates(cols), no watermark: the state grows forever.
+//   - With a watermark on the input, rows older than it are late: dropped
+//     before deduplication and counted (numRowsDroppedByWatermark). When an
+//     event-time column (or a window over one) is among the keys, a key
+//     whose event time is below the watermark (window: end at or below) is
+//     evicted: no later row can repeat it without being late.
+//   - DropDuplicatesWithinWatermark: the keys need not hold the event time;
+//     a key is forgotten once the watermark passes its first row's event
+//     time plus the watermark's delay. It needs a watermark.
+//
+// "First" is the first row in a fixed order of the batch (the input's
+// partitions one after another), so a replayed batch emits and stores the
+// same rows.
+type dedupOperator struct {
+	id     int
+	nparts int
+	within bool
+	// delayUs is the watermark delay that bounds a key's life within the
+	// watermark.
+	delayUs int64
+	name    string
+	store   *state.Operator
+	stats   dedupStats
+}
+
+type dedupStats struct {
+	dropped atomic.Int64 // late rows dropped at the input
+	updated atomic.Int64 // keys added
+	removed atomic.Int64 // keys evicted
+}
+
+func wantsDedup(n plan.Node) bool {
+	d, ok := n.(*plan.Deduplicate)
+	return ok && plan.IsStreaming(d.Child)
+}
+
+// checkDedup refuses, at Start, a DropDuplicatesWithinWatermark that has
+// no watermark to bound its state. Complete mode is refused by Check (no
+// aggregation).
+func checkDedup(n plan.Node, _ sinks.OutputMode) error {
+	d := n.(*plan.Deduplicate)
+	if d.WithinWatermark && eventTimeColumn(d.Child) < 0 {
+		return fmt.Errorf("%w: DropDuplicatesWithinWatermark on a streaming DataFrame needs a watermark: it forgets a key once the watermark passes the key's event time plus the delay. Add WithWatermark(\"<event-time column>\", \"<delay>\") before it, or use DropDuplicates to keep every key forever", plan.ErrUnsupported)
+	}
+	return nil
+}
+
+func openDedup(ctx context.Context, env opEnv, n plan.Node) (statefulOp, error) {
+	d := n.(*plan.Deduplicate)
+	lay, err := dedupLayoutOf(d)
+	if err != nil {
+		return nil, err
+	}
+	op := &dedupOperator{id: d.StateID, nparts: env.nparts, within: d.WithinWatermark, name: "dedupe"}
+	keyFields := make([]arrow.Field, len(lay.keys))
+	for i, k := range lay.keys {
+		keyFields[i] = arrow.Field{Name: expr.Name(d.Keys[i]), Type: k.DataType(), Nullable: true}
+	}
+	valFields := []arrow.Field{}
+	if d.WithinWatermark {
+		if lay.eventCol < 0 {
+			return nil, fmt.Errorf("DropDuplicatesWithinWatermark needs a watermark on its input")
+		}
+		op.name = "dedupeWithinWatermark"
+		op.delayUs = watermarkDelay(d.Child, d.Child.Output()[lay.eventCol].Name).Microseconds()
+		valFields = append(valFields, arrow.Field{Name: "event_time", Type: expr.Timestamp, Nullable: true})
+	}
+	fsys, dir := env.ck.StateLocation()
+	so, err := state.OpenOperator(ctx, fsys, dir, state.OperatorSpec{
+		ID: d.StateID, Name: "dedup", NumPartitions: env.nparts,
+		Stores: []state.StoreSpec{{Key: arrow.NewSchema(keyFields, nil), Value: arrow.NewSchema(valFields, nil)}},
+	}, state.Options{Mem: env.mem, Clock: env.clock})
+	if err != nil {
+		return nil, err
+	}
+	op.store = so
+	return op, nil
+}
+
+// dedupLayout is where, in one batch's optimised node, the keys and the
+// event time are.
+type dedupLayout struct {
+	keys []expr.Typed
+	// eventCol is the child's event-time column (-1: no watermark); rows
+	// older than the watermark there are late.
+	eventCol int
+	// eventKey is the key that carries the event time (-1: none); keys
+	// below the watermark are evicted by it.
+	eventKey int
+}
+
+func dedupLayoutOf(d *plan.Deduplicate) (dedupLayout, error) {
+	lay := dedupLayout{eventCol: eventTimeColumn(d.Child), eventKey: -1}
+	if len(d.Keys) == 0 {
+		return lay, fmt.Errorf("%w: deduplication without keys", ErrQuery)
+	}
+	for i, k := range d.Keys {
+		t, ok := k.(expr.Typed)
+		if !ok {
+			return lay, fmt.Errorf("%w: deduplication key %s is not resolved", ErrQuery, k)
+		}
+		lay.keys = append(lay.keys, t)
+		if lay.eventKey < 0 && plan.IsEventTime(k) && isEventTimeType(t.DataType()) {
+			lay.eventKey = i
+		}
+	}
+	return lay, nil
+}
+
+// eventTimeColumn is the first timestamp column of n's output that a
+// watermark applies to, or -1.
+func eventTimeColumn(n plan.Node) int {
+	for i, a := range n.Output() {
+		if a.EventTime && a.Type.ID() == arrow.TIMESTAMP {
+			return i
+		}
+	}
+	return -1
+}
+
+// isEventTimeType: a timestamp, or a window struct ending in one.
+func isEventTimeType(dt arrow.DataType) bool {
+	switch t := dt.(type) {
+	case *arrow.TimestampType:
+		return true
+	case *arrow.StructType:
+		return t.NumFields() > 0 && t.Field(t.NumFields()-1).Type.ID() == arrow.TIMESTAMP
+	}
+	return false
+}
+
+// watermarkDelay is the delay of the watermark on column name below n (the
+// largest delay when the column cannot be told apart, so a key is never
+// forgotten too early).
+func watermarkDelay(n plan.Node, name string) time.Duration {
+	var match, largest time.Duration
+	found := false
+	for _, w := range plan.Watermarks(n) {
+		largest = max(largest, w.Delay)
+		if w.Child.Output()[w.Column].Name == name {
+			match = max(match, w.Delay)
+			found = true
+		}
+	}
+	if found {
+		return match
+	}
+	return largest
+}
+
+func (op *dedupOperator) operator(n plan.Node, planChild func(plan.Node) (exec.Operator, error), b batchInfo) (exec.Operator, error) {
+	d := n.(*plan.Deduplicate)
+	lay, err := dedupLayoutOf(d)
+	if err != nil {
+		return nil, err
+	}
+	if op.within && lay.eventCol < 0 {
+		return nil, fmt.Errorf("%w: DropDuplicatesWithinWatermark lost its watermark column", ErrQuery)
+	}
+	child, err := planChild(d.Child)
+	if err != nil {
+		return nil, err
+	}
+	return &dedupSave{op: op, child: child, lay: lay, b: b}, nil
+}
+
+func (op *dedupOperator) metrics() StateOperator {
+	m := op.store.Metrics()
+	return StateOperator{
+		OperatorName: op.name, NumRowsTotal: m.NumRowsTotal,
+		NumRowsUpdated: op.stats.updated.Swap(0), NumRowsRemoved: op.stats.removed.Swap(0),
+		MemoryUsedBytes: m.MemoryUsedBytes, CommitTimeMs: m.CommitTimeMs,
+		NumRowsDroppedByWatermark: op.stats.dropped.Swap(0), NumShufflePartitions: op.nparts,
+	}
+}
+
+func (op *dedupOperator) close() { op.store.Close() }
+
+// dedupSave runs one batch of the deduplication: the child's rows, late
+// ones dropped, are routed by key hash to the state's partitions (in a
+// fixed order, see dedupInput), and each partition keeps the rows whose
+// key its store has not seen, then evicts and commits.
+type dedupSave struct {
+	op    *dedupOperator
+	child exec.Operator
+	lay   dedupLayout
+	b     batchInfo
+}
+
+func (s *dedupSave) Schema() *arrow.Schema     { return s.child.Schema() }
+func (s *dedupSave) Partitions() int           { return s.op.nparts }
+func (s *dedupSave) Children() []exec.Operator { return []exec.Operator{s.child} }
+func (s *dedupSave) String() string {
+	name := "StreamingDeduplicate"
+	if s.op.within {
+		name = "StreamingDeduplicateWithinWatermark"
+	}
+	return fmt.Sprintf("%s [op=%d, batch=%d, watermark=%d]", name, s.op.id, s.b.batchID, s.b.watermarkUs/1000)
+}
+
+func (s *dedupSave) Execute(ctx context.Context, tc *exec.TaskContext, p int) (exec.Iterator, error) {
+	if p < 0 || p >= s.op.nparts {
+		return nil, fmt.Errorf("%w: %s has %d partitions, asked for %d", ErrQuery, s, s.op.nparts, p)
+	}
+	in := tc.Shared(s, func() any { return s.shuffle(ctx, tc) }).(*dedupInput)
+	batches, err := in.take(p)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.run(ctx, tc, p, batches)
+	if err != nil {
+		return nil, err
+	}
+	return exec.NewOwnedIterator(out), nil
+}
+
+// dedupInput is a batch's input routed to the state partitions. Each
+// child partition routes its own rows; partition p then reads child
+// partition 0's share, then 1's, and so on, so the order (and with it
+// which duplicate comes first) does not depend on goroutine timing, as a
+// plain exchange's would.
+type dedupInput struct {
+	mu    sync.Mutex
+	parts [][]arrow.RecordBatch
+	taken []bool
+	err   error
+}
+
+func (in *dedupInput) take(p int) ([]arrow.RecordBatch, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.err != nil {
+		return nil, in.err
+	}
+	if in.taken[p] {
+		return nil, fmt.Errorf("%w: deduplication partition %d executed twice in one batch", ErrQuery, p)
+	}
+	in.taken[p] = true
+	mine := in.parts[p]
+	in.parts[p] = nil
+	return mine, nil
+}
+
+func (s *dedupSave) shuffle(ctx context.Context, tc *exec.TaskContext) *dedupInput {
+	nsrc := s.child.Partitions()
+	routed := make([][][]arrow.RecordBatch, nsrc)
+	errs := make([]error, nsrc)
+	var wg sync.WaitGroup
+	for src := 0; src < nsrc; src++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			routed[src], errs[src] = s.route(ctx, tc, src)
+		}()
+	}
+	wg.Wait()
+	in := &dedupInput{parts: make([][]arrow.RecordBatch, s.op.nparts), taken: make([]bool, s.op.nparts)}
+	if err := errors.Join(errs...); err != nil {
+		for _, r := range routed {
+			for _, bs := range r {
+				exec.ReleaseBatches(bs)
+			}
+		}
+		in.err = err
+		return in
+	}
+	for _, r := range routed {
+		for p, bs := range r {
+			in.parts[p] = append(in.parts[p], bs...)
+		}
+	}
+	return in
+}
+
+// route reads child partition src, drops late rows and splits the rest
+// by key hash; it returns the batches of each state partition.
+func (s *dedupSave) route(ctx context.Context, tc *exec.TaskContext, src int) ([][]arrow.RecordBatch, error) {
+	nparts := s.op.nparts
+	out := make([][]arrow.RecordBatch, nparts)
+	fail := func(err error) ([][]arrow.RecordBatch, error) {
+		for _, bs := range out {
+			exec.ReleaseBatches(bs)
+		}
+		return nil, err
+	}
+	it, err := s.child.Execute(ctx, tc, src)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	ec := tc.EvalContext()
+	var hashes []uint64
+	idx := make([][]int32, nparts)
+	for {
+		if err := ctx.Err(); err != nil {
+			return fail(err)
+		}
+		b, err := it.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return fail(err)
+		}
+		n := int(b.NumRows())
+		if n == 0 {
+			b.Release()
+			continue
+		}
+		late, err := s.lateRows(b)
+		if err != nil {
+			b.Release()
+			return fail(err)
+		}
+		s.op.stats.dropped.Add(int64(late.count))
+		if late.count == n {
+			b.Release()
+			continue
+		}
+		if nparts == 1 && late.count == 0 {
+			out[0] = append(out[0], b)
+			continue
+		}
+		for p := range idx {
+			idx[p] = idx[p][:0]
+		}
+		if nparts == 1 {
+			for i := 0; i < n; i++ {
+				if !late.is(i) {
+					idx[0] = append(idx[0], int32(i))
+				}
+			}
+		} else {
+			keys, err := evalKeys(ec, s.lay.keys, b)
+			if err != nil {
+				b.Release()
+				return fail(err)
+			}
+			if cap(hashes) < n {
+				hashes = make([]uint64, n)
+			}
+			hashes = hashes[:n]
+			err = exec.HashColumns(keys, hashes)
+			exec.ReleaseArrays(keys)
+			if err != nil {
+				b.Release()
+				return fail(err)
+			}
+			for i, h := range hashes {
+				if !late.is(i) {
+					p := int(h % uint64(nparts))
+					idx[p] = append(idx[p], int32(i))
+				}
+			}
+		}
+		for p, rows := range idx {
+			switch {
+			case len(rows) == 0:
+			case len(rows) == n:
+				b.Retain()
+				out[p] = append(out[p], b)
+			default:
+				t, err := exec.TakeBatch(tc.Mem, b, rows)
+				if err != nil {
+					b.Release()
+					return fail(err)
+				}
+				out[p] = append(out[p], t)
+			}
+		}
+		b.Release()
+	}
+}
+
+// lateMask marks the rows of a batch older than the watermark.
+type lateMask struct {
+	late  []bool // nil: none
+	count int
+}
+
+func (m lateMask) is(i int) bool { return m.late != nil && m.late[i] }
+
+// lateRows finds the rows whose event time is below the batch's late
+// watermark. A NULL event time is never late.
+func (s *dedupSave) lateRows(b arrow.RecordBatch) (lateMask, error) {
+	if s.lay.eventCol < 0 || s.b.lateUs <= 0 {
+		return lateMask{}, nil
+	}
+	col, ok := b.Column(s.lay.eventCol).(*array.Timestamp)
+	if !ok {
+		return lateMask{}, fmt.Errorf("%w: event-time column %d is %s, not a timestamp", ErrQuery, s.lay.eventCol, b.Column(s.lay.eventCol).DataType())
+	}
+	mul, div := microsPer(col.DataType().(*arrow.TimestampType).Unit)
+	vals := col.TimestampValues()
+	var m lateMask
+	for i, v := range vals {
+		if int64(v)*mul/div < s.b.lateUs && col.IsValid(i) {
+			if m.late == nil {
+				m.late = make([]bool, len(vals))
+			}
+			m.late[i] = true
+			m.count++
+		}
+	}
+	return m, nil
+}
+
+// microsPer converts a timestamp unit to microseconds: v*mul/div.
+func microsPer(u arrow.TimeUnit) (mul, div int64) {
+	switch u {
+	case arrow.Second:
+		return 1_000_000, 1
+	case arrow.Millisecond:
+		return 1000, 1
+	case arrow.Nanosecond:
+		return 1, 1000
+	}
+	return 1, 1
+}
+
+func evalKeys(ec *expr.EvalContext, keys []expr.Typed, b arrow.RecordBatch) ([]arrow.Array, error) {
+	out := make([]arrow.Array, 0, len(keys))
+	for _, k := range keys {
+		c, err := expr.Eval(ec, k, b)
+		if err != nil {
+			exec.ReleaseArrays(out)
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// run deduplicates partition p's input against its store, evicts what the
+// watermark expired and commits the store; it returns the new rows.
+func (s *dedupSave) run(ctx context.Context, tc *exec.TaskContext, p int, in []arrow.RecordBatch) (out []arrow.RecordBatch, err error) {
+	defer func() {
+		exec.ReleaseBatches(in)
+		if err != nil {
+			exec.ReleaseBatches(out)
+			out = nil
+		}
+	}()
+	store, err := s.op.store.Store(p, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Load(ctx, s.b.batchID); err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			store.Abort()
+		}
+	}()
+	ec := tc.EvalContext()
+	for i, b := range in {
+		kept, err := s.fresh(ec, tc.Mem, store, b)
+		if err != nil {
+			return out, err
+		}
+		in[i] = nil
+		b.Release()
+		if kept != nil {
+			out = append(out, kept)
+		}
+	}
+	if err := s.evict(tc, store); err != nil {
+		return out, err
+	}
+	if _, err := store.Commit(ctx); err != nil {
+		return out, err
+	}
+	committed = true
+	return out, nil
+}
+
+// fresh adds b's keys to the store and returns the rows (of b, not owned)
+// whose key it did not hold, or nil.
+func (s *dedupSave) fresh(ec *expr.EvalContext, mem memory.Allocator, store *state.Store, b arrow.RecordBatch) (arrow.RecordBatch, error) {
+	n := int(b.NumRows())
+	keys, err := evalKeys(ec, s.lay.keys, b)
+	if err != nil {
+		return nil, err
+	}
+	slots := make([]uint32, n)
+	created := make([]bool, n)
+	added, err := store.Insert(keys, slots, created)
+	exec.ReleaseArrays(keys)
+	if err != nil || added == 0 {
+		return nil, err
+	}
+	s.op.stats.updated.Add(int64(added))
+	sel := make([]int32, 0, added)
+	newSlots := make([]uint32, 0, added)
+	for i, c := range created {
+		if c {
+			sel = append(sel, int32(i))
+			newSlots = append(newSlots, slots[i])
+		}
+	}
+	if s.op.within {
+		ts, err := eventTimesAt(mem, b.Column(s.lay.eventCol), sel)
+		if err != nil {
+			return nil, err
+		}
+		err = store.Set(newSlots, []arrow.Array{ts})
+		ts.Release()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if added == n {
+		b.Retain()
+		return b, nil
+	}
+	return exec.TakeBatch(mem, b, sel)
+}
+
+// eventTimesAt gathers rows sel of a timestamp column as microseconds
+// (the state's event_time column).
+func eventTimesAt(mem memory.Allocator, col arrow.Array, sel []int32) (arrow.Array, error) {
+	ts, ok := col.(*array.Timestamp)
+	if !ok {
+		return nil, fmt.Errorf("%w: event-time column is %s, not a timestamp", ErrQuery, col.DataType())
+	}
+	mul, div := microsPer(ts.DataType().(*arrow.TimestampType).Unit)
+	vals := ts.TimestampValues()
+	bld := array.NewTimestampBuilder(mem, expr.Timestamp)
+	defer bld.Release()
+	bld.Reserve(len(sel))
+	for _, r := range sel {
+		if ts.IsNull(int(r)) {
+			bld.UnsafeAppendBoolToBitmap(false)
+			continue
+		}
+		bld.UnsafeAppend(arrow.Timestamp(int64(vals[r]) * mul / div))
+	}
+	return bld.NewArray(), nil
+}
+
+// evict removes the keys the batch's watermark expired: by the event-time
+// key, or, within the watermark, by first event time + delay (a NULL
+// event time expires at the first eviction).
+func (s *dedupSave) evict(tc *exec.TaskContext, store *state.Store) error {
+	wm := s.b.watermarkUs
+	if wm <= 0 || (!s.op.within && s.lay.eventKey < 0) {
+		return nil
+	}
+	var rm []uint32
+	err := store.Scan(tc.Mem, tc.BatchSize, func(slots []uint32, keys, values []arrow.Array) error {
+		var err error
+		if s.op.within {
+			rm, err = expiredWithin(rm, slots, values[0], wm-s.op.delayUs)
+		} else {
+			rm, err = expiredKeys(rm, slots, keys[s.lay.eventKey], wm)
+		}
+		return err
+	})
+	if err != nil || len(rm) == 0 {
+		return err
+	}
+	removed, err := store.Remove(rm)
+	s.op.stats.removed.Add(int64(removed))
+	return err
+}
+
+// expiredWithin appends the slots whose first event time is below limit
+// (watermark - delay), or NULL.
+func expiredWithin(rm, slots []uint32, col arrow.Array, limitUs int64) ([]uint32, error) {
+	ts, ok := col.(*array.Timestamp)
+	if !ok {
+		return rm, fmt.Errorf("%w: dedup state event_time is %s", ErrQuery, col.DataType())
+	}
+	for i, v := range ts.TimestampValues() {
+		if ts.IsNull(i) || int64(v) < limitUs {
+			rm = append(rm, slots[i])
+		}
+	}
+	return rm, nil
+}
+
+// expiredKeys appends the slots whose event-time key is below the
+// watermark: a timestamp before it, or a window ending at or before it
+// (as the aggregation closes windows). NULL never expires.
+func expiredKeys(rm, slots []uint32, col arrow.Array, wm int64) ([]uint32, error) {
+	var ts *array.Timestamp
+	var parent arrow.Array
+	switch c := col.(type) {
+	case *array.Timestamp:
+		ts = c
+	case *array.Struct:
+		e, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
+		if !ok {
+			return rm, fmt.Errorf("%w: event-time key %s has no timestamp end", ErrQuery, col.DataType())
+		}
+		ts, parent = e, c
+	default:
+		return rm, fmt.Errorf("%w: event-time key of type %s", ErrQuery, col.DataType())
+	}
+	mul, div := microsPer(ts.DataType().(*arrow.TimestampType).Unit)
+	vals := ts.TimestampValues()
+	for i, v := range vals {
+		if ts.IsNull(i) || (parent != nil && parent.IsNull(i)) {
+			continue
+		}
+		us := int64(v) * mul / div
+		if us < wm || (parent != nil && us == wm) {
+			rm = append(rm, slots[i])
+		}
+	}
+	return rm, nil
+}
