@@ -390,6 +390,34 @@ func (df *DataFrame) DropDuplicates(cols ...string) *DataFrame {
 	return df.derive(&plan.Deduplicate{Child: df.plan, Keys: keys}, nil)
 }
 
+// DropDuplicatesWithinWatermark keeps the first row per combination of the
+// named columns (all columns when none are named), as Spark's
+// dropDuplicatesWithinWatermark. On a stream it needs a watermark
+// (WithWatermark) and remembers a key only until the watermark passes the
+// event time of the key's first row plus the watermark delay, so its state
+// stays bounded even when the keys do not hold the event time; a duplicate
+// arriving later than that is kept. In a batch query it is DropDuplicates.
+func (df *DataFrame) DropDuplicatesWithinWatermark(cols ...string) *DataFrame {
+	if df.err != nil {
+		return df
+	}
+	out := df.plan.Output()
+	var keys []expr.Expr
+	for _, c := range cols {
+		k, err := plan.Resolve(expr.Col(c), out, false, "DropDuplicatesWithinWatermark")
+		if err != nil {
+			return df.fail(err)
+		}
+		keys = append(keys, k)
+	}
+	if len(cols) == 0 {
+		for i, a := range out {
+			keys = append(keys, plan.RefOf(a, i))
+		}
+	}
+	return df.derive(&plan.Deduplicate{Child: df.plan, Keys: keys, WithinWatermark: true}, nil)
+}
+
 // Union appends other's rows by column position (UNION ALL, as Spark's union).
 func (df *DataFrame) Union(other *DataFrame) *DataFrame {
 	if df.err != nil {

@@ -259,6 +259,12 @@ func (h *harness) scriptFrom(s *Session, df *DataFrame, text string, lookup func
 				names = strings.Split(rest, ",")
 			}
 			df = df.DropDuplicates(names...)
+		case "dropduplicateswithinwatermark":
+			var names []string
+			if rest != "" {
+				names = strings.Split(rest, ",")
+			}
+			df = df.DropDuplicatesWithinWatermark(names...)
 		case "union":
 			df = df.Union(from(rest))
 		case "unionbyname":
