@@ -55,6 +55,12 @@ type FormatOptions struct {
 var formats = []Format{
 	{Name: "console", Doc: "prints each batch as a table (debugging; replays print again)", Sink: openConsoleSink},
 	{Name: "memory", Doc: "keeps the output as a table named by QueryName, queryable with s.Table", Sink: openMemorySink},
+	kafkaFormat, // format_kafka.go
+	{Name: "parquet", Doc: "Parquet files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("parquet"), Sink: openFileSink("parquet")},
+	{Name: "csv", Doc: "CSV files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("csv"), Sink: openFileSink("csv")},
+	{Name: "json", Doc: "JSON lines files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("json"), Sink: openFileSink("json")},
+	{Name: "text", Doc: "text files read line by line into a value column as new files arrive", Source: openFileSource("text")},
+	{Name: "rate", Doc: "generated (timestamp, value) rows at rowsPerSecond, or rowsPerBatch per batch (tests, load)", Source: openRateSource},
 }
 
 // Formats returns the built-in formats, by name.
