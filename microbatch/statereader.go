@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -223,7 +224,7 @@ func (c *CheckpointReader) StateAt(ctx context.Context, operatorID int, store st
 				ErrStateUnavailable, c.location)
 		}
 		return StateOperatorInfo{}, StateStoreInfo{}, 0, fmt.Errorf("%w: checkpoint %s: operator %d does not exist; operators: %s",
-			ErrStateUnavailable, c.location, operatorID, listOperators(ops))
+			ErrStateUnavailable, c.location, operatorID, describeOperators(ops))
 	}
 	var st *StateStoreInfo
 	var names []string
@@ -247,9 +248,9 @@ func (c *CheckpointReader) StateAt(ctx context.Context, operatorID int, store st
 	if batchID < 0 {
 		batchID = committed[len(committed)-1]
 	}
-	if !containsID(committed, batchID) {
+	if !slices.Contains(committed, batchID) {
 		return *op, *st, 0, fmt.Errorf("%w: checkpoint %s: batch %d is not committed: committed batches are %s",
-			ErrStateUnavailable, c.location, batchID, idRanges(committed))
+			ErrStateUnavailable, c.location, batchID, batchRanges(committed))
 	}
 	if st.MinBatchID < 0 || batchID < st.MinBatchID || batchID > st.MaxBatchID {
 		kept := "none"
@@ -275,7 +276,7 @@ func (c *CheckpointReader) OpenState(ctx context.Context, operatorID int, mem me
 	return r, nil
 }
 
-func listOperators(ops []StateOperatorInfo) string {
+func describeOperators(ops []StateOperatorInfo) string {
 	parts := make([]string, len(ops))
 	for i, o := range ops {
 		parts[i] = fmt.Sprintf("%d (%s)", o.ID, o.Name)
@@ -283,17 +284,8 @@ func listOperators(ops []StateOperatorInfo) string {
 	return strings.Join(parts, ", ")
 }
 
-func containsID(ids []int64, id int64) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
-
-// idRanges renders ascending ids as runs: "5..11", "0..3, 7".
-func idRanges(ids []int64) string {
+// batchRanges renders ascending ids as runs: "5..11", "0..3, 7".
+func batchRanges(ids []int64) string {
 	var parts []string
 	for i := 0; i < len(ids); {
 		j := i
