@@ -29,8 +29,8 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 			return
 		}
 		if k := kindOf(n); k != nil {
-			if stateful > 0 {
-				err = fmt.Errorf("%w: this build runs one stateful operator (aggregation, deduplication or stream-stream join) per query; run the second level in ForeachBatch, or write the first to a sink and read it back as a stream", plan.ErrUnsupported)
+			if stateful > 0 && mode != sinks.Append {
+				err = fmt.Errorf("%w: chained stateful operators (an aggregation, deduplication or stream-stream join feeding another) need append output mode, as in Spark: in %s mode the first operator emits rows that it changes later, which the second cannot take back. Use append with a watermark, grouping the second aggregation by window_time(window) of the first; or run the second level in ForeachBatch", plan.ErrUnsupported, mode)
 				return
 			}
 			stateful++

@@ -277,6 +277,7 @@ func (q *Query) recover(ctx context.Context) error {
 			return fmt.Errorf("%w: checkpoint %s: offsets/%d is missing, so batch %d cannot be replayed", ErrQuery, ck.Location(), off.BatchID-1, off.BatchID)
 		}
 		starts = prev.Offsets
+		q.batchWatermarkMs = prev.WatermarkMs
 	}
 	q.committed = starts
 	q.nextBatch = off.BatchID
@@ -747,6 +748,11 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 				return nil, false, nil
 			}
 			b := batchInfo{batchID: entry.BatchID, watermarkUs: entry.WatermarkMs * 1000, lateUs: entry.WatermarkMs * 1000, mode: q.cfg.Mode}
+			if fedByState(n) {
+				// The previous batch's watermark: the upstream operator
+				// emits rows this batch's watermark has just closed.
+				b.lateUs = q.batchWatermarkMs * 1000
+			}
 			op, err := q.stateOps[st.State().StateID].operator(n, planChild, b)
 			return op, true, err
 		}}

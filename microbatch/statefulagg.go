@@ -51,7 +51,7 @@ func (op *aggOperator) operator(n plan.Node, planChild func(plan.Node) (exec.Ope
 	if err != nil {
 		return nil, err
 	}
-	return op.physical(a, child, b.batchID, b.watermarkUs, b.mode), nil
+	return op.physical(a, child, b), nil
 }
 
 func (op *aggOperator) metrics() StateOperator {
@@ -112,7 +112,7 @@ func openAggOperator(ctx context.Context, ck checkpointStore, a *plan.Aggregate,
 // merge, which emits per output mode.
 // a is this batch's optimised form of the aggregation (its expressions
 // are bound to the pruned child), with the same buffer as op.agg.
-func (op *aggOperator) physical(a *plan.Aggregate, child exec.Operator, batchID int64, watermarkUs int64, mode sinks.OutputMode) exec.Operator {
+func (op *aggOperator) physical(a *plan.Aggregate, child exec.Operator, b batchInfo) exec.Operator {
 	buf := plan.AttrSchema(a.BufferAttrs())
 	keyFields := buf.Fields()[:len(a.Groups)]
 	pschema := exec.PartialSchema(keyFields, a.Aggs)
@@ -127,7 +127,7 @@ func (op *aggOperator) physical(a *plan.Aggregate, child exec.Operator, batchID 
 	} else {
 		ex = exec.NewHashExchange(partial, keys, op.nparts)
 	}
-	save := &stateSave{op: op, child: ex, batchID: batchID, watermarkUs: watermarkUs, mode: mode, schema: buf}
+	save := &stateSave{op: op, child: ex, batchID: b.batchID, watermarkUs: b.watermarkUs, lateUs: b.lateUs, mode: b.mode, schema: buf}
 	return exec.NewProject(save, a.Out, plan.SchemaOf(a))
 }
 
@@ -137,7 +137,8 @@ type stateSave struct {
 	op          *aggOperator
 	child       exec.Operator
 	batchID     int64
-	watermarkUs int64
+	watermarkUs int64 // evicts (and in append mode emits) closed keys
+	lateUs      int64 // drops input keys already closed by it
 	mode        sinks.OutputMode
 	schema      *arrow.Schema
 }
@@ -220,7 +221,7 @@ func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exe
 		if err != nil {
 			return nil, err
 		}
-		live, err := s.liveRows(mem, keys, n)
+		live, err := s.liveRows(mem, keys, n, s.lateUs)
 		if err != nil {
 			exec.ReleaseArrays(keys)
 			return nil, err
@@ -305,7 +306,7 @@ func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exe
 			rows := len(slots)
 			var expired []int
 			if op.eventKey >= 0 && s.watermarkUs > 0 {
-				live, err := s.liveRows(mem, keys, rows)
+				live, err := s.liveRows(mem, keys, rows, s.watermarkUs)
 				if err != nil {
 					return err
 				}
@@ -349,11 +350,11 @@ func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exe
 }
 
 // liveRows returns the rows whose event-time key is not closed by the
-// watermark (all rows when there is no such key or no watermark yet).
-func (s *stateSave) liveRows(mem memory.Allocator, keys []arrow.Array, n int) ([]int, error) {
+// watermark wmUs (all rows when there is no such key or no watermark yet).
+func (s *stateSave) liveRows(mem memory.Allocator, keys []arrow.Array, n int, wmUs int64) ([]int, error) {
 	op := s.op
 	out := make([]int, 0, n)
-	if op.eventKey < 0 || s.watermarkUs <= 0 {
+	if op.eventKey < 0 || wmUs <= 0 {
 		for i := 0; i < n; i++ {
 			out = append(out, i)
 		}
@@ -380,9 +381,9 @@ func (s *stateSave) liveRows(mem memory.Allocator, keys []arrow.Array, n int) ([
 			continue
 		}
 		end := int64(ends.Value(i))
-		closed := end <= s.watermarkUs
+		closed := end <= wmUs
 		if parent == nil {
-			closed = end < s.watermarkUs
+			closed = end < wmUs
 		}
 		if !closed {
 			out = append(out, i)

@@ -29,7 +29,9 @@ func IsEventTime(e expr.Expr) bool {
 	case *expr.BoundRef:
 		return t.EventTime
 	case *expr.ScalarCall:
-		if (t.Fn.Name == "window" || t.Fn.Name == "window_array") && len(t.Args) > 0 {
+		// window_time(window) carries an aggregation's window on to the
+		// next stateful operator (chained aggregations).
+		if (t.Fn.Name == "window" || t.Fn.Name == "window_array" || t.Fn.Name == "window_time") && len(t.Args) > 0 {
 			return IsEventTime(stripCast(t.Args[0]))
 		}
 	}
