@@ -26,26 +26,44 @@ func Read(ctx context.Context, o Options) (array.RecordReader, error) {
 	return &closingReader{reader: rr, s: s}, nil
 }
 
-func (s *Source) readBatch(ctx context.Context) (*reader, error) {
-	if s.r.starting.kind == "latest" {
-		return nil, fmt.Errorf("%w: kafka source: startingOffsets latest is not allowed in a batch read (it would read nothing); use earliest or JSON offsets", sources.ErrSource)
+// ValidateBatch checks o for a batch read (Read), without connecting:
+// the options must be valid, and the range must not start at latest or
+// end at earliest, which would read nothing.
+func (o *Options) ValidateBatch() error {
+	r, err := o.resolve()
+	if err != nil {
+		return err
 	}
-	if s.r.ending.kind == "earliest" {
-		return nil, fmt.Errorf("%w: kafka source: endingOffsets earliest is not allowed in a batch read; use latest or JSON offsets", sources.ErrSource)
+	return checkBatchRange(r)
+}
+
+func checkBatchRange(r *resolved) error {
+	if r.starting.kind == "latest" {
+		return fmt.Errorf("%w: kafka source: startingOffsets latest is not allowed in a batch read (it would read nothing); use earliest or JSON offsets", sources.ErrSource)
 	}
-	if s.r.starting.kind == "offsets" {
-		for p, v := range s.r.starting.offsets {
+	if r.ending.kind == "earliest" {
+		return fmt.Errorf("%w: kafka source: endingOffsets earliest is not allowed in a batch read; use latest or JSON offsets", sources.ErrSource)
+	}
+	if r.starting.kind == "offsets" {
+		for p, v := range r.starting.offsets {
 			if v == -1 {
-				return nil, fmt.Errorf("%w: kafka source: startingOffsets for %s is -1 (latest), which is not allowed in a batch read", sources.ErrSource, p)
+				return fmt.Errorf("%w: kafka source: startingOffsets for %s is -1 (latest), which is not allowed in a batch read", sources.ErrSource, p)
 			}
 		}
 	}
-	if s.r.ending.kind == "offsets" {
-		for p, v := range s.r.ending.offsets {
+	if r.ending.kind == "offsets" {
+		for p, v := range r.ending.offsets {
 			if v == -2 {
-				return nil, fmt.Errorf("%w: kafka source: endingOffsets for %s is -2 (earliest), which is not allowed in a batch read", sources.ErrSource, p)
+				return fmt.Errorf("%w: kafka source: endingOffsets for %s is -2 (earliest), which is not allowed in a batch read", sources.ErrSource, p)
 			}
 		}
+	}
+	return nil
+}
+
+func (s *Source) readBatch(ctx context.Context) (*reader, error) {
+	if err := checkBatchRange(s.r); err != nil {
+		return nil, err
 	}
 	parts, err := s.partitions(ctx)
 	if err != nil {

@@ -1,0 +1,134 @@
+package dataframe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/dataframe/plan"
+	"github.com/sluicehq/sluice/sinks"
+	kafkasink "github.com/sluicehq/sluice/sinks/kafka"
+	"github.com/sluicehq/sluice/sources"
+	kafkasrc "github.com/sluicehq/sluice/sources/kafka"
+)
+
+// The kafka format: a replayable stream source, a batch read between two
+// offsets and an exactly-once sink, all with Spark's option names
+// (sources/kafka and sinks/kafka document them). Option values that hold
+// secrets (kafka.sasl.*) never appear in errors, EXPLAIN or progress: the
+// source and sink describe themselves by topics only.
+var kafkaFormat = Format{
+	Name:   "kafka",
+	Doc:    "Kafka topics: offsets in the checkpoint, exactly-once transactional sink",
+	Source: openKafkaSource,
+	Batch:  readKafka,
+	Sink:   openKafkaSink,
+}
+
+func kafkaSourceOptions(s *Session, o FormatOptions) (kafkasrc.Options, error) {
+	var errs []error
+	if o.Schema != nil {
+		errs = append(errs, errors.New("the kafka source has a fixed schema (key, value, topic, partition, offset, timestamp, timestampType[, headers]); remove Schema(...) and decode value with valueFormat/valueSchema or from_json"))
+	}
+	if len(o.Paths) > 0 {
+		errs = append(errs, errors.New("the kafka source takes no paths; name topics with the option subscribe, subscribePattern or assign"))
+	}
+	ko, err := kafkasrc.ParseOptions(o.Options)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	ko.Mem = s.Allocator()
+	return ko, errors.Join(errs...)
+}
+
+func openKafkaSource(_ context.Context, s *Session, o FormatOptions) (sources.Source, error) {
+	ko, err := kafkaSourceOptions(s, o)
+	if err != nil {
+		return nil, err
+	}
+	return kafkasrc.New(ko)
+}
+
+// readKafka is s.Read().Format("kafka"): the records between
+// startingOffsets (default earliest) and endingOffsets (default latest),
+// resolved when the query runs, as in Spark.
+func readKafka(_ context.Context, s *Session, o FormatOptions) (*DataFrame, error) {
+	ko, err := kafkaSourceOptions(s, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := ko.ValidateBatch(); err != nil {
+		return nil, err
+	}
+	src, err := kafkasrc.New(ko) // for its schema and description; it connects lazily, so this costs nothing
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	rel := &plan.LocalRelation{
+		Attrs: plan.AttrsOf(src.Schema(), ""),
+		Name:  src.Description(),
+		Open: func(ctx context.Context, mem memory.Allocator) (array.RecordReader, error) {
+			ro := ko
+			ro.Mem = mem
+			return kafkasrc.Read(ctx, ro)
+		},
+	}
+	return &DataFrame{s: s, plan: rel}, nil
+}
+
+// openKafkaSink makes the sink. Its transactional id (and the consumer
+// group that keeps the committed batch ids) is derived from the query id,
+// which the checkpoint keeps, and the sink's topic: stable across restarts
+// of one query, distinct between queries. The option transactionalId
+// overrides it.
+func openKafkaSink(_ context.Context, _ *Session, o FormatOptions) (sinks.Sink, error) {
+	opts := make(map[string]string, len(o.Options)+1)
+	for k, v := range o.Options {
+		if k == "path" {
+			return nil, errors.New("the kafka sink takes no path; set the option topic or give the rows a topic column")
+		}
+		opts[k] = v
+	}
+	if _, set := opts["transactionalId"]; !set && !strings.EqualFold(opts["deliveryGuarantee"], kafkasink.AtLeastOnce) {
+		id, err := KafkaTransactionalID(o.QueryID, opts["topic"])
+		if err != nil {
+			return nil, err
+		}
+		opts["transactionalId"] = id
+	}
+	ko, err := kafkasink.ParseOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	sk, err := kafkasink.New(ko)
+	if err != nil {
+		return nil, err
+	}
+	if o.Input != nil {
+		if err := sk.CheckSchema(o.Input); err != nil {
+			sk.Close()
+			return nil, err
+		}
+	}
+	return sk, nil
+}
+
+// KafkaTransactionalID is the transactional id the kafka format gives a
+// query's sink: "sluice-<query id>-<topic>" ("-by-column" when rows name
+// their topics). The query id comes from the checkpoint, so a restarted
+// query fences its predecessor and finds the batch ids it committed,
+// while two queries never share an id.
+func KafkaTransactionalID(queryID, topic string) (string, error) {
+	if strings.TrimSpace(queryID) == "" {
+		return "", fmt.Errorf("%w: the exactly-once kafka sink needs the query id from the checkpoint to name its transactions; set the option transactionalId or deliveryGuarantee=at-least-once", ErrStreaming)
+	}
+	if topic == "" {
+		topic = "by-column"
+	}
+	return "sluice-" + queryID + "-" + topic, nil
+}
