@@ -108,6 +108,10 @@ func (s *Store) restore(ctx context.Context, v int64) (*table, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: restore version %d: %w", s.label(), v, err)
 	}
+	if err := s.initTimes(t); err != nil {
+		t.release()
+		return nil, 0, fmt.Errorf("%s: restore version %d: %w", s.label(), v, err)
+	}
 	return t, vf.latestSnapshotAtOrBelow(v), nil
 }
 

@@ -71,6 +71,10 @@ type Options struct {
 	// already exists (a batch re-run after a crash) with different
 	// changes. Default ReplayFail.
 	OnReplayMismatch ReplayPolicy
+	// EventTime, when set, gives each key an event time (from the key
+	// alone, e.g. its window's end) so that Store.Expire finds the keys a
+	// watermark closed without scanning the state. Nil: Expire fails.
+	EventTime EventTimeFunc
 }
 
 // ReplayPolicy is what Commit does when a re-run batch's changes differ

@@ -61,6 +61,8 @@ type Store struct {
 	lastSnap int64 // newest snapshot version known (0: none)
 	closed   bool
 	m        Metrics
+	timeBuf  []int64 // event times of an Insert's rows
+	created  []int   // rows an Insert added
 }
 
 func newStore(fsys storage.FS, stateDir string, op *OperatorSpec, spec *StoreSpec, partition int, opts Options) (*Store, error) {
@@ -267,7 +269,7 @@ func (s *Store) Insert(keys []arrow.Array, slots []uint32, created []bool) (int,
 	if err != nil {
 		return 0, fmt.Errorf("%s: insert: %w", s.label(), err)
 	}
-	n := 0
+	s.created = s.created[:0]
 	for i, sl := range slots {
 		if t.live.get(sl) {
 			if created != nil {
@@ -283,10 +285,16 @@ func (s *Store) Insert(keys []arrow.Array, slots []uint32, created []bool) (int,
 		if created != nil {
 			created[i] = true
 		}
-		n++
+		s.created = append(s.created, i)
 	}
+	n := len(s.created)
 	if n > 0 {
 		s.dirty = true
+		if t.times != nil {
+			if err := s.setTimes(keys, slots, s.created); err != nil {
+				return n, err
+			}
+		}
 	}
 	return n, nil
 }

@@ -27,6 +27,10 @@ type table struct {
 	live   bitset
 	nlive  int
 	n      int // slots (== g.Len() after every operation)
+	// times is the event time of each slot (Options.EventTime; nil
+	// without), minTime a lower bound of the live slots' (expire.go).
+	times   *timeCol
+	minTime int64
 }
 
 func newTable(mem memory.Allocator, ktypes, vtypes []arrow.DataType) (*table, error) {
@@ -61,6 +65,9 @@ func (t *table) sync() {
 	t.live.grow(n)
 	for _, c := range t.cols {
 		c.grow(n)
+	}
+	if t.times != nil {
+		t.times.grow(n)
 	}
 }
 
@@ -192,6 +199,9 @@ func (t *table) compact() error {
 			return err
 		}
 	}
+	if t.times != nil {
+		t.times.permute(keep)
+	}
 	t.g.Release()
 	t.g = g
 	t.n = len(keep)
@@ -212,6 +222,9 @@ func (t *table) memoryBytes() int64 {
 	b := t.g.MemoryBytes() + t.live.memoryBytes()
 	for _, c := range t.cols {
 		b += c.memoryBytes()
+	}
+	if t.times != nil {
+		b += t.times.memoryBytes()
 	}
 	return b
 }
