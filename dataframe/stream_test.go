@@ -54,6 +54,7 @@ type streamHarness struct {
 	opts      map[string]string
 	runs      int
 	more      moreHarness // stream_more_test.go
+	late      *recordingSink
 }
 
 func (h *streamHarness) close(t *testing.T) {
@@ -140,6 +141,11 @@ func (h *streamHarness) run(t *testing.T, c *datadriven.Case) string {
 		return "stopped"
 	case "check-answer":
 		return h.sink.table()
+	case "late-rows":
+		if h.late == nil {
+			return "no late-data sink"
+		}
+		return h.late.drainLog() + "\n" + h.late.table()
 	case "progress":
 		p := h.q.LastProgress()
 		if p == nil {
@@ -176,6 +182,12 @@ func (h *streamHarness) start(ctx context.Context) string {
 	df := h.streamScript(s, h.queryText)
 	w := df.WriteStream().Sink(h.sink).Clock(h.clock).Option("checkpointLocation", filepath.Join(h.dir, "ckpt"))
 	w = h.configureMore(w)
+	if h.opts["late"] == "true" {
+		if h.late == nil {
+			h.late = &recordingSink{}
+		}
+		w = w.LateData(h.late)
+	}
 	if m, ok := h.opts["mode"]; ok {
 		w = w.OutputModeString(m)
 	}

@@ -82,6 +82,7 @@ type DataStreamWriter struct {
 	opts        map[string]string
 	name        string
 	partitionBy []string
+	lateData    sinks.Sink
 	clock       trigger.Clock
 	listeners   []microbatch.Listener
 }
@@ -141,6 +142,18 @@ func (w *DataStreamWriter) Option(key, value string) *DataStreamWriter {
 // columns (file sinks).
 func (w *DataStreamWriter) PartitionBy(cols ...string) *DataStreamWriter {
 	w.partitionBy = cols
+	return w
+}
+
+// LateData routes the rows a streaming aggregation drops as late (its
+// event-time window already closed by the watermark) to sink, instead of
+// only counting them: each batch's late rows arrive as an append batch
+// with the batch's id, before the main sink gets the batch. The rows are
+// the aggregation's input rows (after the filters and projections before
+// it).
+// An exactly-once sink (files, Kafka) gets them exactly once.
+func (w *DataStreamWriter) LateData(sink sinks.Sink) *DataStreamWriter {
+	w.lateData = sink
 	return w
 }
 
@@ -247,7 +260,7 @@ func (w *DataStreamWriter) Start(ctx context.Context) (*StreamingQuery, error) {
 	q, err := microbatch.Start(ctx, microbatch.Config{
 		Name: w.name, Plan: df.plan, Sink: sink, Mode: w.mode, Trigger: w.trig, Checkpoint: ck,
 		Clock: clock, Mem: conf.Allocator, ShufflePartitions: conf.ShufflePartitions, BatchSize: conf.BatchSize,
-		Listeners: listeners,
+		Listeners: listeners, LateData: w.lateData,
 	})
 	if err != nil {
 		if w.sink == nil {

@@ -57,6 +57,12 @@ type Config struct {
 	// sources again when there was no data. Default 10ms.
 	IdlePoll  time.Duration
 	Listeners []Listener
+	// LateData, if set, receives the input rows of the streaming
+	// aggregation that the watermark closed (Spark only counts and drops
+	// them), as an append-mode batch with the batch's id, before Sink.
+	// The query must have a streaming aggregation grouped by an event-time
+	// column or window.
+	LateData sinks.Sink
 	// Conf is logged with every batch (offsets/N "conf").
 	Conf map[string]string
 }
@@ -161,6 +167,10 @@ func Start(ctx context.Context, cfg Config) (*Query, error) {
 	q.stateOps, err = openStateful(ctx, opEnv{ck: cfg.Checkpoint, nparts: cfg.ShufflePartitions, mem: cfg.Mem, clock: cfg.Clock}, numbered)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.LateData != nil && !hasEventTimeAggregate(numbered) {
+		q.closeState()
+		return nil, fmt.Errorf("%w: a late-data sink needs a streaming aggregation grouped by an event-time column or a window over one (WithWatermark on that column): only such an aggregation knows which rows are late", ErrQuery)
 	}
 	q.watermarks = plan.Watermarks(numbered)
 	q.rels = plan.StreamingRelations(numbered)
@@ -741,13 +751,18 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 	if err != nil {
 		return nil, err
 	}
+	var late *lateRows
+	if q.cfg.LateData != nil {
+		late = &lateRows{}
+		defer late.release()
+	}
 	planner := &exec.Planner{Partitions: q.cfg.ShufflePartitions,
 		Override: func(n plan.Node, planChild func(plan.Node) (exec.Operator, error)) (exec.Operator, bool, error) {
 			st, ok := n.(plan.Stateful)
 			if !ok || !st.State().Stateful {
 				return nil, false, nil
 			}
-			b := batchInfo{batchID: entry.BatchID, watermarkUs: entry.WatermarkMs * 1000, lateUs: entry.WatermarkMs * 1000, mode: q.cfg.Mode}
+			b := batchInfo{batchID: entry.BatchID, watermarkUs: entry.WatermarkMs * 1000, lateUs: entry.WatermarkMs * 1000, mode: q.cfg.Mode, late: late}
 			if fedByState(n) {
 				// The previous batch's watermark: the upstream operator
 				// emits rows this batch's watermark has just closed.
@@ -786,6 +801,11 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 	defer rr.Release()
 	if err := offsetsDurable(); err != nil {
 		return nil, err
+	}
+	if late != nil {
+		if err := late.deliver(ctx, q.cfg.LateData, entry.BatchID); err != nil {
+			return nil, err
+		}
 	}
 	if err := q.cfg.Sink.AddBatch(ctx, entry.BatchID, q.cfg.Mode, rr); err != nil {
 		return nil, fmt.Errorf("%s: %w", describeSink(q.cfg.Sink), err)

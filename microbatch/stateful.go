@@ -38,6 +38,9 @@ type batchInfo struct {
 	// batch's watermark by construction (Spark 3.4's two watermarks).
 	lateUs int64
 	mode   sinks.OutputMode
+	// late, when the query has a late-data sink, collects the input rows
+	// the watermark closed instead of dropping them.
+	late *lateRows
 }
 
 // opEnv is what opening a stateful operator needs.

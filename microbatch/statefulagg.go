@@ -51,6 +51,9 @@ func (op *aggOperator) operator(n plan.Node, planChild func(plan.Node) (exec.Ope
 	if err != nil {
 		return nil, err
 	}
+	if b.late != nil && op.eventKey >= 0 {
+		child = &lateSplit{child: child, key: a.Groups[op.eventKey], lateUs: b.lateUs, late: b.late, dropped: &op.stats.dropped}
+	}
 	return op.physical(a, child, b), nil
 }
 
@@ -360,33 +363,13 @@ func (s *stateSave) liveRows(mem memory.Allocator, keys []arrow.Array, n int, wm
 		}
 		return out, nil
 	}
-	col := keys[op.eventKey]
-	var ends *array.Timestamp
-	var parent arrow.Array
-	switch c := col.(type) {
-	case *array.Struct:
-		e, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
-		if !ok {
-			return nil, fmt.Errorf("%w: event-time key %s has no timestamp end", ErrQuery, col.DataType())
-		}
-		ends, parent = e, c
-	case *array.Timestamp:
-		ends = c
-	default:
-		return nil, fmt.Errorf("%w: event-time key of type %s", ErrQuery, col.DataType())
+	live, _, err := splitClosed(keys[op.eventKey], wmUs)
+	if err != nil {
+		return nil, err
 	}
-	for i := 0; i < n; i++ {
-		if (parent != nil && parent.IsNull(i)) || ends.IsNull(i) {
-			out = append(out, i) // a NULL event time is never closed
-			continue
-		}
-		end := int64(ends.Value(i))
-		closed := end <= wmUs
-		if parent == nil {
-			closed = end < wmUs
-		}
-		if !closed {
-			out = append(out, i)
+	for _, i := range live {
+		if int(i) < n {
+			out = append(out, int(i))
 		}
 	}
 	return out, nil
