@@ -11,8 +11,8 @@ package hashtab
 // that stays in cache, instead of a table of all groups ever seen.
 type pairImpl struct {
 	mode  pairMode
-	t     table     // pairFlat
-	keys  []pairKey // by group id; NULL parts hold 0
+	t     table    // pairFlat
+	keys  pairKeys // by group id; NULL parts hold 0
 	nulls [2]nullBits
 	side  map[nullPairKey]uint32
 	pp    pairParts // pairParted
@@ -36,7 +36,7 @@ type nullPairKey struct {
 
 func newPairImpl() *pairImpl { return &pairImpl{} }
 
-func (p *pairImpl) numGroups() int { return len(p.keys) }
+func (p *pairImpl) numGroups() int { return p.keys.len() }
 
 func (p *pairImpl) find(sc *scratch, gids []uint32, create bool) error {
 	va, vb := &sc.views[0], &sc.views[1]
@@ -91,11 +91,11 @@ func (p *pairImpl) findFlat(sc *scratch, va, vb *colView, gids []uint32, create 
 				}
 			}
 		}
-		keys, aa, bb, m := p.keys, a[lo:hi], b[lo:hi], 0
+		keys, aa, bb, m := &p.keys, a[lo:hi], b[lo:hi], 0
 		bb = bb[:len(aa)]
 		for i, c := range g {
 			if c != NoGroup {
-				if k := keys[c]; k.a == aa[i] && k.b == bb[i] {
+				if ka, kb := keys.get(c); ka == aa[i] && kb == bb[i] {
 					continue
 				}
 			}
@@ -128,7 +128,7 @@ func (p *pairImpl) probe(a, b, h uint64, create bool) (uint32, error) {
 			break
 		}
 		if sl.tag == tag {
-			if k := p.keys[sl.ref-1]; k.a == a && k.b == b {
+			if ka, kb := p.keys.get(sl.ref - 1); ka == a && kb == b {
 				return sl.ref - 1, nil
 			}
 		}
@@ -137,11 +137,11 @@ func (p *pairImpl) probe(a, b, h uint64, create bool) (uint32, error) {
 	if !create {
 		return NoGroup, nil
 	}
-	if len(p.keys) >= maxGroups {
+	if p.keys.len() >= maxGroups {
 		return NoGroup, ErrTooManyGroups
 	}
-	gid := uint32(len(p.keys))
-	p.keys = append(room(p.keys), pairKey{a, b})
+	gid := uint32(p.keys.len())
+	p.keys.add(a, b)
 	s[j] = slot{tag, gid + 1}
 	p.t.used++
 	if p.t.full() {
@@ -168,11 +168,11 @@ func (p *pairImpl) nullGroup(va, vb *colView, r int, create bool) (uint32, error
 	if !create {
 		return NoGroup, nil
 	}
-	if len(p.keys) >= maxGroups {
+	if p.keys.len() >= maxGroups {
 		return NoGroup, ErrTooManyGroups
 	}
-	gid := uint32(len(p.keys))
-	p.keys = append(room(p.keys), k.pairKey)
+	gid := uint32(p.keys.len())
+	p.keys.add(k.a, k.b)
 	if p.side == nil {
 		p.side = make(map[nullPairKey]uint32)
 	}
@@ -189,9 +189,10 @@ func (p *pairImpl) nullGroup(va, vb *colView, r int, create bool) (uint32, error
 // mode).
 func (p *pairImpl) rebuild(c int) {
 	side := len(p.side) > 0
-	p.t.rebuild(c, len(p.keys), func(lo int, hs []uint64, refs []uint32) {
-		for i, k := range p.keys[lo : lo+len(hs)] {
-			hs[i] = hashPair(k.a, k.b, tableSeed)
+	p.t.rebuild(c, p.keys.len(), func(lo int, hs []uint64, refs []uint32) {
+		for i := range hs {
+			a, b := p.keys.get(uint32(lo + i))
+			hs[i] = hashPair(a, b, tableSeed)
 			if side && (p.nulls[0].get(uint32(lo+i)) || p.nulls[1].get(uint32(lo+i))) {
 				refs[i] = 0
 			}
@@ -200,25 +201,7 @@ func (p *pairImpl) rebuild(c int) {
 }
 
 func (p *pairImpl) column(c int, sel []uint32) ([]uint64, []string, []bool) {
-	var vals []uint64
-	if sel == nil {
-		vals = make([]uint64, len(p.keys))
-		for i, k := range p.keys {
-			vals[i] = k.a
-			if c == 1 {
-				vals[i] = k.b
-			}
-		}
-	} else {
-		vals = make([]uint64, len(sel))
-		for i, g := range sel {
-			vals[i] = p.keys[g].a
-			if c == 1 {
-				vals[i] = p.keys[g].b
-			}
-		}
-	}
-	return vals, nil, gatherNull(&p.nulls[c], len(p.keys), sel)
+	return p.keys.column(c, sel), nil, gatherNull(&p.nulls[c], p.keys.len(), sel)
 }
 
 func (p *pairImpl) reserve(n int) {
@@ -226,14 +209,14 @@ func (p *pairImpl) reserve(n int) {
 	if p.mode == pairFlat {
 		p.t.grow(slotsFor(n))
 	}
-	p.keys = growSlice(p.keys, n-len(p.keys))
+	p.keys.reserve(n)
 }
 
 func (p *pairImpl) reset() {
 	p.mode = pairUndecided
 	p.t.reset()
 	p.pp.reset()
-	p.keys = p.keys[:0]
+	p.keys.reset()
 	p.nulls[0].reset()
 	p.nulls[1].reset()
 	clear(p.side)
@@ -243,6 +226,6 @@ func (p *pairImpl) release() { *p = *newPairImpl() }
 
 func (p *pairImpl) memoryBytes() int64 {
 	// A map entry costs about its key, value and a control byte.
-	return p.t.memoryBytes() + p.pp.memoryBytes() + int64(cap(p.keys))*16 +
+	return p.t.memoryBytes() + p.pp.memoryBytes() + p.keys.memoryBytes() +
 		p.nulls[0].memoryBytes() + p.nulls[1].memoryBytes() + int64(len(p.side))*32
 }

@@ -157,7 +157,7 @@ func (p *pairImpl) clustered(va, vb *colView) bool {
 func (p *pairImpl) toFlat() {
 	p.mode = pairFlat
 	p.pp = pairParts{}
-	p.rebuild(slotsFor(max(p.hint, len(p.keys))))
+	p.rebuild(slotsFor(max(p.hint, p.keys.len())))
 }
 
 // partOf returns the index of partition value v's sub-table, creating it
@@ -284,14 +284,14 @@ func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colV
 					gids[i] = NoGroup
 					break
 				}
-				if len(p.keys) >= maxGroups {
+				if p.keys.len() >= maxGroups {
 					return i, ErrTooManyGroups
 				}
-				gid := uint32(len(p.keys))
+				gid := uint32(p.keys.len())
 				if pp.pcol == 0 {
-					p.keys = append(room(p.keys), pairKey{pvals[i], kvals[i]})
+					p.keys.add(pvals[i], kvals[i])
 				} else {
-					p.keys = append(room(p.keys), pairKey{kvals[i], pvals[i]})
+					p.keys.add(kvals[i], pvals[i])
 				}
 				sl.k, sl.ref = k, gid+1
 				gids[i] = gid

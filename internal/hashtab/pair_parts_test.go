@@ -181,3 +181,58 @@ func TestPairFlatMixedWidths(t *testing.T) {
 	}
 	checkKeys(t, mem, g, o, rng)
 }
+
+// pairKeys keeps keys packed while they fit in 32 bits, across segments,
+// and converts to 16-byte keys at the first that does not.
+func TestPairKeys(t *testing.T) {
+	for _, wideAt := range []int{-1, 0, 100, 3*keySegSize + 5} {
+		var k pairKeys
+		if wideAt < 0 {
+			k.reserve(2*keySegSize + 10)
+		}
+		n := 4*keySegSize + 17
+		want := make([]pairKey, n)
+		for i := range n {
+			a, b := uint64(int64(i)-5000), uint64(int64(-i))
+			if i == wideAt {
+				a = 1 << 40
+			}
+			want[i] = pairKey{a, b}
+			k.add(a, b)
+			if k.len() != i+1 {
+				t.Fatalf("len %d after %d adds", k.len(), i+1)
+			}
+		}
+		if k.wide != (wideAt >= 0) {
+			t.Fatalf("wideAt %d: wide = %v", wideAt, k.wide)
+		}
+		for i, w := range want {
+			if a, b := k.get(uint32(i)); a != w.a || b != w.b {
+				t.Fatalf("wideAt %d: key %d = (%d, %d), want (%d, %d)", wideAt, i, a, b, w.a, w.b)
+			}
+		}
+		sel := []uint32{uint32(n - 1), 0, keySegSize, uint32(wideAt + 1), 7}
+		for c := range 2 {
+			all := k.column(c, nil)
+			part := k.column(c, sel)
+			for i, w := range want {
+				if v := [2]uint64{w.a, w.b}[c]; all[i] != v {
+					t.Fatalf("column %d row %d = %d, want %d", c, i, all[i], v)
+				}
+			}
+			for i, g := range sel {
+				if part[i] != all[g] {
+					t.Fatalf("column %d of group %d = %d, want %d", c, g, part[i], all[g])
+				}
+			}
+		}
+		if b := k.memoryBytes(); b < int64(n)*8 || b > int64(n)*16+keySegSize*16 {
+			t.Fatalf("wideAt %d: %d bytes for %d keys", wideAt, b, n)
+		}
+		k.reset()
+		k.add(1, 2)
+		if a, b := k.get(0); k.len() != 1 || a != 1 || b != 2 {
+			t.Fatalf("after reset: len %d, key (%d, %d)", k.len(), a, b)
+		}
+	}
+}
