@@ -23,7 +23,7 @@ func OpenCheckpointWith(ctx context.Context, location string, opts wal.Options) 
 	if err != nil {
 		return nil, err
 	}
-	return &walStore{c: c}, nil
+	return newWalStore(c), nil
 }
 
 // OpenCheckpointFS is OpenCheckpointWith on a given FS and root: the seam
@@ -35,12 +35,26 @@ func OpenCheckpointFS(ctx context.Context, fsys storage.FS, root string, opts wa
 	if err != nil {
 		return nil, err
 	}
-	return &walStore{c: c}, nil
+	return newWalStore(c), nil
 }
 
 // walStore adapts wal.Checkpoint to the loop.
+//
+// On storage whose exclusive-use lock is a lease (S3), the lease can be
+// lost while the query runs (renewals failed for a whole TTL, or another
+// query took it over). From then on every write the engine makes to the
+// checkpoint fails with the reason, wrapping wal.ErrCheckpointInUse:
+// offsets and commits here, state and source logs through the FS that
+// StateLocation and SourceDir return. The loop turns that error into the
+// query's failure, so the query stops instead of writing beside another
+// holder; the sink call of a batch in flight is never reached without
+// its offsets (written after the check), and its commit is refused.
 type walStore struct {
-	c *wal.Checkpoint
+	c     *wal.Checkpoint
+	lease storage.Lease // nil: the lock cannot be lost
+	// guarded is c.FS() with writes refused once the lease is lost; c.FS()
+	// itself when there is no lease.
+	guarded storage.FS
 	// purgeListed: this run listed the logs once; every id below
 	// purgedBelow is gone since. Only the purge goroutine uses them.
 	purgeListed bool
@@ -49,6 +63,35 @@ type walStore struct {
 	// purgeErr its result.
 	purgeDone chan struct{}
 	purgeErr  error
+}
+
+func newWalStore(c *wal.Checkpoint) *walStore {
+	w := &walStore{c: c, lease: c.Lease(), guarded: c.FS()}
+	if w.lease != nil {
+		w.guarded = storage.WithHooks(c.FS(), storage.Hooks{Before: func(op storage.Op, name string) error {
+			switch op {
+			case storage.OpReadFile, storage.OpOpen, storage.OpList, storage.OpStat, storage.OpWrite:
+				return nil
+			}
+			return w.leaseErr()
+		}})
+	}
+	return w
+}
+
+// leaseErr reports a lost lease on the checkpoint, nil while it is held.
+func (w *walStore) leaseErr() error {
+	if w.lease == nil {
+		return nil
+	}
+	select {
+	case <-w.lease.Lost():
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: checkpoint %s: this query lost its exclusive use (%v), so it stops writing: another query may hold the checkpoint now. "+
+		"Make sure only one query runs on it, then restart this one (it waits until the other holder's lease expires)",
+		wal.ErrCheckpointInUse, w.c.Location(), w.lease.Err())
 }
 
 func (w *walStore) QueryID() string  { return w.c.QueryID() }
@@ -89,6 +132,9 @@ func (w *walStore) GetOffsets(ctx context.Context, id int64) (offsetEntry, bool,
 }
 
 func (w *walStore) AddOffsets(ctx context.Context, e offsetEntry) error {
+	if err := w.leaseErr(); err != nil {
+		return err
+	}
 	s := wal.OffsetSeq{Metadata: wal.OffsetSeqMetadata{BatchWatermarkMs: e.WatermarkMs, BatchTimestampMs: e.TimestampMs, Conf: e.Conf},
 		Offsets: make([]json.RawMessage, len(e.Offsets))}
 	for i, o := range e.Offsets {
@@ -108,6 +154,9 @@ func (w *walStore) LatestCommit(ctx context.Context) (commitEntry, bool, error) 
 }
 
 func (w *walStore) AddCommit(ctx context.Context, e commitEntry) error {
+	if err := w.leaseErr(); err != nil {
+		return err
+	}
 	return w.c.Commits().Add(ctx, e.BatchID, wal.CommitMetadata{NextBatchWatermarkMs: e.NextWatermarkMs})
 }
 
@@ -124,6 +173,9 @@ func (w *walStore) InitialOffset(ctx context.Context, i int, compute func() (sou
 	}
 	o, err := compute()
 	if err != nil {
+		return nil, err
+	}
+	if err := w.leaseErr(); err != nil {
 		return nil, err
 	}
 	if err := log.Add(ctx, 0, o); err != nil {
@@ -151,6 +203,9 @@ func (w *walStore) Purge(ctx context.Context, latest int64) error {
 	keepFrom := latest - int64(w.c.MinBatchesToRetain()) + 1
 	if keepFrom <= 0 {
 		return nil
+	}
+	if err := w.leaseErr(); err != nil {
+		return err
 	}
 	if err := w.waitPurge(); err != nil {
 		return err
@@ -199,6 +254,6 @@ func (w *walStore) purge(ctx context.Context, keepFrom int64) error {
 	return nil
 }
 
-func (w *walStore) StateLocation() (storage.FS, string) { return w.c.FS(), w.c.StateDir() }
+func (w *walStore) StateLocation() (storage.FS, string) { return w.guarded, w.c.StateDir() }
 
-func (w *walStore) SourceDir(i int) (storage.FS, string) { return w.c.FS(), w.c.Sources(i).Dir() }
+func (w *walStore) SourceDir(i int) (storage.FS, string) { return w.guarded, w.c.Sources(i).Dir() }

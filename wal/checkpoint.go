@@ -147,6 +147,17 @@ func (c *Checkpoint) Close() error {
 	return nil
 }
 
+// Lease is the exclusive-use lock when it can be lost while held (an S3
+// lease: see storage.Lease), nil otherwise (flock, Mem) or after Close.
+// A holder of a lost lease must stop writing the checkpoint: another
+// query may have taken it over.
+func (c *Checkpoint) Lease() storage.Lease {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, _ := c.lock.(storage.Lease)
+	return l
+}
+
 // Location is the checkpoint location as given to OpenCheckpoint, with
 // secrets (an S3 secret key in the query) redacted.
 func (c *Checkpoint) Location() string { return c.location }
