@@ -119,3 +119,14 @@ func Window(ts any, size string, slideAndStart ...string) Column {
 // WindowTime is the event time of a window: its end minus one microsecond,
 // so a windowed result can feed another windowed aggregation.
 func WindowTime(w any) Column { return call("window_time", toColumn(w)) }
+
+// SessionWindow groups rows into session windows of ts, as Spark's
+// session_window: each row opens [ts, ts+gap), and rows of a group whose
+// sessions overlap form one session [first ts, last ts + gap). gap is a
+// duration text ("5 minutes", a literal) or a Column evaluated per row
+// (an interval, or interval text); rows whose gap is NULL or not positive
+// are in no session and dropped. The column is a struct<start, end>
+// named "session_window".
+func SessionWindow(ts any, gap any) Column {
+	return call("session_window", toColumn(ts), gap)
+}

@@ -165,6 +165,9 @@ func usedColumns(exprs []expr.Expr, n int) ([]int, []int) {
 }
 
 func (pl *Planner) planAggregate(a *plan.Aggregate) (Operator, error) {
+	if a.Session != nil {
+		return pl.planSessionAggregate(a)
+	}
 	child, err := pl.Plan(a.Child)
 	if err != nil {
 		return nil, err

@@ -14,17 +14,24 @@ import (
 // Keeping the buffer explicit makes the physical and the streaming
 // aggregation the same shape: state is keyed by Groups and holds Aggs.
 type Aggregate struct {
-	Child   Node
-	Groups  []expr.Expr     // resolved over Child
-	Aggs    []*expr.AggCall // resolved over Child
-	Out     []expr.Expr     // resolved over BufferAttrs()
-	StateOp                 // set by the stream engine on a streaming aggregation
+	Child  Node
+	Groups []expr.Expr     // resolved over Child
+	Aggs   []*expr.AggCall // resolved over Child
+	Out    []expr.Expr     // resolved over BufferAttrs()
+	// Session is set when a grouping key is session_window(ts, gap): the
+	// aggregation merges sessions (see SessionWindow).
+	Session *SessionWindow
+	StateOp // set by the stream engine on a streaming aggregation
 }
 
 // NewAggregate resolves grouping expressions and output expressions (which
 // may mix aggregates, grouping expressions and literals) over child.
 func NewAggregate(child Node, groups, outputs []expr.Expr) (*Aggregate, error) {
 	child, groups, outputs, err := windowGroups(child, groups, outputs)
+	if err != nil {
+		return nil, err
+	}
+	groups, outputs, sessionKey, err := sessionGroups(groups, outputs)
 	if err != nil {
 		return nil, err
 	}
@@ -41,6 +48,12 @@ func NewAggregate(child Node, groups, outputs []expr.Expr) (*Aggregate, error) {
 		return nil, err
 	}
 	a := &Aggregate{Child: child, Groups: g}
+	if sessionKey >= 0 {
+		if err := checkSessionKey(g[sessionKey]); err != nil {
+			return nil, err
+		}
+		a.Session = &SessionWindow{Key: sessionKey}
+	}
 	groupKeys := make(map[string]int, len(g))
 	for i, ge := range g {
 		groupKeys[Fingerprint(ge)] = i
@@ -134,5 +147,9 @@ func (a *Aggregate) String() string {
 	for i, x := range a.Aggs {
 		aggs[i] = x
 	}
-	return fmt.Sprintf("Aggregate [%s], [%s], [%s]", exprStrings(a.Groups), exprStrings(aggs), exprStrings(a.Out))
+	s := fmt.Sprintf("Aggregate [%s], [%s], [%s]", exprStrings(a.Groups), exprStrings(aggs), exprStrings(a.Out))
+	if a.Session != nil {
+		s += fmt.Sprintf(", session window %s", a.Groups[a.Session.Key])
+	}
+	return s
 }

@@ -31,7 +31,11 @@ func IsEventTime(e expr.Expr) bool {
 	case *expr.ScalarCall:
 		// window_time(window) carries an aggregation's window on to the
 		// next stateful operator (chained aggregations).
-		if (t.Fn.Name == "window" || t.Fn.Name == "window_array" || t.Fn.Name == "window_time") && len(t.Args) > 0 {
+		switch t.Fn.Name {
+		case "window", "window_array", "window_time", "session_window":
+			if len(t.Args) == 0 {
+				return false
+			}
 			return IsEventTime(stripCast(t.Args[0]))
 		}
 	}

@@ -11,17 +11,18 @@ import (
 // Builtins is the one list of built-in scalar functions and operators. Each
 // group is defined in its own file.
 var Builtins = slices.Concat(
-	arithmeticFuncs,  // arith.go: + - * / % div negative, timestamp ± interval
-	comparisonFuncs,  // compare.go: = != < <= > >= <=>
-	logicalFuncs,     // logic.go: and or not, isnull, isnotnull, in, like, ilike, rlike
-	conditionalFuncs, // conditional.go: casewhen if coalesce nullif greatest least nvl
-	castFuncs,        // cast.go: cast helpers exposed as functions (e.g. string(x)); see CastKernel
-	stringFuncs,      // string.go
-	mathFuncs,        // math.go
-	temporalFuncs,    // temporal.go
-	hashFuncs,        // hash.go
-	collectionFuncs,  // collection.go: struct, named_struct, array, size, element_at
-	windowFuncs,      // window.go: window, window_array, window_time
+	arithmeticFuncs,    // arith.go: + - * / % div negative, timestamp ± interval
+	comparisonFuncs,    // compare.go: = != < <= > >= <=>
+	logicalFuncs,       // logic.go: and or not, isnull, isnotnull, in, like, ilike, rlike
+	conditionalFuncs,   // conditional.go: casewhen if coalesce nullif greatest least nvl
+	castFuncs,          // cast.go: cast helpers exposed as functions (e.g. string(x)); see CastKernel
+	stringFuncs,        // string.go
+	mathFuncs,          // math.go
+	temporalFuncs,      // temporal.go
+	hashFuncs,          // hash.go
+	collectionFuncs,    // collection.go: struct, named_struct, array, size, element_at
+	windowFuncs,        // window.go: window, window_array, window_time
+	sessionWindowFuncs, // session_window.go: session_window
 )
 
 // Lookup finds a scalar function by name or alias (case-insensitive).
