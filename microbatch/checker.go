@@ -59,8 +59,6 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 		case *plan.Join:
 			ls, rs := plan.IsStreaming(t.Left), plan.IsStreaming(t.Right)
 			switch {
-			case ls && rs:
-				err = fmt.Errorf("%w: joining two streams needs state on both sides, which this build does not have; join a stream with a static DataFrame instead", plan.ErrUnsupported)
 			case ls && !rs:
 				if t.Type != plan.InnerJoin && t.Type != plan.CrossJoin && t.Type != plan.LeftOuterJoin && t.Type != plan.LeftSemiJoin && t.Type != plan.LeftAntiJoin {
 					err = fmt.Errorf("%w: a %s join with the stream on the left and a static DataFrame on the right would have to remember which static rows never matched; use inner, left outer, left semi or left anti", plan.ErrUnsupported, t.Type)

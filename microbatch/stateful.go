@@ -67,6 +67,7 @@ type statefulKind struct {
 // no kind wants runs statelessly over each batch.
 var statefulKinds = []statefulKind{
 	{name: "aggregate", wants: wantsAggregate, open: openAggregate, check: checkAggregate},
+	{name: "join", wants: wantsJoin, open: openJoin, check: checkJoin},
 	{name: "dedup", wants: wantsDedup, open: openDedup, check: checkDedup},
 }
 
