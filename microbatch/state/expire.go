@@ -27,21 +27,68 @@ type EventTimeFunc func(keys []arrow.Array, out []int64) error
 const NoEventTime = math.MaxInt64
 
 // timeCol holds the event time of each slot, in segments like the value
-// columns (growing never copies it).
+// columns (growing never copies it). Event times of keys are usually few
+// (window ends): while there are at most maxTimeCodes distinct ones, a
+// slot holds a 2-byte code into a list of them (10M keys: 20 MB, not 80);
+// the first time beyond converts the column to raw int64s.
 type timeCol struct {
-	segs [][]int64
-	n    int
+	n     int
+	codes [][]uint16
+	vals  []int64 // by code
+	index map[int64]uint16
+	raw   [][]int64 // after more than maxTimeCodes distinct times
+	wide  bool
 }
 
+// maxTimeCodes is a variable so tests can make columns convert early.
+var maxTimeCodes = 1 << 16
+
 func (c *timeCol) grow(n int) {
-	if n > c.n {
-		c.n = n
-		c.segs = growSegs(c.segs, n)
+	if n <= c.n {
+		return
+	}
+	c.n = n
+	if c.wide {
+		c.raw = growSegs(c.raw, n)
+	} else {
+		c.codes = growSegs(c.codes, n)
 	}
 }
 
-func (c *timeCol) set(s uint32, t int64) { c.segs[s>>segBits][s&segMask] = t }
-func (c *timeCol) get(s uint32) int64    { return c.segs[s>>segBits][s&segMask] }
+func (c *timeCol) set(s uint32, t int64) {
+	if !c.wide {
+		code, ok := c.index[t]
+		if !ok && len(c.vals) < maxTimeCodes {
+			if c.index == nil {
+				c.index = map[int64]uint16{}
+			}
+			code, ok = uint16(len(c.vals)), true
+			c.index[t] = code
+			c.vals = append(c.vals, t)
+		}
+		if ok {
+			c.codes[s>>segBits][s&segMask] = code
+			return
+		}
+		c.toWide()
+	}
+	c.raw[s>>segBits][s&segMask] = t
+}
+
+func (c *timeCol) get(s uint32) int64 {
+	if c.wide {
+		return c.raw[s>>segBits][s&segMask]
+	}
+	return c.vals[c.codes[s>>segBits][s&segMask]]
+}
+
+func (c *timeCol) toWide() {
+	raw := growSegs[int64](nil, c.n)
+	for s := range c.n {
+		raw[s>>segBits][s&segMask] = c.get(uint32(s))
+	}
+	*c = timeCol{n: c.n, raw: raw, wide: true}
+}
 
 func (c *timeCol) permute(keep []uint32) {
 	nc := &timeCol{}
@@ -53,11 +100,59 @@ func (c *timeCol) permute(keep []uint32) {
 }
 
 func (c *timeCol) memoryBytes() int64 {
-	var b int64
-	for _, s := range c.segs {
+	b := int64(cap(c.vals))*8 + int64(len(c.index))*16
+	for _, s := range c.codes {
+		b += int64(cap(s)) * 2
+	}
+	for _, s := range c.raw {
 		b += int64(cap(s)) * 8
 	}
 	return b
+}
+
+// expired appends to dst the live slots whose time is at or below upTo
+// and returns the smallest time of the other live slots (NoEventTime if
+// none).
+func (c *timeCol) expired(live bitset, upTo int64, dst []uint32) ([]uint32, int64) {
+	rest := int64(NoEventTime)
+	if c.wide {
+		for w, word := range live {
+			for word != 0 {
+				sl := uint32(w<<6 + bits.TrailingZeros64(word))
+				word &= word - 1
+				if tm := c.get(sl); tm <= upTo {
+					dst = append(dst, sl)
+				} else {
+					rest = min(rest, tm)
+				}
+			}
+		}
+		return dst, rest
+	}
+	// One flag per code, not a time per slot.
+	old := make([]bool, len(c.vals))
+	for i, v := range c.vals {
+		old[i] = v <= upTo
+	}
+	used := make([]bool, len(c.vals))
+	for w, word := range live {
+		for word != 0 {
+			sl := uint32(w<<6 + bits.TrailingZeros64(word))
+			word &= word - 1
+			code := c.codes[sl>>segBits][sl&segMask]
+			if old[code] {
+				dst = append(dst, sl)
+			} else {
+				used[code] = true
+			}
+		}
+	}
+	for i, u := range used {
+		if u {
+			rest = min(rest, c.vals[i])
+		}
+	}
+	return dst, rest
 }
 
 // setTimes computes the event times of the key rows rows (of keys) and
@@ -140,19 +235,7 @@ func (s *Store) Expire(upTo int64, batchRows int, fn func(slots []uint32) error)
 		s.mu.Unlock()
 		return 0, nil
 	}
-	var expired []uint32
-	rest := int64(NoEventTime)
-	for w, word := range t.live {
-		for word != 0 {
-			sl := uint32(w<<6 + bits.TrailingZeros64(word))
-			word &= word - 1
-			if tm := t.times.get(sl); tm <= upTo {
-				expired = append(expired, sl)
-			} else {
-				rest = min(rest, tm)
-			}
-		}
-	}
+	expired, rest := t.times.expired(t.live, upTo, nil)
 	// The bound once the expired keys are gone (keys fn inserts lower it
 	// as usual).
 	t.minTime = rest
