@@ -317,3 +317,61 @@ func withOptions(w *DataStreamWriter, opts map[string]string) *DataStreamWriter 
 	}
 	return w
 }
+
+// JSON in, JSON out: values decoded by the source option and by from_json
+// agree, and to_json(struct(...)) makes the sink's values.
+func TestKafkaJSONPipeline(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := context.Background()
+	b := startKafka(t, devkafka.Config{Partitions: 2, Topics: []string{"clicks", "counts", "counts2"}})
+	kafkaProduce(t, b, "clicks",
+		`u1={"user":"u1","ts":"2026-01-01T00:00:01Z"}`,
+		`u2={"user":"u2","ts":"2026-01-01T00:00:02Z"}`,
+		`u1={"user":"u1","ts":"2026-01-01T00:00:03Z"}`,
+		`u1={"user":"u1","ts":"2026-01-01T00:00:09Z"}`)
+	s := NewSessionWith(Config{Allocator: mem, ShufflePartitions: 2})
+	src := func(opts ...string) *DataFrame {
+		r := s.ReadStreamFormat("kafka").Option("kafka.bootstrap.servers", b.Addr()).
+			Option("subscribe", "clicks").Option("startingOffsets", "earliest")
+		for i := 0; i < len(opts); i += 2 {
+			r = r.Option(opts[i], opts[i+1])
+		}
+		return r.Load()
+	}
+	run := func(df *DataFrame, topic string) {
+		t.Helper()
+		counts := df.WithWatermark("ts", "1 minute").
+			GroupBy(Window(Col("ts"), "5 seconds"), Col("user")).
+			Agg(Count("*").As("n")).
+			Select(Col("user").As("key"), ToJSON(Struct(Col("user"), Col("window.start").As("start"), Col("n"))).As("value"))
+		q, err := counts.WriteStream().Format("kafka").OutputMode(Update).
+			Option("kafka.bootstrap.servers", b.Addr()).Option("topic", topic).
+			Option("checkpointLocation", t.TempDir()).Trigger(trigger.AvailableNow()).Start(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.AwaitTermination(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(src("valueFormat", "json", "valueSchema", "user STRING, ts TIMESTAMP").Select(Col("value.user").As("user"), Col("value.ts").As("ts")), "counts")
+	run(src().Select(FromJSON(Col("value"), "user STRING, ts TIMESTAMP").As("v")).SelectExpr("v.user AS user", "v.ts AS ts"), "counts2")
+	want := []string{
+		`u1={"user":"u1","start":"2026-01-01T00:00:00.000Z","n":2}`,
+		`u1={"user":"u1","start":"2026-01-01T00:00:05.000Z","n":1}`,
+		`u2={"user":"u2","start":"2026-01-01T00:00:00.000Z","n":1}`,
+	}
+	for _, topic := range []string{"counts", "counts2"} {
+		if got := kafkaConsume(t, b, topic, len(want)); !slices.Equal(got, want) {
+			t.Errorf("%s holds\n%s\nwant\n%s", topic, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	// The SQL spellings.
+	rows, err := s.Read().Format("kafka").Option("kafka.bootstrap.servers", b.Addr()).Option("subscribe", "clicks").Load().
+		SelectExpr("from_json(value, 'user STRING, ts TIMESTAMP', 'mode', 'FAILFAST') AS v").
+		SelectExpr("to_json(struct(v.user, v.ts)) AS j").OrderBy("j").Rows()
+	if err != nil || len(rows) != 4 || rows[0][0] != `{"user":"u1","ts":"2026-01-01T00:00:01.000Z"}` {
+		t.Fatalf("SQL from_json/to_json: %v %v", rows, err)
+	}
+}

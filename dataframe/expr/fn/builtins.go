@@ -23,6 +23,7 @@ var Builtins = slices.Concat(
 	collectionFuncs,    // collection.go: struct, named_struct, array, size, element_at
 	windowFuncs,        // window.go: window, window_array, window_time
 	sessionWindowFuncs, // session_window.go: session_window
+	jsonFuncs,          // json.go: from_json, to_json
 )
 
 // Lookup finds a scalar function by name or alias (case-insensitive).
