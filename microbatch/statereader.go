@@ -248,6 +248,10 @@ func (c *CheckpointReader) StateAt(ctx context.Context, operatorID int, store st
 	if batchID < 0 {
 		batchID = committed[len(committed)-1]
 	}
+	if batchID < committed[0] {
+		return *op, *st, 0, fmt.Errorf("%w: checkpoint %s: batch %d is not committed: committed batches are %s (older entries are purged: the checkpoint keeps the last minBatchesToRetain batches)",
+			ErrStateUnavailable, c.location, batchID, batchRanges(committed))
+	}
 	if !slices.Contains(committed, batchID) {
 		return *op, *st, 0, fmt.Errorf("%w: checkpoint %s: batch %d is not committed: committed batches are %s",
 			ErrStateUnavailable, c.location, batchID, batchRanges(committed))
