@@ -247,9 +247,27 @@ func (df *DataFrame) Explain(extended ...bool) string {
 	if df.err != nil {
 		return "== Error ==\n" + df.err.Error() + "\n"
 	}
+	ext := len(extended) > 0 && extended[0]
+	if plan.IsStreaming(df.plan) {
+		// A stream is planned per micro-batch, around its state; its
+		// logical plans are what the query runs.
+		var b strings.Builder
+		if ext {
+			b.WriteString("== Analyzed Logical Plan ==\n")
+			b.WriteString(plan.Explain(df.plan))
+			b.WriteString("\n")
+		}
+		b.WriteString("== Optimized Logical Plan (streaming: planned per micro-batch) ==\n")
+		opt, err := plan.Optimize(df.plan)
+		if err != nil {
+			b.WriteString("error: " + err.Error() + "\n")
+		} else {
+			b.WriteString(plan.Explain(opt))
+		}
+		return b.String()
+	}
 	opt, op, err := df.physical()
 	var b strings.Builder
-	ext := len(extended) > 0 && extended[0]
 	if ext {
 		b.WriteString("== Analyzed Logical Plan ==\n")
 		b.WriteString(plan.Explain(df.plan))

@@ -119,6 +119,7 @@ func (pl *sqlPlanner) aggregate(n plan.Node, sel *expr.SelectStmt, orderBy []*ex
 	if err != nil {
 		return nil, err
 	}
+	items = windowColumnRefs(items, groups, input)
 	agg0, err := plan.NewAggregate(n, groups, items)
 	if err != nil {
 		return nil, pl.aggregateErr(err, n, sel, groups, gsrcs, items, srcs)
@@ -587,4 +588,67 @@ func (pl *sqlPlanner) keepFirst(n plan.Node, k int, pos expr.Pos) (plan.Node, er
 		return nil, pl.errAt(pos, err, "")
 	}
 	return p, nil
+}
+
+// windowColumnRefs lets the select list name an event-time window key by
+// its column name, as Spark does: with GROUP BY window(ts, '5 minutes'),
+// "window" is that window and "window.end" its end. A real input column of
+// that name wins.
+func windowColumnRefs(items, groups []expr.Expr, input []plan.Attribute) []expr.Expr {
+	keys := map[string]expr.Expr{}
+	for _, g := range groups {
+		call, ok := expr.Unalias(g).(*expr.Call)
+		if !ok || (call.Name != "window" && call.Name != "session_window") {
+			continue
+		}
+		name := call.Name
+		if a, ok := g.(*expr.Alias); ok {
+			name = a.Name
+		}
+		keys[strings.ToLower(name)] = call
+	}
+	if len(keys) == 0 {
+		return items
+	}
+	for _, a := range input {
+		delete(keys, strings.ToLower(a.Name))
+	}
+	sub := func(c *expr.Column) (expr.Expr, bool) {
+		call, ok := keys[strings.ToLower(c.Parts[0])]
+		if !ok {
+			return nil, false
+		}
+		var r expr.Expr = call
+		for _, f := range c.Parts[1:] {
+			r = &expr.Field{Child: r, Name: f}
+		}
+		return r, true
+	}
+	out := make([]expr.Expr, len(items))
+	for i, it := range items {
+		if a, ok := it.(*expr.Alias); ok {
+			if c, ok := a.Child.(*expr.Column); ok {
+				if r, ok := sub(c); ok {
+					out[i] = &expr.Alias{Child: r, Name: a.Name}
+					continue
+				}
+			}
+		}
+		out[i], _ = expr.Transform(it, func(e expr.Expr) (expr.Expr, error) {
+			c, ok := e.(*expr.Column)
+			if !ok {
+				return e, nil
+			}
+			r, ok := sub(c)
+			if !ok {
+				return e, nil
+			}
+			if len(c.Parts) > 1 && e == it {
+				// Keep Spark's column name: "window.end" is named "end".
+				r = &expr.Alias{Child: r, Name: c.Parts[len(c.Parts)-1]}
+			}
+			return r, nil
+		})
+	}
+	return out
 }

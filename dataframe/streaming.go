@@ -176,6 +176,28 @@ func (w *DataStreamWriter) Listener(l microbatch.Listener) *DataStreamWriter {
 	return w
 }
 
+// Validate checks what Start would, without side effects: the DataFrame,
+// the output mode against the plan (Spark's unsupported-operation rules),
+// and the sink's format. Start still checks the checkpoint and the sink's
+// options.
+func (w *DataStreamWriter) Validate() error {
+	if w.df.err != nil {
+		return w.df.err
+	}
+	if w.modeErr != nil {
+		return w.modeErr
+	}
+	if w.sink == nil && w.foreach == nil {
+		if w.format == "" {
+			return fmt.Errorf("%w: no sink: set Format(%s), Sink(...) or ForeachBatch(...)", ErrStreaming, formatNames(true))
+		}
+		if f, ok := LookupFormat(w.format); !ok || f.Sink == nil {
+			return fmt.Errorf("%w: unknown sink format %q; formats: %s; or use Sink(...) for your own", ErrStreaming, w.format, formatNames(true))
+		}
+	}
+	return microbatch.Check(w.df.plan, w.mode)
+}
+
 // Start validates everything (plan, output mode, sink, checkpoint) and
 // starts the query. Problems are reported here, not at batch 37.
 func (w *DataStreamWriter) Start(ctx context.Context) (*StreamingQuery, error) {
@@ -451,6 +473,10 @@ func (df *DataFrame) WithWatermark(column, delay string) *DataFrame {
 	}
 	return df.derive(plan.NewEventTimeWatermark(df.plan, column, d))
 }
+
+// ParseDuration reads a delay or interval as WithWatermark and job specs
+// take it: Go durations ("10s") or Spark interval text ("10 minutes").
+func ParseDuration(s string) (time.Duration, error) { return parseDelay(s) }
 
 // parseDelay accepts Go durations ("10s") and Spark interval text
 // ("10 minutes").

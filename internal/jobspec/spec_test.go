@@ -1,0 +1,85 @@
+package jobspec
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sluicehq/sluice/internal/datadriven"
+)
+
+// TestSpecs runs testdata/*.txt:
+//
+//	validate   input: a spec; output: ok or the errors
+//	explain    input: a spec; output: the query's plan, or the error
+//
+// ${TMP} in a spec is a temporary directory, ${SECRET} the string "hunter2"
+// (which must never appear in an output).
+func TestSpecs(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.txt")
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			tmp := t.TempDir()
+			env := func(k string) (string, bool) {
+				switch k {
+				case "TMP":
+					return tmp, true
+				case "SECRET":
+					return "hunter2", true
+				}
+				return "", false
+			}
+			datadriven.RunFile(t, f, func(t *testing.T, c *datadriven.Case) string {
+				out := run(t, c, env)
+				if strings.Contains(out, "hunter2") {
+					t.Errorf("%s: a secret leaked into the output:\n%s", c.Pos, out)
+				}
+				return out
+			})
+		})
+	}
+}
+
+func run(t *testing.T, c *datadriven.Case, env func(string) (string, bool)) string {
+	sp, err := Parse([]byte(c.Input), env)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	switch c.Cmd {
+	case "validate":
+		if err := sp.Validate(); err != nil {
+			return "error: " + err.Error()
+		}
+		return "ok"
+	case "explain":
+		w, err := sp.Writer(sp.NewSession())
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		if err := w.Validate(); err != nil {
+			return "error: " + err.Error()
+		}
+		df, _ := sp.DataFrame(sp.NewSession())
+		return strings.TrimSpace(df.Explain())
+	}
+	c.Fatalf(t, "unknown command %q", c.Cmd)
+	return ""
+}
+
+// FuzzParse: no spec text panics Parse or Validate.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.txt")
+	for _, name := range files {
+		data, _ := os.ReadFile(name)
+		for _, block := range strings.Split(string(data), "\n\n") {
+			f.Add(block)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sp, err := Parse([]byte(s), func(string) (string, bool) { return "x", true })
+		if err == nil {
+			_ = sp.Validate()
+		}
+	})
+}
