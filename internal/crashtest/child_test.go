@@ -5,14 +5,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -84,96 +80,30 @@ func TestCrashChild(t *testing.T) {
 	os.Exit(childMain())
 }
 
-// killer SIGKILLs the process the nth time it reaches its point.
-type killer struct {
-	point string
-	n     int64
-	seen  atomic.Int64
-}
-
-func (k *killer) hit(point string) {
-	if k == nil || point != k.point {
-		return
-	}
-	if k.seen.Add(1) == k.n {
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // the signal is on its way
-	}
-}
-
-// hooks kill at the checkpoint's writes.
-func (k *killer) hooks() storage.Hooks {
-	kind := func(name string) string {
-		switch {
-		case path.Base(name) == "metadata":
-			return "metadata"
-		case strings.Contains(name, "/sources/"):
-			return "source-log"
-		}
-		return path.Base(path.Dir(name)) // offsets, commits
-	}
-	return storage.Hooks{
-		Before: func(op storage.Op, name string) error {
-			switch {
-			case op == storage.OpRemove:
-				k.hit("purge")
-			case op == storage.OpWriteFile:
-				switch kind(name) {
-				case "offsets":
-					k.hit("before-offsets")
-				case "commits":
-					k.hit("before-commit")
-				case "metadata":
-					k.hit("before-metadata")
-				case "source-log":
-					k.hit("before-source-log")
-				}
-			}
-			return nil
-		},
-		After: func(op storage.Op, name string, err error) error {
-			if op == storage.OpWriteFile && err == nil {
-				switch kind(name) {
-				case "offsets":
-					k.hit("after-offsets")
-				case "commits":
-					k.hit("after-commit")
-				}
-			}
-			return err
-		},
-	}
-}
-
 // killingSource is the rate source with kill points around the loop's
 // calls into it.
 type killingSource struct {
 	*rate.Source
-	k *killer
+	k *Killer
 }
 
 func (s *killingSource) LatestOffset(ctx context.Context, start sources.Offset, limit sources.ReadLimit) (sources.Offset, error) {
 	o, err := s.Source.LatestOffset(ctx, start, limit)
-	s.k.hit("latest-offset")
+	s.k.Hit("latest-offset")
 	return o, err
 }
 
 func (s *killingSource) GetBatch(ctx context.Context, start, end sources.Offset) (array.RecordReader, error) {
-	s.k.hit("get-batch")
+	s.k.Hit("get-batch")
 	return s.Source.GetBatch(ctx, start, end)
 }
 
 func childMain() int {
 	ckpt, out, api := os.Getenv(envCkpt), os.Getenv(envOut), os.Getenv(envAPI)
-	var k *killer
-	if spec := os.Getenv(envKill); spec != "" {
-		point, n, _ := strings.Cut(spec, ":")
-		nn, err := strconv.ParseInt(n, 10, 64)
-		if err != nil || nn < 1 {
-			fmt.Fprintf(os.Stderr, "crash child: bad %s=%q\n", envKill, spec)
-			return exitFailed
-		}
-		k = &killer{point: point, n: nn}
+	k, err := ParseKiller(os.Getenv(envKill))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "crash child:", err)
+		return exitFailed
 	}
 	target := int64(-1)
 	if v := os.Getenv(envTarget); v != "" {
@@ -224,7 +154,7 @@ func childMain() int {
 			Listener(listener).
 			Start(ctx)
 	case "engine":
-		fsys := storage.WithHooks(storage.Local{}, k.hooks())
+		fsys := storage.WithHooks(storage.Local{}, k.CheckpointHooks())
 		ck, cerr := microbatch.OpenCheckpointFS(ctx, fsys, ckpt, wal.Options{MinBatchesToRetain: retainBatches})
 		if cerr != nil {
 			err = cerr
@@ -268,7 +198,7 @@ func childMain() int {
 type fileSink struct {
 	dir  string
 	ckpt string // to check that a committed batch is never run again
-	k    *killer
+	k    *Killer
 }
 
 func (s *fileSink) AddBatch(ctx context.Context, id int64, mode sinks.OutputMode, rows array.RecordReader) error {
@@ -312,7 +242,7 @@ func (s *fileSink) write(id int64, bs []arrow.RecordBatch) error {
 		f.Close()
 		return err
 	}
-	s.k.hit("sink-partial")
+	s.k.Hit("sink-partial")
 	if _, err := f.Write(content[half:]); err != nil {
 		f.Close()
 		return err
@@ -324,7 +254,7 @@ func (s *fileSink) write(id int64, bs []arrow.RecordBatch) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	s.k.hit("sink-before-rename")
+	s.k.Hit("sink-before-rename")
 	kind := "first"
 	if old, err := os.ReadFile(final); err == nil {
 		kind = "replay"
@@ -345,7 +275,7 @@ func (s *fileSink) write(id int64, bs []arrow.RecordBatch) error {
 	if err := appendLine(filepath.Join(s.dir, "deliveries"), fmt.Sprintf("%d %s %d\n", id, kind, os.Getpid())); err != nil {
 		return err
 	}
-	s.k.hit("after-sink")
+	s.k.Hit("after-sink")
 	return nil
 }
 

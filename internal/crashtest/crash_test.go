@@ -1,7 +1,6 @@
 package crashtest
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"flag"
@@ -9,12 +8,10 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -57,8 +54,8 @@ func TestCrash(t *testing.T) {
 	latest := c.latestOffsets()
 	target := latest + 2
 	res := c.wait(c.startChild(childSpec{api: c.api(), target: target}))
-	if res.code != exitStopped {
-		c.fatalf("final run (target batch %d) ended with %s\nstderr:\n%s", target, res.status, res.stderr)
+	if res.Code != exitStopped {
+		c.fatalf("final run (target batch %d) ended with %s\nstderr:\n%s", target, res.Status, res.Stderr)
 	}
 	c.verify(target)
 	names := slices.Sorted(maps.Keys(c.kills))
@@ -122,87 +119,54 @@ type childSpec struct {
 }
 
 type childResult struct {
-	code     int    // exit code, or -1 when killed by a signal
-	signaled bool   // killed by SIGKILL
-	status   string // for messages
-	stderr   string
-	ran      bool // printed "running"
+	Result
+	ran bool // printed "running"
 }
 
 // child is a running child process.
 type child struct {
-	spec    childSpec
-	cmd     *exec.Cmd
-	stderr  bytes.Buffer
-	running chan struct{} // closed when the child printed "running"
-	exited  chan struct{} // closed when it was reaped
-	scanned chan struct{}
-	ran     bool
+	*Child
+	spec childSpec
 }
 
 func (c *crasher) startChild(spec childSpec) *child {
 	c.t.Helper()
 	c.runs++
-	ch := &child{spec: spec, running: make(chan struct{}), exited: make(chan struct{}), scanned: make(chan struct{})}
-	ch.cmd = exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	ch.cmd.Env = append(os.Environ(),
-		envChild+"=1", envCkpt+"="+c.ckpt, envOut+"="+c.out, envAPI+"="+spec.api,
+	ch, err := StartChild("TestCrashChild", envChild+"=1", envCkpt+"="+c.ckpt, envOut+"="+c.out, envAPI+"="+spec.api,
 		envKill+"="+spec.kill, envTarget+"="+targetString(spec.target))
-	ch.cmd.Stderr = &ch.stderr
-	stdout, err := ch.cmd.StdoutPipe()
 	if err != nil {
 		c.fatalf("%v", err)
 	}
-	if err := ch.cmd.Start(); err != nil {
-		c.fatalf("start child: %v", err)
-	}
-	go func() {
-		defer close(ch.scanned)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if sc.Text() == "running" && !ch.ran {
-				ch.ran = true
-				close(ch.running)
-			}
-		}
-	}()
-	return ch
+	return &child{Child: ch, spec: spec}
 }
 
 // wait reaps the child (killing it after 60s: a hang is a failure).
 func (c *crasher) wait(ch *child) childResult {
 	c.t.Helper()
-	hung := time.AfterFunc(60*time.Second, func() { ch.cmd.Process.Kill() })
-	<-ch.scanned
-	err := ch.cmd.Wait()
-	close(ch.exited)
-	if !hung.Stop() {
-		c.fatalf("child (%+v) hung for 60s; stderr:\n%s", ch.spec, ch.stderr.String())
+	r, err := ch.Wait(60 * time.Second)
+	if err != nil {
+		c.fatalf("%v", err)
 	}
-	res := childResult{stderr: ch.stderr.String(), ran: ch.ran}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		res.status = "exit 0"
-	case errors.As(err, &ee):
-		ws := ee.Sys().(syscall.WaitStatus)
-		res.code = ws.ExitStatus()
-		if ws.Signaled() {
-			res.signaled = ws.Signal() == syscall.SIGKILL
-			res.status = "signal " + ws.Signal().String()
-		} else {
-			res.status = "exit " + strconv.Itoa(res.code)
-		}
-	default:
-		c.fatalf("wait child: %v", err)
+	if r.Hung {
+		c.fatalf("child (%+v) hung for 60s; stderr:\n%s", ch.spec, r.Stderr)
 	}
-	if res.code == exitRerun {
-		c.fatalf("child %+v: the engine ran a batch again after its commit was logged\nstderr:\n%s", ch.spec, res.stderr)
+	res := childResult{Result: r, ran: isClosed(ch.Seen("running"))}
+	if res.Code == exitRerun {
+		c.fatalf("child %+v: the engine ran a batch again after its commit was logged\nstderr:\n%s", ch.spec, res.Stderr)
 	}
-	if res.code == exitMismatch {
-		c.fatalf("child %+v: a replayed batch differed from its first attempt (see *.mismatch in the output)\nstderr:\n%s", ch.spec, res.stderr)
+	if res.Code == exitMismatch {
+		c.fatalf("child %+v: a replayed batch differed from its first attempt (see *.mismatch in the output)\nstderr:\n%s", ch.spec, res.Stderr)
 	}
 	return res
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 func targetString(t int64) string {
@@ -263,24 +227,24 @@ func (c *crasher) killRun(run int) {
 	go func() {
 		if !fromExec {
 			select {
-			case <-ch.running:
-			case <-ch.exited:
+			case <-ch.Seen("running"):
+			case <-ch.Exited():
 				killed <- false
 				return
 			}
 		}
 		select {
 		case <-time.After(delay):
-			ch.cmd.Process.Signal(syscall.SIGKILL)
+			ch.Kill()
 			killed <- true
-		case <-ch.exited:
+		case <-ch.Exited():
 			killed <- false
 		}
 	}()
 	res := c.wait(ch)
 	parentKilled := <-killed
-	if !res.signaled {
-		c.fatalf("run %d (%+v, %s) should have died by SIGKILL but ended with %s\nstderr:\n%s", run, spec, label, res.status, res.stderr)
+	if !res.Signaled {
+		c.fatalf("run %d (%+v, %s) should have died by SIGKILL but ended with %s\nstderr:\n%s", run, spec, label, res.Status, res.Stderr)
 	}
 	if parentKilled && spec.kill != "" {
 		label = "backstop(" + label + ")"
@@ -295,29 +259,29 @@ func (c *crasher) lockCheck() {
 	c.t.Helper()
 	first := c.startChild(childSpec{api: c.api(), target: -1})
 	select {
-	case <-first.running:
+	case <-first.Seen("running"):
 	case <-time.After(60 * time.Second):
 	}
-	if !first.ran {
-		first.cmd.Process.Signal(syscall.SIGKILL)
+	if !isClosed(first.Seen("running")) {
+		first.Kill()
 		res := c.wait(first)
-		c.fatalf("lock check: the first child did not start (%s)\nstderr:\n%s", res.status, res.stderr)
+		c.fatalf("lock check: the first child did not start (%s)\nstderr:\n%s", res.Status, res.Stderr)
 	}
 	second := c.startChild(childSpec{api: c.api(), target: -1})
-	stopRival := time.AfterFunc(20*time.Second, func() { second.cmd.Process.Signal(syscall.SIGKILL) }) // it did not fail: caught below
+	stopRival := time.AfterFunc(20*time.Second, func() { second.Kill() }) // it did not fail: caught below
 	rival := c.wait(second)
 	stopRival.Stop()
-	first.cmd.Process.Signal(syscall.SIGKILL)
+	first.Kill()
 	res := c.wait(first)
-	if !res.signaled {
-		c.fatalf("lock check: the first child ended with %s before it was killed\nstderr:\n%s", res.status, res.stderr)
+	if !res.Signaled {
+		c.fatalf("lock check: the first child ended with %s before it was killed\nstderr:\n%s", res.Status, res.Stderr)
 	}
 	c.kills["lock-check"]++
-	if rival.code != exitFailed || rival.ran {
-		c.fatalf("lock check: a second query on checkpoint %s started (%s); it must fail while the first runs\nstderr:\n%s", c.ckpt, rival.status, rival.stderr)
+	if rival.Code != exitFailed || rival.ran {
+		c.fatalf("lock check: a second query on checkpoint %s started (%s); it must fail while the first runs\nstderr:\n%s", c.ckpt, rival.Status, rival.Stderr)
 	}
-	if !strings.Contains(rival.stderr, c.ckpt) || !strings.Contains(rival.stderr, "in use") {
-		c.fatalf("lock check: the second query's error must name checkpoint %s and say it is in use; got:\n%s", c.ckpt, rival.stderr)
+	if !strings.Contains(rival.Stderr, c.ckpt) || !strings.Contains(rival.Stderr, "in use") {
+		c.fatalf("lock check: the second query's error must name checkpoint %s and say it is in use; got:\n%s", c.ckpt, rival.Stderr)
 	}
 }
 

@@ -10,5 +10,8 @@
 //
 //	go test ./internal/crashtest -crash.kills=5000 [-crash.seed=N]
 //
-// The package has no non-test code.
+// Its non-test code is what other crash tests reuse (internal/oracle):
+// Killer, which SIGKILLs a child at named points (CheckpointHooks names
+// the points of the checkpoint's and the state stores' writes), and
+// Child, which re-executes the test binary as a child process.
 package crashtest

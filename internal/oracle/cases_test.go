@@ -1,0 +1,196 @@
+package oracle
+
+import (
+	"github.com/sluicehq/sluice/dataframe"
+)
+
+// A Case is one streaming query the oracle checks in every mode of Modes.
+//
+// To add a case, append an entry to cases below: a unique Name, the Query
+// over the input streams (schema inputSchema: k string, g int64, v int64,
+// s string, ts timestamp; NULLs in k, v, s and ts), the output modes the
+// engine must accept for it, the output columns that identify a result
+// row (Key) and, when the watermark bounds its state, the key column that
+// carries the event time (EventTime). Both the in-process test (restarts)
+// and the SIGKILL test pick it up; run
+//
+//	go test ./internal/oracle -run 'TestOracle/<name>' -oracle.seeds=200
+//
+// The batch result the stream must match is the same Query over static
+// DataFrames of the same rows (see expected in oracle_test.go).
+type Case struct {
+	Name string
+	// Inputs is the number of input streams (default 1). Each gets its own
+	// random rows; micro-batch b reads chunk b of every one of them.
+	Inputs int
+	// Watermark, when set, is the delay of WithWatermark("ts", Watermark),
+	// which the harness applies to every input before Query (so the test
+	// knows the rows the watermark sees: all of them).
+	Watermark string
+	// Query builds the query over the inputs: streaming DataFrames in the
+	// stream run, static ones (CreateDataFrame) for the batch result.
+	Query func(in ...*dataframe.DataFrame) *dataframe.DataFrame
+	// Modes are the output modes to run; the engine must accept each one.
+	Modes []dataframe.OutputMode
+	// Key names the output columns that identify a row of the result (the
+	// grouping columns; none for a global aggregation): Update replays
+	// upserts by it, Append checks that no key is emitted twice.
+	Key []string
+	// EventTime names the Key column the watermark bounds: a window
+	// (bounded by its end) or the event-time column itself. Input for a
+	// group at or below the watermark is late and dropped, and Append
+	// emits a group once the watermark reaches it. Empty when the watermark
+	// bounds no key (or there is none): nothing is late.
+	EventTime string
+	// Sets names array columns compared without regard to element order
+	// (collect_set, collect_list).
+	Sets []string
+}
+
+// knownBugs are engine bugs the oracle found that are not fixed yet: the
+// runs they match are skipped (with the text) unless -oracle.knownbugs.
+// Delete an entry together with its fix.
+var knownBugs = []struct {
+	match func(c *Case, mode dataframe.OutputMode) bool
+	text  string
+}{
+	{
+		match: func(c *Case, mode dataframe.OutputMode) bool { return mode == dataframe.Complete && c.EventTime != "" },
+		text: "complete mode evicts groups the watermark closed (and drops their late input), so the last table lacks " +
+			"every window closed before the last batch; Spark keeps all state in complete mode (microbatch/statefulagg.go)",
+	},
+	{
+		match: func(c *Case, mode dataframe.OutputMode) bool { return c.Name == "group_by_event_time" },
+		text: "a group keyed by the event-time column itself closes when ts < watermark; Spark closes it (and drops its " +
+			"input) when ts <= watermark, as for a window's end (microbatch/statefulagg.go liveRows, microbatch/latedata.go splitClosed)",
+	},
+}
+
+// knownBug returns the text of the known bug that run (c, mode) hits.
+func knownBug(c *Case, mode dataframe.OutputMode) string {
+	for _, b := range knownBugs {
+		if b.match(c, mode) {
+			return b.text
+		}
+	}
+	return ""
+}
+
+var (
+	allModes    = []dataframe.OutputMode{dataframe.Complete, dataframe.Update}
+	windowModes = []dataframe.OutputMode{dataframe.Append, dataframe.Update, dataframe.Complete}
+)
+
+// cases is the table the oracle runs. Keep entries small: one query each.
+var cases = []Case{
+	{
+		Name: "global_count_sum",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].Agg(dataframe.Count("*").As("n"), dataframe.Count("v").As("nv"), dataframe.Sum("v").As("sum"))
+		},
+		Modes: allModes,
+	},
+	{
+		Name: "keyed_multi_agg",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].GroupBy("k", "g").Agg(
+				dataframe.Count("*").As("n"),
+				dataframe.Sum("v").As("sum"),
+				dataframe.Min("v").As("min"),
+				dataframe.Max("v").As("max"),
+				dataframe.Avg("v").As("avg"),
+				dataframe.Min("ts").As("first_ts"),
+				dataframe.ApproxCountDistinct("s").As("approx"),
+				dataframe.CountDistinct("s").As("distinct"),
+				dataframe.CollectSet("s").As("set"),
+				dataframe.CollectList("v").As("list"),
+			)
+		},
+		Modes: allModes,
+		Key:   []string{"k", "g"},
+		Sets:  []string{"set", "list"},
+	},
+	{
+		Name:      "tumbling_window",
+		Watermark: "10 seconds",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds"), dataframe.Col("k")).
+				Agg(dataframe.Count("*").As("n"), dataframe.Sum("v").As("sum"), dataframe.Max("s").As("max_s"))
+		},
+		Modes:     windowModes,
+		Key:       []string{"window", "k"},
+		EventTime: "window",
+	},
+	{
+		Name:      "tumbling_window_global",
+		Watermark: "3 seconds",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].GroupBy(dataframe.Window(dataframe.Col("ts"), "5 seconds")).
+				Agg(dataframe.Count("*").As("n"), dataframe.Avg("v").As("avg"), dataframe.ApproxCountDistinct("s").As("approx"))
+		},
+		Modes:     windowModes,
+		Key:       []string{"window"},
+		EventTime: "window",
+	},
+	{
+		Name:      "sliding_window",
+		Watermark: "10 seconds",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds", "5 seconds"), dataframe.Col("g")).
+				Agg(dataframe.Count("*").As("n"), dataframe.Min("v").As("min"), dataframe.CollectSet("k").As("keys"))
+		},
+		Modes:     []dataframe.OutputMode{dataframe.Append, dataframe.Update},
+		Key:       []string{"window", "g"},
+		EventTime: "window",
+		Sets:      []string{"keys"},
+	},
+	{
+		Name:      "filter_project_window",
+		Watermark: "5 seconds",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].
+				Filter("v IS NULL OR v % 3 != 0").
+				Select(dataframe.Col("ts"), dataframe.Coalesce(dataframe.Col("k"), dataframe.Lit("none")).As("key"),
+					dataframe.Col("v").Multiply(2).As("v2")).
+				GroupBy(dataframe.Window(dataframe.Col("ts"), "20 seconds", "10 seconds"), dataframe.Col("key")).
+				Agg(dataframe.Sum("v2").As("sum2"), dataframe.Count("v2").As("n"))
+		},
+		Modes:     []dataframe.OutputMode{dataframe.Append, dataframe.Update},
+		Key:       []string{"window", "key"},
+		EventTime: "window",
+	},
+	{
+		Name: "filter_keyed",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].
+				Filter(dataframe.Col("g").NotEq(2)).
+				WithColumn("big", dataframe.Col("v").Gt(20)).
+				GroupBy("big").
+				Agg(dataframe.Count("*").As("n"), dataframe.Sum("v").As("sum"), dataframe.Max("k").As("max_k"))
+		},
+		Modes: allModes,
+		Key:   []string{"big"},
+	},
+	{
+		// A watermark that bounds no key: nothing is late, nothing evicted.
+		Name:      "watermark_unused",
+		Watermark: "1 second",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].GroupBy("g").Agg(dataframe.Count("*").As("n"), dataframe.Max("ts").As("max_ts"))
+		},
+		Modes: allModes,
+		Key:   []string{"g"},
+	},
+	{
+		// Grouped by the event-time column itself: a group closes when the
+		// watermark reaches its timestamp (Spark: ts <= watermark).
+		Name:      "group_by_event_time",
+		Watermark: "5 seconds",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].GroupBy("ts").Agg(dataframe.Count("*").As("n"), dataframe.Sum("v").As("sum"))
+		},
+		Modes:     []dataframe.OutputMode{dataframe.Append, dataframe.Update},
+		Key:       []string{"ts"},
+		EventTime: "ts",
+	},
+}

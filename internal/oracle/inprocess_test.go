@@ -1,0 +1,316 @@
+package oracle
+
+import (
+	"context"
+
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/dataframe"
+	"github.com/sluicehq/sluice/sinks"
+	memsrc "github.com/sluicehq/sluice/sources/memory"
+	"github.com/sluicehq/sluice/trigger"
+)
+
+var (
+	flagSeeds     = flag.Int("oracle.seeds", 0, "seeds per case and output mode in TestOracle (default 4 with -short, 25 without)")
+	flagSeed      = flag.Uint64("oracle.seed", 0, "base seed; 0 picks one from the time (printed on failure)")
+	flagScenario  = flag.Uint64("oracle.scenario", 0, "run only this scenario seed (as printed by a failure)")
+	flagKnownBugs = flag.Bool("oracle.knownbugs", false, "also run the cases marked KnownBug")
+)
+
+// baseSeed is the run's seed: every scenario's seed derives from it, the
+// case and the mode, so one flag reproduces a failure.
+var baseSeed = sync.OnceValue(func() uint64 {
+	if *flagSeed != 0 {
+		return *flagSeed
+	}
+	return uint64(time.Now().UnixNano())
+})
+
+// scenarioSeed derives the seed of run i of a case and mode.
+func scenarioSeed(base uint64, c *Case, mode dataframe.OutputMode, i int) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%s/%s/%d", base, c.Name, mode, i)
+	return h.Sum64()
+}
+
+// scenarioSeeds are the scenarios to run for a case and mode: numSeeds
+// derived from base, or just -oracle.scenario.
+func scenarioSeeds(base uint64, c *Case, mode dataframe.OutputMode) []uint64 {
+	if *flagScenario != 0 {
+		return []uint64{*flagScenario}
+	}
+	out := make([]uint64, numSeeds())
+	for i := range out {
+		out[i] = scenarioSeed(base, c, mode, i)
+	}
+	return out
+}
+
+func numSeeds() int {
+	switch {
+	case *flagSeeds > 0:
+		return *flagSeeds
+	case testing.Short():
+		return 4
+	}
+	return 25
+}
+
+// TestOracle runs every case in every mode over seeded random scenarios
+// in this process, stopping and restarting the query (between batches and
+// with a batch in flight), and checks the result against the batch oracle.
+func TestOracle(t *testing.T) {
+	base := baseSeed()
+	t.Logf("base seed %d (rerun with -oracle.seed=%d)", base, base)
+	for i := range cases {
+		c := &cases[i]
+		for _, mode := range c.Modes {
+			t.Run(c.Name+"/"+mode.String(), func(t *testing.T) {
+				t.Parallel()
+				if bug := knownBug(c, mode); bug != "" && !*flagKnownBugs {
+					t.Skipf("known bug (run with -oracle.knownbugs): %s", bug)
+				}
+				restarts := 0
+				seeds := scenarioSeeds(base, c, mode)
+				for _, seed := range seeds {
+					n, err := inProcess(t, c, mode, seed)
+					restarts += n
+					if err != nil {
+						t.Fatalf("case %s, %s mode, scenario %s:\n%v\n(rerun with -run 'TestOracle/%s/%s' -oracle.scenario=%d)",
+							c.Name, mode, newScenario(seed, inputsOf(c)), err, c.Name, mode, seed)
+					}
+				}
+				t.Logf("%d scenarios, %d restarts", len(seeds), restarts)
+			})
+		}
+	}
+}
+
+func inputsOf(c *Case) int { return max(1, c.Inputs) }
+
+// inProcess runs one scenario: the stream over memory streams, one chunk
+// per micro-batch, restarted at random; then the oracle.
+func inProcess(t *testing.T, c *Case, mode dataframe.OutputMode, seed uint64) (restarts int, err error) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sc := newScenario(seed, inputsOf(c))
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	rd := &renderer{c: c}
+	ckpt := filepath.Join(t.TempDir(), "ckpt")
+	s := dataframe.NewSessionWith(dataframe.Config{Allocator: mem, ShufflePartitions: sc.partitions, BatchSize: sc.batchSize})
+	streams := make([]*memsrc.Stream, inputsOf(c))
+	ins := make([]*dataframe.DataFrame, len(streams))
+	for i := range streams {
+		streams[i] = memsrc.NewArrowStream(fmt.Sprintf("in%d", i), inputSchema)
+		defer streams[i].Close()
+		ins[i] = withWatermark(c, s.ReadStream(streams[i]))
+	}
+	df := c.Query(ins...)
+	if df.Err() != nil {
+		return 0, fmt.Errorf("build the streaming query: %w", df.Err())
+	}
+	sink := &recordSink{rd: rd, ckpt: ckpt, batches: map[int64][]row{}}
+	// Batches run only when poked (ProcessAllAvailable): the trigger
+	// interval never passes on the manual clock, so a chunk added to
+	// several streams is read by one batch.
+	clock := trigger.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	start := func() (*dataframe.StreamingQuery, error) {
+		return df.WriteStream().Sink(sink).OutputMode(mode).
+			Trigger(trigger.ProcessingTime(time.Hour)).Clock(clock).
+			Option("checkpointLocation", ckpt).Option("minBatchesToRetain", strconv.Itoa(sc.retain)).
+			Start(ctx)
+	}
+	q, err := start()
+	if err != nil {
+		return 0, fmt.Errorf("start: %w", err)
+	}
+	defer func() {
+		if q != nil {
+			q.Stop(ctx)
+		}
+	}()
+	stop := func() error {
+		err := q.Stop(ctx)
+		if err == nil {
+			err = q.Exception()
+		}
+		q = nil
+		if err != nil {
+			return fmt.Errorf("stop: %w", err)
+		}
+		return nil
+	}
+	restart := func() error {
+		restarts++
+		if err := stop(); err != nil {
+			return err
+		}
+		if q, err = start(); err != nil {
+			return fmt.Errorf("restart: %w", err)
+		}
+		return nil
+	}
+	// stopInFlight stops the query a moment after poking it, so the stop
+	// often lands inside a batch (which a restart must replay).
+	stopInFlight := func() error {
+		restarts++
+		done := make(chan struct{})
+		qq := q
+		go func() {
+			defer close(done)
+			qq.ProcessAllAvailable(ctx)
+		}()
+		time.Sleep(time.Duration(rng.Int64N(int64(3 * time.Millisecond))))
+		err := stop()
+		<-done
+		if err != nil {
+			return err
+		}
+		if q, err = start(); err != nil {
+			return fmt.Errorf("restart: %w", err)
+		}
+		return nil
+	}
+	process := func() error {
+		if err := q.ProcessAllAvailable(ctx); err != nil {
+			return fmt.Errorf("process: %w", err)
+		}
+		return nil
+	}
+	for ch := 0; ch < sc.chunks; ch++ {
+		for i, st := range streams {
+			b := record(mem, sc.chunk(i, ch))
+			_, err := st.AddBatch(b)
+			b.Release()
+			if err != nil {
+				return restarts, err
+			}
+		}
+		switch r := rng.IntN(100); {
+		case r < 10:
+			err = restart()
+		case r < 20:
+			err = stopInFlight()
+		}
+		if err == nil {
+			err = process()
+		}
+		if err == nil {
+			err = sink.failure()
+		}
+		if err != nil {
+			return restarts, fmt.Errorf("chunk %d: %w", ch, err)
+		}
+	}
+	if rng.IntN(3) == 0 {
+		if err := restart(); err != nil {
+			return restarts, err
+		}
+		if err := process(); err != nil {
+			return restarts, err
+		}
+	}
+	if err := stop(); err != nil {
+		return restarts, err
+	}
+	if err := sink.failure(); err != nil {
+		return restarts, err
+	}
+	want, err := expected(mem, c, rd, sc, mode)
+	if err != nil {
+		return restarts, err
+	}
+	return restarts, check(c, mode, sink.emitted(), want)
+}
+
+// recordSink keeps each batch's rendered rows by batch id. A second
+// delivery of a batch id (a replay after a stop) must hold the same rows,
+// and a batch whose commit is logged must never be delivered again.
+type recordSink struct {
+	rd   *renderer
+	ckpt string
+
+	mu      sync.Mutex
+	batches map[int64][]row
+	err     error
+}
+
+func (s *recordSink) AddBatch(ctx context.Context, id int64, mode sinks.OutputMode, rr array.RecordReader) error {
+	var rows []row
+	for rr.Next() {
+		rs, err := s.rd.rows(rr.RecordBatch())
+		if err != nil {
+			return s.fail(err)
+		}
+		rows = append(rows, rs...)
+	}
+	if err := rr.Err(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(s.ckpt, "commits", strconv.FormatInt(id, 10))); err == nil {
+		return s.fail(fmt.Errorf("the sink got batch %d, which commits/%d says is done", id, id))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev, ok := s.batches[id]; ok {
+		if err := diff(rows, prev); err != nil {
+			return s.failLocked(fmt.Errorf("batch %d replayed with other rows than its first attempt: %w", id, err))
+		}
+	}
+	s.batches[id] = rows
+	return nil
+}
+
+func (s *recordSink) Close() error { return nil }
+
+func (s *recordSink) fail(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failLocked(err)
+}
+
+func (s *recordSink) failLocked(err error) error {
+	if s.err == nil {
+		s.err = err
+	}
+	return err
+}
+
+func (s *recordSink) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// emitted returns the batches in id order; ids must have no gaps.
+func (s *recordSink) emitted() []emitted {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]int64, 0, len(s.batches))
+	for id := range s.batches {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make([]emitted, len(ids))
+	for i, id := range ids {
+		out[i] = emitted{id: id, rows: s.batches[id]}
+	}
+	return out
+}
