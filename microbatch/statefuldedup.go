@@ -26,14 +26,19 @@ import (
 // that first had it; a row is emitted when its key is new.
 //
 //   - DropDuplicates(cols), no watermark: the state grows forever.
-//   - With a watermark on the input, rows older than it are late: dropped
-//     before deduplication and counted (numRowsDroppedByWatermark). When an
-//     event-time column (or a window over one) is among the keys, a key
-//     whose event time is below the watermark (window: end at or below) is
+//   - With a watermark on the input, rows whose event time is at or below
+//     it are late: dropped before deduplication and counted
+//     (numRowsDroppedByWatermark), also when the event time is not a key.
+//     When an event-time column (or a window over one) is among the keys,
+//     a key whose event time (window: end) is at or below the watermark is
 //     evicted: no later row can repeat it without being late.
 //   - DropDuplicatesWithinWatermark: the keys need not hold the event time;
-//     a key is forgotten once the watermark passes its first row's event
+//     a key is forgotten once the watermark reaches its first row's event
 //     time plus the watermark's delay. It needs a watermark.
+//
+// "At or below" is Spark's rule (WatermarkSupport: event time <=
+// watermark); the batch's rows are deduplicated before the eviction, as
+// in Spark.
 //
 // "First" is the first row in a fixed order of the batch (the input's
 // partitions one after another), so a replayed batch emits and stores the
@@ -407,8 +412,8 @@ type lateMask struct {
 
 func (m lateMask) is(i int) bool { return m.late != nil && m.late[i] }
 
-// lateRows finds the rows whose event time is below the batch's late
-// watermark. A NULL event time is never late.
+// lateRows finds the rows whose event time is at or below the batch's
+// late watermark. A NULL event time is never late.
 func (s *dedupSave) lateRows(b arrow.RecordBatch) (lateMask, error) {
 	if s.lay.eventCol < 0 || s.b.lateUs <= 0 {
 		return lateMask{}, nil
@@ -421,7 +426,7 @@ func (s *dedupSave) lateRows(b arrow.RecordBatch) (lateMask, error) {
 	vals := col.TimestampValues()
 	var m lateMask
 	for i, v := range vals {
-		if int64(v)*mul/div < s.b.lateUs && col.IsValid(i) {
+		if int64(v)*mul/div <= s.b.lateUs && col.IsValid(i) {
 			if m.late == nil {
 				m.late = make([]bool, len(vals))
 			}
@@ -569,7 +574,8 @@ func eventTimesAt(mem memory.Allocator, col arrow.Array, sel []int32) (arrow.Arr
 
 // evict removes the keys the batch's watermark expired: by the event-time
 // key, or, within the watermark, by first event time + delay (a NULL
-// event time expires at the first eviction).
+// event time expires at the first eviction, as in Spark, where it reads
+// as 0).
 func (s *dedupSave) evict(tc *exec.TaskContext, store *state.Store) error {
 	wm := s.b.watermarkUs
 	if wm <= 0 || (!s.op.within && s.lay.eventKey < 0) {
@@ -593,24 +599,23 @@ func (s *dedupSave) evict(tc *exec.TaskContext, store *state.Store) error {
 	return err
 }
 
-// expiredWithin appends the slots whose first event time is below limit
-// (watermark - delay), or NULL.
+// expiredWithin appends the slots whose first event time is at or below
+// limit (watermark - delay), or NULL.
 func expiredWithin(rm, slots []uint32, col arrow.Array, limitUs int64) ([]uint32, error) {
 	ts, ok := col.(*array.Timestamp)
 	if !ok {
 		return rm, fmt.Errorf("%w: dedup state event_time is %s", ErrQuery, col.DataType())
 	}
 	for i, v := range ts.TimestampValues() {
-		if ts.IsNull(i) || int64(v) < limitUs {
+		if ts.IsNull(i) || int64(v) <= limitUs {
 			rm = append(rm, slots[i])
 		}
 	}
 	return rm, nil
 }
 
-// expiredKeys appends the slots whose event-time key is below the
-// watermark: a timestamp before it, or a window ending at or before it
-// (as the aggregation closes windows). NULL never expires.
+// expiredKeys appends the slots whose event-time key the watermark
+// passed: a timestamp or a window end at or below it. NULL never expires.
 func expiredKeys(rm, slots []uint32, col arrow.Array, wm int64) ([]uint32, error) {
 	var ts *array.Timestamp
 	var parent arrow.Array
@@ -632,8 +637,7 @@ func expiredKeys(rm, slots []uint32, col arrow.Array, wm int64) ([]uint32, error
 		if ts.IsNull(i) || (parent != nil && parent.IsNull(i)) {
 			continue
 		}
-		us := int64(v) * mul / div
-		if us < wm || (parent != nil && us == wm) {
+		if int64(v)*mul/div <= wm {
 			rm = append(rm, slots[i])
 		}
 	}

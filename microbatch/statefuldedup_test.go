@@ -253,19 +253,19 @@ func TestDedupWatermarkDropsLateRowsAndEvicts(t *testing.T) {
 			`{"user":"a","ts":"2026-01-01 00:05:00","n":3}`, `{"user":"b","ts":"2026-01-01 00:20:00","n":4}`,
 			`{"user":"c","ts":null,"n":5}`))
 	wantRows(t, "batch 0", got, "a 2026-01-01T00:00:00Z 1", "a 2026-01-01T00:05:00Z 3", "b 2026-01-01T00:20:00Z 4", "c (null) 5")
-	// Watermark 00:05: (a, 00:00) is evicted; a row at 00:00 is late,
-	// one at 00:05 is not (and is a duplicate); NULL is never late.
+	// Watermark 00:05: rows at or below it are late (as in Spark), and
+	// (a, 00:00) and (a, 00:05) are evicted; NULL is never late.
 	got = r.mustRun(1, "2026-01-01 00:05:00",
 		r.batch(`{"user":"a","ts":"2026-01-01 00:00:00","n":6}`, `{"user":"a","ts":"2026-01-01 00:04:59","n":7}`,
 			`{"user":"a","ts":"2026-01-01 00:05:00","n":8}`, `{"user":"c","ts":null,"n":9}`, `{"user":"d","ts":"2026-01-01 00:30:00","n":10}`))
 	wantRows(t, "batch 1", got, "d 2026-01-01T00:30:00Z 10")
-	if c := r.counts(); c != (dedupCounts{total: 4, updated: 1, removed: 1, dropped: 2}) {
+	if c := r.counts(); c != (dedupCounts{total: 3, updated: 1, removed: 2, dropped: 3}) {
 		t.Errorf("batch 1 metrics %+v", c)
 	}
 	r.restart()
 	// A no-data batch with a later watermark evicts what it passed.
 	wantRows(t, "batch 2", r.mustRun(2, "2026-01-01 00:25:00"))
-	if c := r.counts(); c != (dedupCounts{total: 2, removed: 2}) {
+	if c := r.counts(); c != (dedupCounts{total: 2, removed: 1}) {
 		t.Errorf("batch 2 metrics %+v", c)
 	}
 }
@@ -289,31 +289,28 @@ func TestDedupWithinWatermark(t *testing.T) {
 				t.Errorf("batch 1 metrics %+v", c)
 			}
 			r.restart()
-			// Watermark exactly 00:10: a's expiry is not below it yet.
+			// Watermark 00:10 reaches a's expiry: a is forgotten, but (as
+			// in Spark) only after the batch's rows were deduplicated.
 			got = r.mustRun(2, "2026-01-01 00:10:00", r.batch(`{"user":"a","ts":"2026-01-01 00:30:00","n":7}`, `{"user":"c","ts":"2026-01-01 00:30:00","n":8}`))
 			if len(got) != 1 || !strings.HasPrefix(got[0], "c ") {
 				t.Errorf("batch 2: %q, want only c", got)
 			}
-			// Watermark 00:10:01: a expires, but (as in Spark) only after
-			// the batch's rows were deduplicated against it.
-			got = r.mustRun(3, "2026-01-01 00:10:01", r.batch(`{"user":"a","ts":"2026-01-01 00:30:00","n":9}`, `{"user":"b","ts":"2026-01-01 00:30:00","n":10}`))
-			wantRows(t, "batch 3", got)
-			if c := r.counts(); c != (dedupCounts{total: 2, removed: 1}) {
-				t.Errorf("batch 3 metrics %+v", c)
+			if c := r.counts(); c != (dedupCounts{total: 2, updated: 1, removed: 1}) {
+				t.Errorf("batch 2 metrics %+v", c)
 			}
-			got = r.mustRun(4, "2026-01-01 00:10:01", r.batch(`{"user":"a","ts":"2026-01-01 00:30:00","n":11}`))
-			if len(got) != 1 || !strings.HasPrefix(got[0], "a ") || !strings.HasSuffix(got[0], " 11") {
-				t.Errorf("batch 4: %q, want a's row 11 (its key expired)", got)
+			got = r.mustRun(3, "2026-01-01 00:10:00", r.batch(`{"user":"a","ts":"2026-01-01 00:30:00","n":9}`, `{"user":"b","ts":"2026-01-01 00:30:00","n":10}`))
+			if len(got) != 1 || !strings.HasPrefix(got[0], "a ") || !strings.HasSuffix(got[0], " 9") {
+				t.Errorf("batch 3: %q, want a's row 9 (its key expired)", got)
 			}
 			if c := r.counts(); c != (dedupCounts{total: 3, updated: 1}) {
-				t.Errorf("batch 4 metrics %+v", c)
+				t.Errorf("batch 3 metrics %+v", c)
 			}
 		})
 	}
 }
 
 // A window over the event time as a key is evicted once the watermark
-// reaches its end, as the aggregation closes windows.
+// reaches its end, a timestamp once the watermark reaches it.
 func TestDedupExpiredKeysWindow(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -329,8 +326,9 @@ func TestDedupExpiredKeysWindow(t *testing.T) {
 	if err != nil || !slices.Equal(rm, []uint32{10}) {
 		t.Errorf("expiredKeys = %v, %v; want [10]", rm, err)
 	}
-	if _, err := expiredKeys(nil, []uint32{0}, col.(*array.Struct).Field(0), wm); err != nil {
-		t.Error(err)
+	rm, err = expiredKeys(nil, []uint32{10, 11, 12, 13}, col.(*array.Struct).Field(0), wm)
+	if err != nil || !slices.Equal(rm, []uint32{10, 12}) {
+		t.Errorf("expiredKeys(start) = %v, %v; want [10 12]", rm, err)
 	}
 }
 
