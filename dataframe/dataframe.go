@@ -393,7 +393,7 @@ func (df *DataFrame) DropDuplicates(cols ...string) *DataFrame {
 // DropDuplicatesWithinWatermark keeps the first row per combination of the
 // named columns (all columns when none are named), as Spark's
 // dropDuplicatesWithinWatermark. On a stream it needs a watermark
-// (WithWatermark) and remembers a key only until the watermark passes the
+// (WithWatermark) and remembers a key only until the watermark reaches the
 // event time of the key's first row plus the watermark delay, so its state
 // stays bounded even when the keys do not hold the event time; a duplicate
 // arriving later than that is kept. In a batch query it is DropDuplicates.
