@@ -62,8 +62,8 @@ var points = []string{
 	"commits-before", "commits-after", // commits/N
 	"state-before", "state-after", // state store deltas and snapshots
 	"sources-before", "sources-after", // the seen-files log
-	"purge",                                 // removing old checkpoint entries
-	"data-create", "data-write",             // a data file started, a chunk written
+	"purge",                     // removing old checkpoint entries
+	"data-create", "data-write", // a data file started, a chunk written
 	"data-close-before", "data-close-after", // a data file published
 	"manifest-before", "manifest-after", // _sluice_log/<N> (entry or compact)
 }
