@@ -23,9 +23,20 @@ import (
 //	wait-idle        wait until the query sleeps on the manual clock; output: the batches the sink got
 //	slow-next DUR    the next batch's sink advances the manual clock by DUR (a batch that overruns)
 //	progress-log     the batch id and trigger time of each progress report not shown yet
+//	view NAME        input: a stream script; "from NAME" and "join NAME" then read it
 type moreHarness struct {
 	slow   time.Duration // pending clock advance for the next sink call
 	logged map[string]bool
+	views  map[string]string // name -> stream script
+}
+
+// view builds the DataFrame of a view, nil when there is no view name.
+func (h *streamHarness) view(s *Session, name string) *DataFrame {
+	text, ok := h.more.views[name]
+	if !ok {
+		return nil
+	}
+	return h.streamScript(s, text)
 }
 
 // runMore runs the commands of this file; ok is false for others.
@@ -48,6 +59,12 @@ func (h *streamHarness) runMore(t *testing.T, c *datadriven.Case) (string, bool)
 			old.Close()
 		}
 		h.streams[c.Args[0]] = s
+		return "ok", true
+	case "view":
+		if h.more.views == nil {
+			h.more.views = map[string]string{}
+		}
+		h.more.views[c.Args[0]] = c.Input
 		return "ok", true
 	case "wait-idle":
 		if err := h.clock.WaitForWaiters(ctx, 1); err != nil {

@@ -214,6 +214,9 @@ func (h *streamHarness) start(ctx context.Context) string {
 func (h *streamHarness) streamScript(s *Session, text string) *DataFrame {
 	lines := datadriven.Lines(text)
 	if len(lines) > 0 && strings.HasPrefix(lines[0], "from ") {
+		if df := h.view(s, strings.TrimSpace(strings.TrimPrefix(lines[0], "from "))); df != nil {
+			return h.continueScript(s, df, strings.Join(lines[1:], "\n"))
+		}
 		if st, ok := h.streams[strings.TrimSpace(strings.TrimPrefix(lines[0], "from "))]; ok {
 			df := s.ReadStream(st)
 			return h.continueScript(s, df, strings.Join(lines[1:], "\n"))
@@ -227,6 +230,9 @@ func (h *streamHarness) continueScript(s *Session, df *DataFrame, rest string) *
 	_ = name
 	// Reuse the batch step interpreter by seeding it with df.
 	return h.harness.scriptFrom(s, df, rest, func(n string) *DataFrame {
+		if v := h.view(s, n); v != nil {
+			return v
+		}
 		if st, ok := h.streams[n]; ok {
 			return s.ReadStream(st)
 		}

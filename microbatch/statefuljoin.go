@@ -58,7 +58,7 @@ func checkJoin(n plan.Node, mode sinks.OutputMode) error {
 	switch j.Type {
 	case plan.InnerJoin, plan.CrossJoin, plan.LeftOuterJoin, plan.RightOuterJoin, plan.FullOuterJoin, plan.LeftSemiJoin:
 	default:
-		return fmt.Errorf("%w: a %s join of two streams is not supported: a row could only be emitted once no row of the other stream can ever match it, and the result would still differ from Spark's; use inner, left/right/full outer (with a watermark and an event-time range condition) or left semi", plan.ErrUnsupported, j.Type)
+		return fmt.Errorf("%w: a %s join of two streams is not supported (nor in Spark); for an anti join use a left outer join with watermarks and an event-time range condition and keep the rows whose right columns are NULL. Stream-stream joins run inner, left/right/full outer and left semi", plan.ErrUnsupported, j.Type)
 	}
 	if mode != sinks.Append {
 		return fmt.Errorf("%w: %s output mode is not supported for a join of two streams: a joined row is final once emitted, so there is nothing to update or to re-emit (Spark's rule: stream-stream joins run in append mode only); use append output mode", plan.ErrUnsupported, mode)
