@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -28,6 +29,9 @@ type aggOperator struct {
 	// window struct's end (or the timestamp itself) decides eviction.
 	eventKey int
 	stats    aggStats
+	// folds[p] is partition p's working memory, reused batch to batch
+	// (partitions run in parallel, each on its own).
+	folds []foldScratch
 }
 
 type aggStats struct {
@@ -38,7 +42,7 @@ type aggStats struct {
 
 func wantsAggregate(n plan.Node) bool {
 	a, ok := n.(*plan.Aggregate)
-	return ok && plan.IsStreaming(a.Child)
+	return ok && a.Session == nil && plan.IsStreaming(a.Child)
 }
 
 func openAggregate(ctx context.Context, env opEnv, n plan.Node) (statefulOp, error) {
@@ -75,7 +79,7 @@ func openAggOperator(ctx context.Context, ck checkpointStore, a *plan.Aggregate,
 	buf := a.BufferAttrs()
 	ng := len(a.Groups)
 	keyFields := make([]arrow.Field, 0, ng)
-	op := &aggOperator{agg: a, nparts: nparts, eventKey: -1}
+	op := &aggOperator{agg: a, nparts: nparts, eventKey: -1, folds: make([]foldScratch, nparts)}
 	for i := 0; i < ng; i++ {
 		keyFields = append(keyFields, arrow.Field{Name: buf[i].Name, Type: buf[i].Type, Nullable: true})
 		op.keyTypes = append(op.keyTypes, buf[i].Type)
@@ -96,13 +100,18 @@ func openAggOperator(ctx context.Context, ck checkpointStore, a *plan.Aggregate,
 		}
 	}
 	fsys, dir := ck.StateLocation()
+	opts := state.Options{Mem: mem, Clock: clock,
+		// A replayed batch may fold floats in another order (exchange order
+		// is not fixed): keep the first run's delta rather than stop.
+		OnReplayMismatch: state.ReplayKeepFile}
+	if op.eventKey >= 0 {
+		// The store finds the keys a watermark closed without a scan.
+		opts.EventTime = eventTimeOf(op.eventKey)
+	}
 	so, err := state.OpenOperator(ctx, fsys, dir, state.OperatorSpec{
 		ID: a.StateID, Name: "aggregate", NumPartitions: nparts,
 		Stores: []state.StoreSpec{{Key: arrow.NewSchema(keyFields, nil), Value: arrow.NewSchema(valFields, nil)}},
-	}, state.Options{Mem: mem, Clock: clock,
-		// A replayed batch may fold floats in another order (exchange order
-		// is not fixed): keep the first run's delta rather than stop.
-		OnReplayMismatch: state.ReplayKeepFile})
+	}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -110,13 +119,62 @@ func openAggOperator(ctx context.Context, ck checkpointStore, a *plan.Aggregate,
 	return op, nil
 }
 
-// physical plans one batch of the aggregation: partial aggregation of the
-// batch, a shuffle by key into the state's partitions, then the stateful
-// merge, which emits per output mode.
+// eventTimeOf is the store's EventTimeFunc for an aggregation whose key
+// column k is the event time: a window closes when the watermark reaches
+// its end, a timestamp when the watermark passes it, so a key expires at
+// (window end) or (timestamp + 1µs) <= watermark; see expireUpTo.
+func eventTimeOf(k int) state.EventTimeFunc {
+	return func(keys []arrow.Array, out []int64) error {
+		col := keys[k]
+		switch c := col.(type) {
+		case *array.Struct:
+			ends, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
+			if !ok {
+				return fmt.Errorf("%w: event-time key %s has no timestamp end", ErrQuery, col.DataType())
+			}
+			vals := ends.TimestampValues()
+			for i := range out {
+				if c.IsNull(i) || ends.IsNull(i) {
+					out[i] = state.NoEventTime
+				} else {
+					out[i] = int64(vals[i])
+				}
+			}
+		case *array.Timestamp:
+			vals := c.TimestampValues()
+			for i := range out {
+				if c.IsNull(i) || int64(vals[i]) == math.MaxInt64 {
+					out[i] = state.NoEventTime
+				} else {
+					out[i] = int64(vals[i]) + 1
+				}
+			}
+		default:
+			return fmt.Errorf("%w: event-time key of type %s", ErrQuery, col.DataType())
+		}
+		return nil
+	}
+}
+
+// physical plans one batch of the aggregation. With one state partition
+// the batch's rows go straight into the stateful merge, which groups them
+// by the state's own table: no partial aggregation, no second grouping.
+// With several, a partial aggregation of the batch is shuffled by key
+// into the state's partitions and merged there. Either way the merge
+// emits per output mode.
 // a is this batch's optimised form of the aggregation (its expressions
 // are bound to the pruned child), with the same buffer as op.agg.
 func (op *aggOperator) physical(a *plan.Aggregate, child exec.Operator, b batchInfo) exec.Operator {
 	buf := plan.AttrSchema(a.BufferAttrs())
+	save := &stateSave{op: op, agg: a, batchID: b.batchID, watermarkUs: b.watermarkUs, lateUs: b.lateUs, mode: b.mode, schema: buf}
+	if op.nparts == 1 && len(a.Groups) > 0 {
+		save.raw = true
+		save.child = child
+		if child.Partitions() != 1 {
+			save.child = exec.NewGather(child)
+		}
+		return exec.NewProject(save, a.Out, plan.SchemaOf(a))
+	}
 	keyFields := buf.Fields()[:len(a.Groups)]
 	pschema := exec.PartialSchema(keyFields, a.Aggs)
 	partial := exec.NewHashAggregate(child, a.Groups, a.Aggs, exec.AggPartial, pschema)
@@ -124,20 +182,22 @@ func (op *aggOperator) physical(a *plan.Aggregate, child exec.Operator, b batchI
 	for i, f := range keyFields {
 		keys[i] = &expr.BoundRef{Index: i, Name: f.Name, Type: f.Type, Null: true}
 	}
-	var ex exec.Operator
 	if len(keys) == 0 || op.nparts == 1 {
-		ex = exec.NewGather(partial)
+		save.child = exec.NewGather(partial)
 	} else {
-		ex = exec.NewHashExchange(partial, keys, op.nparts)
+		save.child = exec.NewHashExchange(partial, keys, op.nparts)
 	}
-	save := &stateSave{op: op, child: ex, batchID: b.batchID, watermarkUs: b.watermarkUs, lateUs: b.lateUs, mode: b.mode, schema: buf}
 	return exec.NewProject(save, a.Out, plan.SchemaOf(a))
 }
 
-// stateSave merges a batch's partial aggregates into the state of each
-// partition and emits the rows the output mode asks for.
+// stateSave folds a batch into the state of each partition and emits the
+// rows the output mode asks for.
 type stateSave struct {
-	op          *aggOperator
+	op  *aggOperator
+	agg *plan.Aggregate // this batch's form (expressions bound to the child)
+	// raw: child yields the aggregation's input rows; otherwise partial
+	// aggregates (keys ++ states).
+	raw         bool
 	child       exec.Operator
 	batchID     int64
 	watermarkUs int64 // evicts (and in append mode emits) closed keys
@@ -168,34 +228,10 @@ func (s *stateSave) Execute(ctx context.Context, tc *exec.TaskContext, p int) (e
 	return exec.NewOwnedIterator(out), nil
 }
 
-func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exec.Iterator) ([]arrow.RecordBatch, error) {
+func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exec.Iterator) (out []arrow.RecordBatch, err error) {
 	op := s.op
-	a := op.agg
-	mem := tc.Mem
-	ng := len(a.Groups)
-	// 1. Combine the partial rows of this partition (several upstream
-	//    partitions may send the same key).
-	cur, err := exec.NewAggState(mem, op.keyTypes, a.Aggs)
-	if err != nil {
-		return nil, err
-	}
-	defer cur.Release()
 	if in != nil {
 		defer in.Close()
-		for {
-			b, err := in.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			err = cur.MergeBatch(b, ng)
-			b.Release()
-			if err != nil {
-				return nil, err
-			}
-		}
 	}
 	store, err := op.store.Store(p, "")
 	if err != nil {
@@ -208,242 +244,419 @@ func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exe
 	defer func() {
 		if !committed {
 			store.Abort()
+			exec.ReleaseBatches(out)
 		}
 	}()
-	var out []arrow.RecordBatch
-	emit := func(cols []arrow.Array, n int) {
-		out = append(out, array.NewRecordBatch(s.schema, cols, int64(n)))
-		for _, c := range cols {
-			c.Release()
+	f, err := newFold(s, tc, store, &op.folds[p])
+	if err != nil {
+		return nil, err
+	}
+	defer f.release()
+	// 1. Fold the batch into the state, dropping late keys.
+	for in != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		b, err := in.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if s.raw {
+			err = f.addRows(b)
+		} else {
+			err = f.addPartials(b)
+		}
+		b.Release()
+		if err != nil {
+			return nil, err
 		}
 	}
-	// 2. Merge the batch's groups into the state, dropping late ones.
-	n := cur.Len()
-	if n > 0 {
-		keys, err := cur.EmitKeys(mem, nil)
-		if err != nil {
-			return nil, err
-		}
-		live, err := s.liveRows(mem, keys, n, s.lateUs)
-		if err != nil {
-			exec.ReleaseArrays(keys)
-			return nil, err
-		}
-		op.stats.dropped.Add(int64(n - len(live)))
-		if len(live) < n {
-			sel := make([]uint32, len(live))
-			for i, r := range live {
-				sel[i] = uint32(r)
-			}
-			k2, err := cur.EmitKeys(mem, sel)
-			exec.ReleaseArrays(keys)
-			if err != nil {
-				return nil, err
-			}
-			keys = k2
-		}
-		gids := make([]uint32, len(live))
-		for i, r := range live {
-			gids[i] = uint32(r)
-		}
-		if len(live) > 0 {
-			storeKeys := keys
-			if ng == 0 {
-				storeKeys = []arrow.Array{array.MakeArrayOfNull(mem, arrow.Null, len(live))}
-				defer exec.ReleaseArrays(storeKeys)
-			}
-			slots := make([]uint32, len(live))
-			created := make([]bool, len(live))
-			if _, err := store.Insert(storeKeys, slots, created); err != nil {
-				exec.ReleaseArrays(keys)
-				return nil, err
-			}
-			old, err := store.Values(mem, slots)
-			if err != nil {
-				exec.ReleaseArrays(keys)
-				return nil, err
-			}
-			// Fold the old buffers of keys already in the state into cur.
-			var existing []uint32
-			for i, c := range created {
-				if !c {
-					existing = append(existing, uint32(i))
-				}
-			}
-			if len(existing) > 0 {
-				if err := s.mergeRows(cur, keys, old, existing, mem); err != nil {
-					exec.ReleaseArrays(keys)
-					exec.ReleaseArrays(old)
-					return nil, err
-				}
-			}
-			exec.ReleaseArrays(old)
-			states, err := cur.EmitState(mem, gids)
-			if err != nil {
-				exec.ReleaseArrays(keys)
-				return nil, err
-			}
-			// EmitState returns keys first; the store wants the values.
-			err = store.Set(slots, states[ng:])
-			exec.ReleaseArrays(states)
-			if err != nil {
-				exec.ReleaseArrays(keys)
-				return nil, err
-			}
-			op.stats.updated.Add(int64(len(live)))
-			if s.mode == sinks.Update {
-				cols, err := cur.EmitFinal(mem, gids)
-				if err != nil {
-					exec.ReleaseArrays(keys)
-					return nil, err
-				}
-				emit(cols, len(live))
-			}
-		}
-		exec.ReleaseArrays(keys)
+	// 2. Write the folded buffers back; update mode emits them.
+	if out, err = f.finish(out); err != nil {
+		return nil, err
 	}
 	// 3. Evict (and in append mode emit) groups the watermark closed; in
 	//    complete mode emit the whole table.
-	if s.mode == sinks.Complete || (op.eventKey >= 0 && s.watermarkUs > 0) {
-		err := store.Scan(mem, tc.BatchSize, func(slots []uint32, keys, values []arrow.Array) error {
-			rows := len(slots)
-			var expired []int
-			if op.eventKey >= 0 && s.watermarkUs > 0 {
-				live, err := s.liveRows(mem, keys, rows, s.watermarkUs)
-				if err != nil {
-					return err
-				}
-				expired = complement(live, rows)
-			}
-			if s.mode == sinks.Complete {
-				cols, err := finalOf(mem, op, keys, values, nil, ng, rows)
-				if err != nil {
-					return err
-				}
-				emit(cols, rows)
-			} else if s.mode == sinks.Append && len(expired) > 0 {
-				cols, err := finalOf(mem, op, keys, values, expired, ng, rows)
-				if err != nil {
-					return err
-				}
-				emit(cols, len(expired))
-			}
-			if len(expired) > 0 {
-				rm := make([]uint32, len(expired))
-				for i, r := range expired {
-					rm[i] = slots[r]
-				}
-				removed, err := store.Remove(rm)
-				op.stats.removed.Add(int64(removed))
-				return err
-			}
-			return nil
-		})
-		if err != nil {
-			exec.ReleaseBatches(out)
-			return nil, err
-		}
+	if out, err = s.evict(tc, store, out); err != nil {
+		return nil, err
 	}
 	if _, err := store.Commit(ctx); err != nil {
-		exec.ReleaseBatches(out)
 		return nil, err
 	}
 	committed = true
 	return out, nil
 }
 
-// liveRows returns the rows whose event-time key is not closed by the
-// watermark wmUs (all rows when there is no such key or no watermark yet).
-func (s *stateSave) liveRows(mem memory.Allocator, keys []arrow.Array, n int, wmUs int64) ([]int, error) {
+// evict removes the keys the watermark closed, emitting them in append
+// mode; complete mode emits the whole table (and evicts as well).
+func (s *stateSave) evict(tc *exec.TaskContext, store *state.Store, out []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
 	op := s.op
-	out := make([]int, 0, n)
-	if op.eventKey < 0 || wmUs <= 0 {
-		for i := 0; i < n; i++ {
-			out = append(out, i)
-		}
+	mem := tc.Mem
+	ng := len(s.agg.Groups)
+	byWatermark := op.eventKey >= 0 && s.watermarkUs > 0
+	if s.mode == sinks.Complete {
+		err := store.Scan(mem, tc.BatchSize, func(slots []uint32, keys, values []arrow.Array) error {
+			cols, err := s.finals(mem, keys, values, len(slots))
+			if err != nil {
+				return err
+			}
+			out = append(out, s.batch(cols, len(slots)))
+			if !byWatermark {
+				return nil
+			}
+			_, late, err := splitClosed(keys[op.eventKey], s.watermarkUs)
+			if err != nil || len(late) == 0 {
+				return err
+			}
+			rm := make([]uint32, len(late))
+			for i, r := range late {
+				rm[i] = slots[r]
+			}
+			removed, err := store.Remove(rm)
+			op.stats.removed.Add(int64(removed))
+			return err
+		})
+		return out, err
+	}
+	if !byWatermark {
 		return out, nil
 	}
-	live, _, err := splitClosed(keys[op.eventKey], wmUs)
-	if err != nil {
-		return nil, err
-	}
-	for _, i := range live {
-		if int(i) < n {
-			out = append(out, int(i))
+	var emit func(slots []uint32) error
+	if s.mode == sinks.Append {
+		emit = func(slots []uint32) error {
+			var keys []arrow.Array
+			if ng > 0 {
+				var err error
+				if keys, err = store.Keys(mem, slots); err != nil {
+					return err
+				}
+				defer exec.ReleaseArrays(keys)
+			}
+			values, err := store.Values(mem, slots)
+			if err != nil {
+				return err
+			}
+			defer exec.ReleaseArrays(values)
+			cols, err := s.finals(mem, keys, values, len(slots))
+			if err != nil {
+				return err
+			}
+			out = append(out, s.batch(cols, len(slots)))
+			return nil
 		}
+	}
+	removed, err := store.Expire(s.watermarkUs, tc.BatchSize, emit)
+	op.stats.removed.Add(int64(removed))
+	return out, err
+}
+
+// finals computes output columns (keys ++ final values) of state rows.
+func (s *stateSave) finals(mem memory.Allocator, keys, values []arrow.Array, n int) ([]arrow.Array, error) {
+	aggs := s.agg.Aggs
+	out := make([]arrow.Array, 0, len(s.agg.Groups)+len(aggs))
+	if len(s.agg.Groups) > 0 {
+		for _, k := range keys {
+			k.Retain()
+			out = append(out, k)
+		}
+	}
+	gids := identity(n)
+	pos := 0
+	for _, ag := range aggs {
+		acc := ag.Binding.New(mem)
+		acc.Resize(n)
+		ns := len(ag.Binding.State)
+		err := acc.MergeState(values[pos:pos+ns], gids)
+		var r arrow.Array
+		if err == nil {
+			r, err = acc.Result(mem, n, nil)
+		}
+		acc.Release()
+		if err != nil {
+			exec.ReleaseArrays(out)
+			return nil, fmt.Errorf("%s: %w", ag, err)
+		}
+		out = append(out, r)
+		pos += ns
 	}
 	return out, nil
 }
 
-// mergeRows folds state rows (keys ++ values) at the given positions into
-// st, whose groups already include those keys.
-func (s *stateSave) mergeRows(st *exec.AggState, keys, values []arrow.Array, rows []uint32, mem memory.Allocator) error {
-	idx := make([]int32, len(rows))
-	for i, r := range rows {
-		idx[i] = int32(r)
+// batch wraps output columns (consumed) into a record batch.
+func (s *stateSave) batch(cols []arrow.Array, n int) arrow.RecordBatch {
+	b := array.NewRecordBatch(s.schema, cols, int64(n))
+	exec.ReleaseArrays(cols)
+	return b
+}
+
+func identity(n int) []uint32 {
+	out := make([]uint32, n)
+	for i := range out {
+		out[i] = uint32(i)
 	}
-	cols := append(append([]arrow.Array(nil), keys...), values...)
-	sub, err := selectRows(mem, cols, cols[0].Len(), idx)
+	return out
+}
+
+// foldScratch is a partition's working memory kept across batches.
+type foldScratch struct {
+	// lid[slot] is 1 + the batch-local id of a state slot the batch
+	// touched, 0 for the others: every entry is 0 between batches.
+	lid                []uint32
+	slots, gids, loads []uint32
+	loadIDs            []uint32
+	created            []bool
+}
+
+// fold folds one batch into one partition's state. The groups the batch
+// touches get dense local ids in first-touch order; accumulators indexed
+// by them start from the state's buffers (read once per key, the first
+// time the batch touches it, before any of its rows) and take the batch's
+// rows or partial states, and finish writes them back.
+type fold struct {
+	s       *stateSave
+	tc      *exec.TaskContext
+	store   *state.Store
+	sc      *foldScratch
+	accs    []expr.Accumulator
+	nStates []int
+	touched []uint32 // slots by local id
+}
+
+func newFold(s *stateSave, tc *exec.TaskContext, store *state.Store, sc *foldScratch) (*fold, error) {
+	f := &fold{s: s, tc: tc, store: store, sc: sc}
+	for _, ag := range s.agg.Aggs {
+		f.accs = append(f.accs, ag.Binding.New(tc.Mem))
+		f.nStates = append(f.nStates, len(ag.Binding.State))
+	}
+	return f, nil
+}
+
+// release frees the accumulators and leaves the scratch clean for the
+// next batch, also after an error.
+func (f *fold) release() {
+	for _, a := range f.accs {
+		a.Release()
+	}
+	for _, sl := range f.touched {
+		f.sc.lid[sl] = 0
+	}
+	f.touched = nil
+}
+
+// addRows folds input rows (raw mode): their keys and arguments are
+// evaluated here.
+func (f *fold) addRows(b arrow.RecordBatch) error {
+	ec := f.tc.EvalContext()
+	a := f.s.agg
+	keys, err := evalAll(ec, a.Groups, b)
 	if err != nil {
 		return err
 	}
-	defer sub.Release()
-	return st.MergeBatch(sub, len(keys))
-}
-
-// selectRows gathers rows idx (all n rows when idx is nil) of columns into
-// a batch the caller releases.
-func selectRows(mem memory.Allocator, cols []arrow.Array, n int, idx []int32) (arrow.RecordBatch, error) {
-	fields := make([]arrow.Field, len(cols))
-	for i, c := range cols {
-		fields[i] = arrow.Field{Type: c.DataType(), Nullable: true}
+	if ek := f.s.op.eventKey; ek >= 0 && f.s.lateUs > 0 {
+		live, late, err := splitClosed(keys[ek], f.s.lateUs)
+		if err != nil {
+			exec.ReleaseArrays(keys)
+			return err
+		}
+		if len(late) > 0 {
+			// Rare: take the open rows and evaluate again.
+			exec.ReleaseArrays(keys)
+			f.s.op.stats.dropped.Add(int64(len(late)))
+			if len(live) == 0 {
+				return nil
+			}
+			lb, err := exec.TakeBatch(f.tc.Mem, b, live)
+			if err != nil {
+				return err
+			}
+			defer lb.Release()
+			b = lb
+			if keys, err = evalAll(ec, a.Groups, b); err != nil {
+				return err
+			}
+		}
 	}
-	all := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n))
-	if idx == nil {
-		return all, nil
-	}
-	defer all.Release()
-	return exec.TakeBatch(mem, all, idx)
-}
-
-// finalOf computes the output rows (keys ++ final values) of state rows.
-func finalOf(mem memory.Allocator, op *aggOperator, keys, values []arrow.Array, rows []int, ng, n int) ([]arrow.Array, error) {
-	st, err := exec.NewAggState(mem, op.keyTypes, op.agg.Aggs)
+	defer exec.ReleaseArrays(keys)
+	gids, err := f.groups(keys, int(b.NumRows()))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer st.Release()
-	k := keys
+	for i, ag := range a.Aggs {
+		args, err := evalAll(ec, ag.Args, b)
+		if err != nil {
+			return err
+		}
+		err = f.accs[i].Update(args, gids)
+		exec.ReleaseArrays(args)
+		if err != nil {
+			return fmt.Errorf("%s: %w", ag, err)
+		}
+	}
+	return nil
+}
+
+// addPartials folds partial aggregates (keys ++ states).
+func (f *fold) addPartials(b arrow.RecordBatch) error {
+	ng := len(f.s.agg.Groups)
+	cols := b.Columns()
+	n := int(b.NumRows())
+	if ek := f.s.op.eventKey; ek >= 0 && f.s.lateUs > 0 && n > 0 {
+		live, late, err := splitClosed(cols[ek], f.s.lateUs)
+		if err != nil {
+			return err
+		}
+		if len(late) > 0 {
+			f.s.op.stats.dropped.Add(int64(len(late)))
+			if len(live) == 0 {
+				return nil
+			}
+			lb, err := exec.TakeBatch(f.tc.Mem, b, live)
+			if err != nil {
+				return err
+			}
+			defer lb.Release()
+			cols, n = lb.Columns(), int(lb.NumRows())
+		}
+	}
+	keys := cols[:ng]
 	if ng == 0 {
-		k = nil
+		// A global aggregation keeps its one group under a NULL key.
+		null := array.MakeArrayOfNull(f.tc.Mem, arrow.Null, n)
+		defer null.Release()
+		keys = []arrow.Array{null}
 	}
-	var idx []int32
-	if rows != nil {
-		idx = make([]int32, len(rows))
-		for i, r := range rows {
-			idx[i] = int32(r)
-		}
-	}
-	b, err := selectRows(mem, append(append([]arrow.Array(nil), k...), values...), n, idx)
+	gids, err := f.groups(keys, n)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer b.Release()
-	if err := st.MergeBatch(b, len(k)); err != nil {
-		return nil, err
+	pos := ng
+	for i, ag := range f.s.agg.Aggs {
+		if err := f.accs[i].MergeState(cols[pos:pos+f.nStates[i]], gids); err != nil {
+			return fmt.Errorf("%s: %w", ag, err)
+		}
+		pos += f.nStates[i]
 	}
-	return st.EmitFinal(mem, nil)
+	return nil
 }
 
-func complement(live []int, n int) []int {
-	var out []int
-	j := 0
-	for i := 0; i < n; i++ {
-		if j < len(live) && live[j] == i {
-			j++
-			continue
-		}
-		out = append(out, i)
+// groups inserts key rows into the state and returns each row's local
+// id, folding the state's buffers of keys the batch touches for the first
+// time into their accumulators.
+func (f *fold) groups(keys []arrow.Array, n int) ([]uint32, error) {
+	sc := f.sc
+	sc.slots = grow(sc.slots, n)
+	sc.gids = grow(sc.gids, n)
+	if cap(sc.created) < n {
+		sc.created = make([]bool, n)
 	}
-	return out
+	slots, gids, created := sc.slots[:n], sc.gids[:n], sc.created[:n]
+	if _, err := f.store.Insert(keys, slots, created); err != nil {
+		return nil, err
+	}
+	loads, loadIDs := sc.loads[:0], sc.loadIDs[:0]
+	for i, sl := range slots {
+		if int(sl) >= len(sc.lid) {
+			sc.lid = append(sc.lid, make([]uint32, max(int(sl)+1, 2*len(sc.lid))-len(sc.lid))...)
+		}
+		id := sc.lid[sl]
+		if id == 0 {
+			f.touched = append(f.touched, sl)
+			id = uint32(len(f.touched))
+			sc.lid[sl] = id
+			if !created[i] {
+				loads = append(loads, sl)
+				loadIDs = append(loadIDs, id-1)
+			}
+		}
+		gids[i] = id - 1
+	}
+	sc.loads, sc.loadIDs = loads, loadIDs
+	for _, a := range f.accs {
+		a.Resize(len(f.touched))
+	}
+	if len(loads) > 0 {
+		old, err := f.store.Values(f.tc.Mem, loads)
+		if err != nil {
+			return nil, err
+		}
+		defer exec.ReleaseArrays(old)
+		pos := 0
+		for i, a := range f.accs {
+			if err := a.MergeState(old[pos:pos+f.nStates[i]], loadIDs); err != nil {
+				return nil, fmt.Errorf("%s: %w", f.s.agg.Aggs[i], err)
+			}
+			pos += f.nStates[i]
+		}
+	}
+	return gids, nil
+}
+
+// finish writes the touched groups' buffers to the state and, in update
+// mode, appends their output rows to out.
+func (f *fold) finish(out []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+	n := len(f.touched)
+	if n == 0 {
+		return out, nil
+	}
+	mem := f.tc.Mem
+	var states []arrow.Array
+	for i, a := range f.accs {
+		cs, err := a.State(mem, n, nil)
+		if err != nil {
+			exec.ReleaseArrays(states)
+			return out, fmt.Errorf("%s: %w", f.s.agg.Aggs[i], err)
+		}
+		states = append(states, cs...)
+	}
+	err := f.store.Set(f.touched, states)
+	exec.ReleaseArrays(states)
+	if err != nil {
+		return out, err
+	}
+	f.s.op.stats.updated.Add(int64(n))
+	if f.s.mode != sinks.Update {
+		return out, nil
+	}
+	var cols []arrow.Array
+	if len(f.s.agg.Groups) > 0 {
+		keys, err := f.store.Keys(mem, f.touched)
+		if err != nil {
+			return out, err
+		}
+		cols = keys
+	}
+	for i, a := range f.accs {
+		r, err := a.Result(mem, n, nil)
+		if err != nil {
+			exec.ReleaseArrays(cols)
+			return out, fmt.Errorf("%s: %w", f.s.agg.Aggs[i], err)
+		}
+		cols = append(cols, r)
+	}
+	return append(out, f.s.batch(cols, n)), nil
+}
+
+// evalAll evaluates expressions over b; the caller releases the arrays.
+func evalAll(ec *expr.EvalContext, es []expr.Expr, b arrow.RecordBatch) ([]arrow.Array, error) {
+	out := make([]arrow.Array, 0, len(es))
+	for _, e := range es {
+		c, err := expr.Eval(ec, e, b)
+		if err != nil {
+			exec.ReleaseArrays(out)
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// grow returns s with length n, reusing its array when it can.
+func grow(s []uint32, n int) []uint32 {
+	if cap(s) < n {
+		return make([]uint32, n)
+	}
+	return s[:n]
 }
