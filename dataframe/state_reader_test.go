@@ -373,3 +373,78 @@ func TestStateStoreReaderS3(t *testing.T) {
 		t.Fatalf("Inspect on S3: %+v", info)
 	}
 }
+
+// failAtSink fails every batch from a given id on, leaving it pending.
+type failAtSink struct{ from int64 }
+
+func (f failAtSink) AddBatch(_ context.Context, id int64, _ sinks.OutputMode, rows array.RecordReader) error {
+	if id >= f.from {
+		return errors.New("sink down")
+	}
+	for rows.Next() {
+	}
+	return rows.Err()
+}
+func (failAtSink) Close() error { return nil }
+
+// Inspect summarises a checkpoint: batches, offsets, watermark, state.
+func TestInspectCheckpoint(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := NewSessionWith(Config{ShufflePartitions: 2, Allocator: mem})
+	loc := filepath.Join(t.TempDir(), "ckpt")
+	if _, err := microbatch.Inspect(ctx, loc); !errors.Is(err, microbatch.ErrNotCheckpoint) {
+		t.Fatalf("Inspect of no checkpoint: %v", err)
+	}
+	type click struct {
+		User string
+		TS   time.Time `sluice:"ts"`
+	}
+	in := memsrc.NewStream[click](s)
+	defer in.Close()
+	q, err := s.ReadStream(in).WithWatermark("ts", "10 seconds").
+		GroupBy(Expr("window(ts, '1 minute')"), Col("user")).Agg(Count("*").As("n")).
+		WriteStream().Sink(failAtSink{from: 1}).OutputMode(Update).Option("checkpointLocation", loc).Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Stop(ctx)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	in.AddData(click{"a", t0.Add(30 * time.Second)}, click{"b", t0.Add(40 * time.Second)})
+	// Batch 1 fails in the sink: the no-data batch the watermark's move
+	// runs, or else the next rows' batch.
+	if err := q.ProcessAllAvailable(ctx); err == nil {
+		in.AddData(click{"c", t0.Add(45 * time.Second)})
+	}
+	if err := q.AwaitTermination(ctx); err == nil {
+		t.Fatal("the query did not fail")
+	}
+	info, err := microbatch.Inspect(ctx, loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.FirstCommitted != 0 || info.LastCommitted != 0 || !slices.Equal(info.Pending, []int64{1}) {
+		t.Errorf("batches: committed %d..%d, pending %v; want 0..0 and [1]", info.FirstCommitted, info.LastCommitted, info.Pending)
+	}
+	if !slices.Equal(info.Offsets, []string{`{"offset":0}`}) {
+		t.Errorf("offsets %q", info.Offsets)
+	}
+	if want := t0.Add(30 * time.Second).UnixMilli(); info.WatermarkMs != want {
+		t.Errorf("watermark %d, want %d (max event time 00:40 - 10s)", info.WatermarkMs, want)
+	}
+	if info.QueryID != q.ID() || info.Location != loc || info.BatchTimestampMs <= 0 {
+		t.Errorf("query %q location %q timestamp %d", info.QueryID, info.Location, info.BatchTimestampMs)
+	}
+	if len(info.Operators) != 1 {
+		t.Fatalf("operators %+v", info.Operators)
+	}
+	op := info.Operators[0]
+	if op.ID != 0 || op.Name != "aggregate" || op.Rows != 2 || op.RowsBatch != 0 || op.Bytes <= 0 || op.NumPartitions != 2 {
+		t.Errorf("operator %+v", op)
+	}
+	if st := op.Stores[0]; st.MinBatchID != 0 || st.MaxBatchID != 0 || len(st.KeyColumns) != 2 || st.ValueColumns[0] != "agg0_count: int64" {
+		t.Errorf("store %+v", st)
+	}
+}
