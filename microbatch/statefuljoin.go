@@ -197,8 +197,8 @@ type joinInput struct {
 	keep bool
 }
 
-// lateCol is an event-time column of a side's input: a row whose value is
-// below the watermark (a window ending at or below it) is late.
+// lateCol is an event-time column of a side's input: a row whose value (a
+// window's end) is at or below the watermark is late.
 type lateCol struct {
 	col    int
 	window bool
@@ -542,7 +542,7 @@ func (r *joinRun) prepare(s int, b arrow.RecordBatch) (sideRows, bool, error) {
 }
 
 // markLate clears keep for the rows whose event time (a window's end) is
-// below (at or below) the watermark lateUs, counting them.
+// at or below the watermark lateUs (Spark's rule), counting them.
 func markLate(col arrow.Array, window bool, lateUs int64, keep []bool, dropped *int) error {
 	ts, parent, err := eventTimes(col, window)
 	if err != nil {
@@ -555,7 +555,7 @@ func markLate(col arrow.Array, window bool, lateUs int64, keep []bool, dropped *
 			continue
 		}
 		us := toMicros(int64(v), mul, div)
-		if us < lateUs || (window && us == lateUs) {
+		if us <= lateUs {
 			keep[i] = false
 			*dropped++
 		}
@@ -948,8 +948,7 @@ func markEvicted(col arrow.Array, rule evictRule, watermarkUs int64, gone []bool
 		return err
 	}
 	mul, div := unitToMicros(ts.DataType().(*arrow.TimestampType).Unit)
-	bound := rule.bound(watermarkUs)
-	incl := rule.inclusive || rule.window
+	limit := rule.limit(watermarkUs)
 	vals := ts.TimestampValues()
 	for i, v := range vals {
 		if gone[i] {
@@ -961,7 +960,7 @@ func markEvicted(col arrow.Array, rule evictRule, watermarkUs int64, gone []bool
 			continue
 		}
 		us := toMicros(int64(v), mul, div)
-		if us < bound || (incl && us == bound) {
+		if us <= limit {
 			gone[i] = true
 		}
 	}

@@ -31,25 +31,23 @@ type joinCond struct {
 
 // evictRule says a buffered row of one side can be dropped: no row of the
 // other side still to come can satisfy one conjunct with it. Rows to come
-// are not late, so each event-time column of theirs is at or above the
-// watermark W (a window's end above it).
+// are not late (Spark's rule: late is at or below the watermark W), so
+// each event-time column of theirs is above W (a window's end too).
 type evictRule struct {
 	// onKey: col is an equi-key index (the key stored with the row);
 	// otherwise a column of the side's child.
 	onKey bool
 	col   int
-	// window: col is a window struct, dropped when its end <= W.
+	// col holds a timestamp, or a window struct whose end is used. The
+	// row is dropped when it is NULL or <= W + offUs.
 	window bool
-	// Otherwise col is a timestamp, dropped when it is NULL or < W + offUs
-	// (<= when inclusive).
-	offUs     int64
-	inclusive bool
-	desc      string
+	offUs  int64
+	desc   string
 }
 
-// bound is the event time (µs) below which (at or below when inclusive)
-// the rule drops rows, given the watermark.
-func (r evictRule) bound(watermarkUs int64) int64 { return watermarkUs + r.offUs }
+// limit is the event time (µs) at or below which the rule drops rows,
+// given the watermark.
+func (r evictRule) limit(watermarkUs int64) int64 { return watermarkUs + r.offUs }
 
 func (r evictRule) String() string { return r.desc }
 
@@ -100,7 +98,7 @@ func analyzeJoin(j *plan.Join) (*joinCond, error) {
 					desc: fmt.Sprintf("%s.end <= watermark", keys[s])})
 			case *arrow.TimestampType:
 				jc.rules[s] = append(jc.rules[s], evictRule{onKey: true, col: i,
-					desc: fmt.Sprintf("%s < watermark", keys[s])})
+					desc: fmt.Sprintf("%s <= watermark", keys[s])})
 			}
 		}
 	}
@@ -260,29 +258,28 @@ func (jc *joinCond) rangeRules(c expr.Expr, attrs []plan.Attribute) {
 		op = map[string]string{"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "="}[op]
 	}
 	lname, rname := attrs[l.col].Name, attrs[r.col].Name
+	// Future rows have R, L >= W + 1µs. A strict bound adds 1µs more.
+	strict := int64(0)
+	if op == ">" || op == "<" {
+		strict = 1
+	}
 	if op == ">=" || op == ">" || op == "=" {
-		// L >= R + c with future R >= W: left rows with L < W + c are done.
+		// L >= R + c > W + c: left rows with L <= W + c are done.
 		if attrs[r.col].EventTime {
-			jc.rules[0] = append(jc.rules[0], evictRule{col: l.col, offUs: cst, inclusive: op == ">",
-				desc: boundDesc(lname, op == ">", cst)})
+			jc.rules[0] = append(jc.rules[0], evictRule{col: l.col, offUs: cst + strict, desc: limitDesc(lname, cst+strict)})
 		}
 	}
 	if op == "<=" || op == "<" || op == "=" {
-		// R >= L - c with future L >= W: right rows with R < W - c are done.
+		// R >= L - c > W - c: right rows with R <= W - c are done.
 		if attrs[l.col].EventTime {
-			jc.rules[1] = append(jc.rules[1], evictRule{col: r.col - jc.nl, offUs: -cst, inclusive: op == "<",
-				desc: boundDesc(rname, op == "<", -cst)})
+			jc.rules[1] = append(jc.rules[1], evictRule{col: r.col - jc.nl, offUs: strict - cst, desc: limitDesc(rname, strict-cst)})
 		}
 	}
 }
 
-func boundDesc(col string, inclusive bool, off int64) string {
-	cmp := "<"
-	if inclusive {
-		cmp = "<="
-	}
+func limitDesc(col string, off int64) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s watermark", col, cmp)
+	fmt.Fprintf(&b, "%s <= watermark", col)
 	switch {
 	case off > 0:
 		fmt.Fprintf(&b, " + %s", time.Duration(off)*time.Microsecond)

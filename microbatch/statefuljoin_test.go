@@ -240,22 +240,23 @@ func TestJoinLeftOuterEmitsUnmatchedOnEviction(t *testing.T) {
 	got := r.mustRun(0, -1, r.bs("a 0 1", "b 0 2", "- 0 3"), r.bs("a 5 10"))
 	// The NULL-key row can never match: out at once.
 	wantRows(t, "batch 0", got, "a 0 1 a 5 10", "(null) 0 3 (null) (null) (null)")
-	// Watermark 10: a right row to come has ts >= 10, so left rows with
-	// ts < 0 are done; none yet (b 0 can still meet r.ts = 10).
+	// Watermark 10: a right row to come has ts > 10 (late is at or below
+	// the watermark, as in Spark), so left rows with ts <= 0 are done: b 0
+	// never matched. Right rows with ts <= 10 are done too.
 	got = r.mustRun(1, 10, nil, r.bs("c 12 11"))
-	wantRows(t, "batch 1", got)
-	// c 9 is late (watermark 11) and dropped; c 11 meets r.ts 12.
-	got = r.mustRun(2, 11, r.bs("c 9 3", "c 11 4"), nil)
-	wantRows(t, "batch 2", got, "c 11 4 c 12 11", "b 0 2 (null) (null) (null)")
-	if r.last.NumRowsRemoved < 2 {
-		t.Errorf("batch 2 metrics %+v: want a 0 and b 0 evicted", r.last)
+	wantRows(t, "batch 1", got, "b 0 2 (null) (null) (null)")
+	if r.last.NumRowsRemoved != 3 {
+		t.Errorf("batch 1 metrics %+v: want a 0, b 0 and the right a 5 evicted", r.last)
 	}
+	// c 9 is late (watermark 11) and dropped; c 12 meets r.ts 12.
+	got = r.mustRun(2, 11, r.bs("c 9 3", "c 12 4"), nil)
+	wantRows(t, "batch 2", got, "c 12 4 c 12 11")
 	r.restart()
-	// A late right row (ts 5 < watermark 11) is dropped, not matched.
-	got = r.mustRun(3, 11, nil, r.bs("b 5 12"))
+	// A late right row (ts 5 <= watermark 11) is dropped, not matched.
+	got = r.mustRun(3, 11, nil, r.bs("c 5 12", "c 11 13"))
 	wantRows(t, "batch 3", got)
-	if r.last.NumRowsDroppedByWatermark != 1 {
-		t.Errorf("batch 3 metrics %+v: want 1 late row", r.last)
+	if r.last.NumRowsDroppedByWatermark != 2 {
+		t.Errorf("batch 3 metrics %+v: want 2 late rows", r.last)
 	}
 	got = r.mustRun(4, 100, nil, nil)
 	wantRows(t, "batch 4", got)
@@ -310,15 +311,15 @@ func TestJoinCompactionKeepsEveryRow(t *testing.T) {
 		rows = append(rows, fmt.Sprintf("a %d %d", (i*17)%40, i))
 	}
 	r.mustRun(0, -1, r.bs(rows...), nil)
-	// Watermark 120: left rows with ts < 120 - 100 = 20 go.
+	// Watermark 120: left rows with ts <= 120 - 100 go.
 	r.mustRun(1, 120, nil, nil)
-	if r.last.NumRowsTotal != 20 || r.last.NumRowsRemoved != 20 {
-		t.Fatalf("metrics %+v: want 20 of 40 rows evicted", r.last)
+	if r.last.NumRowsTotal != 19 || r.last.NumRowsRemoved != 21 {
+		t.Fatalf("metrics %+v: want 21 of 40 rows evicted", r.last)
 	}
 	r.restart()
-	got := r.mustRun(2, 120, nil, r.bs("a 120 0"))
-	if len(got) != 20 {
-		t.Fatalf("a probe found %d rows, want the 20 left rows with ts in [20, 40): %q", len(got), got)
+	got := r.mustRun(2, 120, nil, r.bs("a 121 0"))
+	if len(got) != 19 {
+		t.Fatalf("a probe found %d rows, want the 19 left rows with ts in [21, 40): %q", len(got), got)
 	}
 }
 
@@ -329,11 +330,12 @@ func TestJoinRules(t *testing.T) {
 	}{
 		{"l.k = r.k", "", ""},
 		{"l.k = r.k AND r.ts BETWEEN l.ts - INTERVAL 5 MINUTES AND l.ts + INTERVAL 10 MINUTES",
-			"ts < watermark - 10m0s", "ts < watermark - 5m0s"},
-		{"l.k = r.k AND l.ts >= r.ts AND l.ts <= r.ts + INTERVAL 1 HOUR", "ts < watermark", "ts < watermark - 1h0m0s"},
-		{"l.k = r.k AND l.ts > r.ts + INTERVAL 1 DAY", "ts <= watermark + 24h0m0s", ""},
-		{"l.k = r.k AND r.ts + INTERVAL '30' SECONDS < l.ts", "ts <= watermark + 30s", ""},
-		{"l.k = r.k AND l.ts = r.ts", "ts < watermark; ts < watermark", "ts < watermark; ts < watermark"},
+			"ts <= watermark - 10m0s", "ts <= watermark - 5m0s"},
+		{"l.k = r.k AND l.ts >= r.ts AND l.ts <= r.ts + INTERVAL 1 HOUR", "ts <= watermark", "ts <= watermark - 1h0m0s"},
+		// Strict: one microsecond more.
+		{"l.k = r.k AND l.ts > r.ts + INTERVAL 1 DAY", "ts <= watermark + 24h0m0.000001s", ""},
+		{"l.k = r.k AND r.ts + INTERVAL '30' SECONDS < l.ts", "ts <= watermark + 30.000001s", ""},
+		{"l.k = r.k AND l.ts = r.ts", "ts <= watermark; ts <= watermark", "ts <= watermark; ts <= watermark"},
 		// Months have no fixed length: no bound.
 		{"l.k = r.k AND l.ts >= r.ts - INTERVAL 1 MONTH", "", ""},
 	} {
@@ -482,7 +484,7 @@ func TestJoinMatchesBatchJoin(t *testing.T) {
 						}
 					}
 					got = append(got, r.mustRun(int64(id), wm, in[0], in[1])...)
-					wm = id * 5
+					wm = id*5 + 4 // the next batch's rows are above it
 					if rng.Intn(3) == 0 {
 						r.restart()
 					}
