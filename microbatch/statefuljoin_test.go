@@ -143,7 +143,9 @@ func (r *joinRig) batch(rows ...string) arrow.RecordBatch {
 	return b
 }
 
-func minute(m int) time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(m) * time.Minute) }
+func minute(m int) time.Time {
+	return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(m) * time.Minute)
+}
 
 // run runs batch id with the watermark at minute wm (< 0: none), taking
 // over the input; it returns the output rows sorted, cells space-separated,
