@@ -29,6 +29,7 @@ type command struct {
 // commands is the one list of subcommands.
 var commands = []command{
 	{"bench", "run a benchmark workload (clicks)", runBench},
+	{"compact", "merge the small files of a file sink's output directory (atomic manifest swap)", runCompact},
 	{"dev", "run local stand-ins for services (dev kafka: an embedded Kafka broker)", runDev},
 	{"run", "run a job spec until it finishes or Ctrl-C", runRun},
 	{"validate", "check a job spec, its SQL and output mode, without side effects", runValidate},

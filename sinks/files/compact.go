@@ -41,6 +41,11 @@ type CompactOptions struct {
 	Compression string `yaml:"compression"`
 	// FormatOptions are the format's read and write options.
 	FormatOptions map[string]string `yaml:",inline"`
+	// DryRun computes the result (which files would be merged, and which
+	// replaced files are past their grace period) without writing or
+	// deleting anything. BytesWritten is then the bytes of the files that
+	// would be merged, an estimate of the new files' size.
+	DryRun bool `yaml:"dryRun"`
 
 	Clock trigger.Clock    `yaml:"-"`
 	Mem   memory.Allocator `yaml:"-"`
@@ -56,6 +61,10 @@ type CompactResult struct {
 	// FilesDeleted are files replaced by earlier runs and now past the
 	// grace period.
 	FilesDeleted int
+	// UnsealedFiles are the files of manifest ranges the sink may still
+	// rewrite (the newest ManifestMaxCompactBatches batches or fewer):
+	// Compact leaves them for a later run.
+	UnsealedFiles int
 }
 
 // Compact rewrites the small files of a file sink's output directory dir
@@ -93,6 +102,11 @@ func Compact(ctx context.Context, fsys storage.FS, dir string, o CompactOptions)
 	logDir := path.Join(dir, fileformat.ManifestDir)
 	for _, obj := range chain {
 		if !obj.Compact {
+			n, err := countFiles(ctx, fsys, path.Join(logDir, obj.Name), false)
+			if err != nil {
+				return res, err
+			}
+			res.UnsealedFiles += n
 			continue
 		}
 		p := path.Join(logDir, obj.Name)
@@ -108,17 +122,28 @@ func Compact(ctx context.Context, fsys storage.FS, dir string, o CompactOptions)
 		// reader can still be using them.
 		if h.Gen > 0 && now.Sub(time.UnixMilli(h.WrittenMs)) >= o.GracePeriod {
 			for _, rel := range h.Replaced {
+				if o.DryRun {
+					if _, err := fsys.Stat(ctx, path.Join(dir, rel)); err == nil {
+						res.FilesDeleted++
+					}
+					continue
+				}
 				if err := fsys.Remove(ctx, path.Join(dir, rel)); err == nil {
 					res.FilesDeleted++
 				}
 			}
 			for _, older := range objs {
-				if older.Compact && older.First == obj.First && older.Last == obj.Last && older.Gen < obj.Gen {
+				if !o.DryRun && older.Compact && older.First == obj.First && older.Last == obj.Last && older.Gen < obj.Gen {
 					fsys.Remove(ctx, path.Join(logDir, older.Name))
 				}
 			}
 		}
 		if !h.Sealed {
+			files, err := fileformat.DecodeManifestFiles(p, body, nil)
+			if err != nil {
+				return res, err
+			}
+			res.UnsealedFiles += len(files)
 			continue
 		}
 		files, err := fileformat.DecodeManifestFiles(p, body, nil)
@@ -232,6 +257,16 @@ func compactPage(ctx context.Context, fsys storage.FS, dir string, obj fileforma
 			if len(bin) < 2 {
 				continue
 			}
+			if o.DryRun {
+				for _, i := range bin {
+					res.FilesReplaced++
+					res.BytesReplaced += files[i].Size
+					res.BytesWritten += files[i].Size
+				}
+				res.FilesWritten++
+				added = append(added, fileformat.ManifestFile{})
+				continue
+			}
 			rel := fmt.Sprintf("compact-%d-%d-g%d-%05d%s", obj.First, obj.Last, gen, seq, fullExt(files[bin[0]].Path))
 			if d != "." {
 				rel = d + "/" + rel
@@ -254,8 +289,8 @@ func compactPage(ctx context.Context, fsys storage.FS, dir string, obj fileforma
 			res.BytesWritten += mf.Size
 		}
 	}
-	if len(added) == 0 {
-		return false, nil
+	if len(added) == 0 || o.DryRun {
+		return len(added) > 0, nil
 	}
 	// The new generation: the kept files, then the new ones.
 	var names []string
@@ -402,4 +437,18 @@ func fullExt(p string) string {
 		return base[i:]
 	}
 	return ""
+}
+
+// countFiles counts the file lines of a manifest object.
+func countFiles(ctx context.Context, fsys storage.FS, name string, compact bool) (int, error) {
+	data, err := fsys.ReadFile(ctx, name)
+	if err != nil {
+		return 0, fmt.Errorf("%w: compact: %w", sinks.ErrSink, err)
+	}
+	_, body, err := fileformat.ManifestBody(name, data, compact)
+	if err != nil {
+		return 0, err
+	}
+	files, err := fileformat.DecodeManifestFiles(name, body, nil)
+	return len(files), err
 }
