@@ -193,4 +193,42 @@ var cases = []Case{
 		Key:       []string{"ts"},
 		EventTime: "ts",
 	},
+	{
+		// Streaming dropDuplicates without a watermark: every key is kept
+		// forever, so each distinct key is emitted once. Only key columns
+		// are selected: which duplicate is "first" depends on the split.
+		Name: "dedup_keys",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].Select(dataframe.Col("k"), dataframe.Col("g")).DropDuplicates("k", "g")
+		},
+		Modes: []dataframe.OutputMode{dataframe.Append, dataframe.Update},
+		Key:   []string{"k", "g"},
+	},
+	{
+		// With the event time among the keys, a row at or below the
+		// watermark is late and its key leaves the state. Update mode only:
+		// dedup emits a key at once, where the oracle's Append model waits
+		// for the watermark to close it.
+		Name:      "dedup_event_time",
+		Watermark: "5 seconds",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].Select(dataframe.Col("k"), dataframe.Col("ts")).DropDuplicates("k", "ts")
+		},
+		Modes:     []dataframe.OutputMode{dataframe.Update},
+		Key:       []string{"k", "ts"},
+		EventTime: "ts",
+	},
+	{
+		// Within the watermark, keyed by the event time too: a key expires
+		// when the watermark reaches ts + delay, after which a repeat is
+		// late anyway, so the result is the event-time dedup's.
+		Name:      "dedup_within_watermark",
+		Watermark: "3 seconds",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].Select(dataframe.Col("ts"), dataframe.Col("g")).DropDuplicatesWithinWatermark("g", "ts")
+		},
+		Modes:     []dataframe.OutputMode{dataframe.Update},
+		Key:       []string{"g", "ts"},
+		EventTime: "ts",
+	},
 }
