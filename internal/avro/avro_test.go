@@ -25,13 +25,13 @@ func (e enc) long(v int64) enc {
 	}
 	return append(e, byte(u))
 }
-func (e enc) str(s string) enc       { return append(e.long(int64(len(s))), s...) }
-func (e enc) raw(b ...byte) enc      { return append(e, b...) }
-func (e enc) boolean(b bool) enc     { return e.raw(map[bool]byte{false: 0, true: 1}[b]) }
-func (e enc) float(f float32) enc    { return binary.LittleEndian.AppendUint32(e, math.Float32bits(f)) }
-func (e enc) double(f float64) enc   { return binary.LittleEndian.AppendUint64(e, math.Float64bits(f)) }
-func (e enc) union(i int64) enc      { return e.long(i) }
-func (e enc) block(n int64) enc      { return e.long(n) }
+func (e enc) str(s string) enc     { return append(e.long(int64(len(s))), s...) }
+func (e enc) raw(b ...byte) enc    { return append(e, b...) }
+func (e enc) boolean(b bool) enc   { return e.raw(map[bool]byte{false: 0, true: 1}[b]) }
+func (e enc) float(f float32) enc  { return binary.LittleEndian.AppendUint32(e, math.Float32bits(f)) }
+func (e enc) double(f float64) enc { return binary.LittleEndian.AppendUint64(e, math.Float64bits(f)) }
+func (e enc) union(i int64) enc    { return e.long(i) }
+func (e enc) block(n int64) enc    { return e.long(n) }
 
 const allTypes = `{"type":"record","name":"Event","namespace":"t","fields":[
  {"name":"b","type":"boolean"},
@@ -56,9 +56,9 @@ const allTypes = `{"type":"record","name":"Event","namespace":"t","fields":[
 ]}`
 
 func allTypesRecord(i int64, nulls bool) []byte {
-	e := enc(nil).boolean(i%2 == 0).long(i).long(-i * 1_000_000_000_000).float(1.5).double(-2.25).str("\x00\xff").str("héllo").
+	e := enc(nil).boolean(i%2 == 0).long(i).long(-i*1_000_000_000_000).float(1.5).double(-2.25).str("\x00\xff").str("héllo").
 		long(1).raw('a', 'b').
-		block(2).long(1).long(2).block(0). // arr [1, 2]
+		block(2).long(1).long(2).block(0).          // arr [1, 2]
 		block(-1).long(4).str("k").long(9).block(0) // m {k: 9}, a block with its byte size
 	if nulls {
 		e = e.union(0) // rec.x null
@@ -71,8 +71,8 @@ func allTypesRecord(i int64, nulls bool) []byte {
 		e = e.union(1).long(42)
 	}
 	e = e.long(19723).long(1_700_000_000_123).long(1_700_000_000_123_456).
-		str("\xff\x85").          // dec -123 -> -1.23
-		raw(0x00, 0x30, 0x39).    // decf 12345 -> 1234.5
+		str("\xff\x85").       // dec -123 -> -1.23
+		raw(0x00, 0x30, 0x39). // decf 12345 -> 1234.5
 		union(1).str("again")
 	return e
 }
