@@ -135,7 +135,7 @@ func TestStateStoreReader(t *testing.T) {
 	}
 	// The state is a DataFrame like any other: filter, nested fields, SQL.
 	df = s.Read().Format("statestore").Load(loc).
-		Filter("value.agg0_count > 1").Select(Expr("key.user AS user"), Expr("value.agg1_sum AS total"))
+		Filter("value.agg0_count > 1").Select("key.user", "value.agg1_sum")
 	rows, err := df.OrderBy("user").Rows()
 	if err != nil {
 		t.Fatal(err)
@@ -305,10 +305,18 @@ func TestStateStoreReaderChained(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The reader takes no lock: it reads the checkpoint of a running query.
+	running, err := s.Read().Format("state-metadata").Load(loc).Rows()
+	if err != nil || len(running) != 2 {
+		t.Fatalf("state-metadata of a running query: %v %v", running, err)
+	}
 	q.Stop(ctx)
 	rows, err := s.Read().Format("state-metadata").Load(loc).Rows()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fmt.Sprint(rows) != fmt.Sprint(running) {
+		t.Errorf("state-metadata while running %v, after stop %v", running, rows)
 	}
 	if len(rows) != 2 || rows[0][0] != int32(0) || rows[1][0] != int32(1) || rows[1][1] != "aggregate" {
 		t.Fatalf("state-metadata of a chained query: %v", rows)

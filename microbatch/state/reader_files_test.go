@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"path"
 	"testing"
 
@@ -125,5 +126,60 @@ func TestReaderFilesAndNumRows(t *testing.T) {
 	}
 	if _, err := r.NumRows(ctx, 0, "nope", 1); err == nil {
 		t.Fatal("NumRows of a missing store succeeded")
+	}
+}
+
+// restorableRange agrees with the restore planner on random file sets:
+// every version in lo..hi restores, hi is the newest that does, and lo-1
+// does not (unless lo is 0).
+func TestRestorableRangeMatchesPlan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for iter := 0; iter < 2000; iter++ {
+		vf := versionFiles{deltas: map[int64]bool{}}
+		snaps := map[int64]bool{}
+		var versions []int64
+		maxV := 1 + rng.Int64N(15)
+		for v := int64(1); v <= maxV; v++ {
+			if rng.IntN(4) > 0 {
+				vf.deltas[v] = true
+			}
+			if rng.IntN(5) == 0 {
+				snaps[v] = true
+				vf.snaps = append(vf.snaps, v)
+			}
+			if vf.deltas[v] || snaps[v] {
+				versions = append(versions, v)
+			}
+		}
+		if len(versions) == 0 {
+			continue
+		}
+		lo, hi := restorableRange(versions, vf.deltas, snaps)
+		ok := func(v int64) bool { _, err := vf.plan(v); return err == nil }
+		newest := int64(-1)
+		for v := versions[len(versions)-1]; v >= 1; v-- {
+			if ok(v) {
+				newest = v
+				break
+			}
+		}
+		desc := fmt.Sprintf("deltas %v snapshots %v", vf.deltas, vf.snaps)
+		if hi != newest {
+			t.Fatalf("%s: hi %d, newest restorable %d", desc, hi, newest)
+		}
+		if hi < 0 {
+			if lo != -1 {
+				t.Fatalf("%s: lo %d without hi", desc, lo)
+			}
+			continue
+		}
+		for v := lo; v <= hi; v++ {
+			if !ok(v) {
+				t.Fatalf("%s: version %d in %d..%d does not restore", desc, v, lo, hi)
+			}
+		}
+		if lo > 0 && ok(lo-1) {
+			t.Fatalf("%s: lo %d but %d restores too", desc, lo, lo-1)
+		}
 	}
 }
