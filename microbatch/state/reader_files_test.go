@@ -183,3 +183,51 @@ func TestRestorableRangeMatchesPlan(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRestorableRange: byte i says which files version i+1 has (bit 0 a
+// delta, bit 1 a snapshot); the range must never panic and must agree
+// with the restore planner at its ends.
+func FuzzRestorableRange(f *testing.F) {
+	f.Add([]byte{1, 1, 1})
+	f.Add([]byte{0, 0, 2, 1, 1})
+	f.Add([]byte{1, 0, 1, 3})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 200 {
+			data = data[:200]
+		}
+		vf := versionFiles{deltas: map[int64]bool{}}
+		snaps := map[int64]bool{}
+		var versions []int64
+		for i, b := range data {
+			v := int64(i + 1)
+			if b&1 != 0 {
+				vf.deltas[v] = true
+			}
+			if b&2 != 0 {
+				snaps[v] = true
+				vf.snaps = append(vf.snaps, v)
+			}
+			if b&3 != 0 {
+				versions = append(versions, v)
+			}
+		}
+		if len(versions) == 0 {
+			return
+		}
+		lo, hi := restorableRange(versions, vf.deltas, snaps)
+		if (lo < 0) != (hi < 0) || lo > hi {
+			t.Fatalf("range %d..%d", lo, hi)
+		}
+		if hi < 0 {
+			return
+		}
+		for _, v := range []int64{lo, hi} {
+			if _, err := vf.plan(v); err != nil {
+				t.Fatalf("version %d of range %d..%d does not restore: %v", v, lo, hi, err)
+			}
+		}
+		if _, err := vf.plan(hi + 1); err == nil && hi+1 <= versions[len(versions)-1] {
+			t.Fatalf("range ends at %d but %d restores", hi, hi+1)
+		}
+	})
+}
