@@ -81,6 +81,9 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 }
 
 func checkAggregate(n plan.Node, mode sinks.OutputMode) error {
+	if n.(*plan.Aggregate).Session != nil {
+		return fmt.Errorf("%w: session_window on a stream needs sessions merged across batches, which this build does not run yet; group by window(ts, size) instead, or sessionize each micro-batch in ForeachBatch", plan.ErrUnsupported)
+	}
 	if mode == sinks.Append && !hasEventTimeKey(n.(*plan.Aggregate)) {
 		return fmt.Errorf("%w: append output mode is not supported for a streaming aggregation without a watermark on a grouping key: append emits a group only once it can no longer change, which only a watermark can tell. Add WithWatermark(\"<event-time column>\", \"<delay>\") and group by a window over that column (or by the column), or use update or complete output mode", plan.ErrUnsupported)
 	}
