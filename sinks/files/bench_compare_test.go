@@ -150,4 +150,3 @@ func plainByteArrays(dst []byte, a *array.String) []byte {
 	}
 	return dst
 }
-
