@@ -2,6 +2,7 @@ package oracle
 
 import (
 	"context"
+	"errors"
 
 	"flag"
 	"fmt"
@@ -9,8 +10,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/dataframe"
+	"github.com/sluicehq/sluice/internal/tableformat"
 	"github.com/sluicehq/sluice/sinks"
 	memsrc "github.com/sluicehq/sluice/sources/memory"
 	"github.com/sluicehq/sluice/trigger"
@@ -131,11 +135,18 @@ func inProcess(t *testing.T, c *Case, mode dataframe.OutputMode, seed uint64) (r
 	// interval never passes on the manual clock, so a chunk added to
 	// several streams is read by one batch.
 	clock := trigger.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	var late *lateSink
+	if c.Count != "" && c.EventTime != "" && mode != dataframe.Complete && rng.IntN(2) == 0 {
+		late = &lateSink{ckpt: ckpt, batches: map[int64][]string{}}
+	}
 	start := func() (*dataframe.StreamingQuery, error) {
-		return df.WriteStream().Sink(sink).OutputMode(mode).
+		w := df.WriteStream().Sink(sink).OutputMode(mode).
 			Trigger(trigger.ProcessingTime(time.Hour)).Clock(clock).
-			Option("checkpointLocation", ckpt).Option("minBatchesToRetain", strconv.Itoa(sc.retain)).
-			Start(ctx)
+			Option("checkpointLocation", ckpt).Option("minBatchesToRetain", strconv.Itoa(sc.retain))
+		if late != nil {
+			w = w.LateData(late)
+		}
+		return w.Start(ctx)
 	}
 	q, err := start()
 	if err != nil {
@@ -189,7 +200,12 @@ func inProcess(t *testing.T, c *Case, mode dataframe.OutputMode, seed uint64) (r
 		return nil
 	}
 	process := func() error {
-		if err := q.ProcessAllAvailable(ctx); err != nil {
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := q.ProcessAllAvailable(pctx); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("process: the query did not process the chunk in 30s (status %+v); goroutines in %s", q.Status(), dumpGoroutines())
+			}
 			return fmt.Errorf("process: %w", err)
 		}
 		return nil
@@ -237,7 +253,73 @@ func inProcess(t *testing.T, c *Case, mode dataframe.OutputMode, seed uint64) (r
 	if err != nil {
 		return restarts, err
 	}
-	return restarts, check(c, mode, sink.emitted(), want)
+	if err := check(c, mode, sink.emitted(), want); err != nil {
+		return restarts, err
+	}
+	if late != nil {
+		if err := late.failure(); err != nil {
+			return restarts, err
+		}
+		n, err := lateRows(mem, c, rd, sc)
+		if err != nil {
+			return restarts, err
+		}
+		if got := late.rows(); got != n {
+			return restarts, fmt.Errorf("the late-data sink got %d rows; the watermark dropped %d", got, n)
+		}
+	}
+	return restarts, nil
+}
+
+// lateSink counts the late-data sink's rows by batch id; a replayed batch
+// must bring the same rows, and a committed one none.
+type lateSink struct {
+	ckpt string
+
+	mu      sync.Mutex
+	batches map[int64][]string
+	err     error
+}
+
+func (s *lateSink) AddBatch(ctx context.Context, id int64, mode sinks.OutputMode, rr array.RecordReader) error {
+	var rows []string
+	for rr.Next() {
+		for _, r := range tableformat.Cells(rr.RecordBatch(), -1, false, nil) {
+			rows = append(rows, strings.Join(r, " | "))
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return err
+	}
+	slices.Sort(rows)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := os.Stat(filepath.Join(s.ckpt, "commits", strconv.FormatInt(id, 10))); err == nil && s.err == nil {
+		s.err = fmt.Errorf("the late-data sink got batch %d, which commits/%d says is done", id, id)
+	}
+	if prev, ok := s.batches[id]; ok && !slices.Equal(prev, rows) && s.err == nil {
+		s.err = fmt.Errorf("late-data batch %d replayed with other rows: first %d rows, then %d", id, len(prev), len(rows))
+	}
+	s.batches[id] = rows
+	return nil
+}
+
+func (s *lateSink) Close() error { return nil }
+
+func (s *lateSink) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *lateSink) rows() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, rs := range s.batches {
+		n += int64(len(rs))
+	}
+	return n
 }
 
 // recordSink keeps each batch's rendered rows by batch id. A second
@@ -313,4 +395,16 @@ func (s *recordSink) emitted() []emitted {
 		out[i] = emitted{id: id, rows: s.batches[id]}
 	}
 	return out
+}
+
+// dumpGoroutines writes every goroutine's stack to a file for a hang's
+// report and returns its name.
+func dumpGoroutines() string {
+	f, err := os.CreateTemp("", "sluice-oracle-goroutines-*.txt")
+	if err != nil {
+		return "(could not dump: " + err.Error() + ")"
+	}
+	defer f.Close()
+	pprof.Lookup("goroutine").WriteTo(f, 2)
+	return f.Name()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,9 @@ type renderer struct {
 // rows renders b's rows.
 func (rd *renderer) rows(b arrow.RecordBatch) ([]row, error) {
 	sc := b.Schema()
+	if rd.header == nil {
+		rd.header = tableformat.Header(sc)
+	}
 	keyIdx := make([]int, len(rd.c.Key))
 	for i, k := range rd.c.Key {
 		idx := sc.FieldIndices(k)
@@ -243,6 +247,42 @@ func expected(mem memory.Allocator, c *Case, rd *renderer, sc *scenario, mode da
 		}
 	}
 	return out, nil
+}
+
+// lateRows is how many input rows (of the aggregation: after the filters,
+// projections and sliding-window expansion before it) the watermark drops
+// in a run: the count(*) of the batch result over all rows minus that of
+// the groups the stream keeps (the Update result).
+func lateRows(mem memory.Allocator, c *Case, rd *renderer, sc *scenario) (int64, error) {
+	all, err := batchResult(mem, c, rd, sc.inputs)
+	if err != nil {
+		return 0, err
+	}
+	kept, err := expected(mem, c, rd, sc, dataframe.Update)
+	if err != nil {
+		return 0, err
+	}
+	idx := slices.Index(rd.header, c.Count)
+	if idx < 0 {
+		return 0, fmt.Errorf("case %s: count column %q is not in the output %v", c.Name, c.Count, rd.header)
+	}
+	sum := func(rs []row) (int64, error) {
+		var n int64
+		for _, r := range rs {
+			v, err := strconv.ParseInt(r.cells[idx], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("case %s: count column %q holds %q", c.Name, c.Count, r.cells[idx])
+			}
+			n += v
+		}
+		return n, nil
+	}
+	a, err := sum(all)
+	if err != nil {
+		return 0, err
+	}
+	k, err := sum(kept)
+	return a - k, err
 }
 
 // check compares what the stream emitted (by batch id, ascending) with
