@@ -46,7 +46,7 @@ type reader struct {
 }
 
 func (s *Source) newReader(ctx context.Context, ranges []*fetchRange) (*reader, error) {
-	bb, err := newBatchBuilder(s.schema, s.r.valueSchema, s.o.ValueOptions, s.mem)
+	bb, err := newBatchBuilder(s.schema, s.newValues, s.mem)
 	if err != nil {
 		return nil, err
 	}

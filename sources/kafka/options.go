@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/dataframe/expr"
+	"github.com/sluicehq/sluice/internal/avro"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
 	"github.com/sluicehq/sluice/sources"
 	"github.com/sluicehq/sluice/trigger"
@@ -94,6 +95,21 @@ type Options struct {
 	// FAILFAST: a malformed value fails the batch, naming its offset.
 	ValueOptions map[string]string `yaml:"valueOptions"`
 
+	// SchemaRegistryURL (valueFormat "avro") is the Confluent schema
+	// registry the values are framed by (magic byte, schema id): each
+	// value decodes with its writer schema, resolved against the reader
+	// schema, the latest version of ValueSubject when the source starts.
+	SchemaRegistryURL string `yaml:"schema.registry.url"`
+	// SchemaRegistryUserInfo is "user:password" for the registry's basic
+	// authentication. Secret: never printed.
+	SchemaRegistryUserInfo string `yaml:"schema.registry.basic.auth.user.info"`
+	// ValueSubject is the registry subject of the values. Default
+	// "<topic>-value" when the source subscribes to one topic.
+	ValueSubject string `yaml:"valueSubject"`
+	// AvroSchema (valueFormat "avro", without a registry) is the Avro
+	// schema (JSON) of raw Avro values, as Spark's from_avro takes it.
+	AvroSchema string `yaml:"avroSchema"`
+
 	// Kafka holds the other kafka.* client options, as in Spark:
 	// kafka.client.id, kafka.security.protocol, kafka.sasl.mechanism,
 	// kafka.sasl.jaas.config (or kafka.sasl.username/kafka.sasl.password),
@@ -142,6 +158,11 @@ func (o Options) String() string {
 	}
 	add("valueFormat", o.ValueFormat)
 	add("valueSchema", o.ValueSchema)
+	add("schema.registry.url", o.SchemaRegistryURL)
+	if o.SchemaRegistryUserInfo != "" {
+		add("schema.registry.basic.auth.user.info", "***")
+	}
+	add("valueSubject", o.ValueSubject)
 	if len(o.Kafka) > 0 {
 		add("kafka", "{"+kafkaconf.FormatMap(o.Kafka)+"}")
 	}
@@ -213,6 +234,14 @@ func ParseOptions(m map[string]string) (Options, error) {
 			o.ValueFormat = v
 		case "valueSchema":
 			o.ValueSchema = v
+		case "schema.registry.url":
+			o.SchemaRegistryURL = v
+		case "schema.registry.basic.auth.user.info":
+			o.SchemaRegistryUserInfo = v
+		case "valueSubject":
+			o.ValueSubject = v
+		case "avroSchema":
+			o.AvroSchema = v
 		case "startingTimestamp", "endingTimestamp", "maxOffsetsPerTrigger", "minOffsetsPerTrigger", "kafkaConsumer.pollTimeoutMs":
 			// below
 		default:
@@ -275,6 +304,11 @@ type resolved struct {
 	fetchMax      int32
 	partMax       int32
 	valueSchema   *arrow.Schema
+	// valueFormat avro: the reader schema given (raw values), or the
+	// registry subject to take it from (framed values) when the source
+	// is made.
+	avroSchema *avro.Schema
+	subject    string
 }
 
 // startSpec is a parsed startingOffsets/endingOffsets family.
@@ -396,10 +430,48 @@ func (o *Options) resolve() (*resolved, error) {
 		}
 	}
 
+	if strings.ToLower(o.ValueFormat) != "avro" {
+		for k, v := range map[string]string{"schema.registry.url": o.SchemaRegistryURL, "valueSubject": o.ValueSubject, "avroSchema": o.AvroSchema} {
+			if v != "" {
+				errs = append(errs, fmt.Errorf(`option %s needs valueFormat "avro"`, k))
+			}
+		}
+	}
 	switch strings.ToLower(o.ValueFormat) {
 	case "", "binary":
 		if o.ValueSchema != "" {
 			errs = append(errs, errors.New(`option valueSchema needs valueFormat "json"`))
+		}
+	case "avro":
+		if o.ValueSchema != "" {
+			errs = append(errs, errors.New(`option valueSchema is for valueFormat "json"; Avro values take their schema from the registry (schema.registry.url) or from avroSchema`))
+		}
+		switch {
+		case o.AvroSchema != "" && o.SchemaRegistryURL != "":
+			errs = append(errs, errors.New(`set one of schema.registry.url (values framed by a schema registry) and avroSchema (raw Avro values)`))
+		case o.AvroSchema != "":
+			as, err := avro.Parse(o.AvroSchema)
+			if err == nil {
+				r.valueSchema, err = as.ArrowSchema()
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("option avroSchema: %w", err))
+			}
+			r.avroSchema = as
+		case o.SchemaRegistryURL != "":
+			r.subject = o.ValueSubject
+			if r.subject == "" {
+				if len(r.topics) != 1 {
+					errs = append(errs, errors.New(`valueFormat "avro" reads the schema of subject "<topic>-value" when the source subscribes to one topic; with several topics or a pattern set valueSubject`))
+				} else {
+					r.subject = r.topics[0] + "-value"
+				}
+			}
+			if _, _, ok := strings.Cut(o.SchemaRegistryUserInfo, ":"); o.SchemaRegistryUserInfo != "" && !ok {
+				errs = append(errs, errors.New(`option schema.registry.basic.auth.user.info (value hidden) must be "user:password"`))
+			}
+		default:
+			errs = append(errs, errors.New(`valueFormat "avro" needs schema.registry.url (values framed by a Confluent schema registry) or avroSchema (raw Avro values with this schema)`))
 		}
 	case "json":
 		if strings.TrimSpace(o.ValueSchema) == "" {
@@ -413,7 +485,7 @@ func (o *Options) resolve() (*resolved, error) {
 		}
 		r.valueSchema = s
 	default:
-		errs = append(errs, fmt.Errorf("option valueFormat=%q: use binary or json", o.ValueFormat))
+		errs = append(errs, fmt.Errorf("option valueFormat=%q: use binary, json or avro", o.ValueFormat))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%w: kafka source options:\n%w", sources.ErrSource, err)

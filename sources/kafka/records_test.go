@@ -120,7 +120,7 @@ func TestRawParserMatchesFranzGo(t *testing.T) {
 		rp := &kmsg.FetchResponseTopicPartition{RecordBatches: raw, AbortedTransactions: aborted}
 		for _, committed := range []bool{true, false} {
 			from, until := int64(r.IntN(5)), int64(3+r.IntN(40))
-			ours, err := newBatchBuilder(schema, nil, nil, mem)
+			ours, err := newBatchBuilder(schema, nil, mem)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +133,7 @@ func TestRawParserMatchesFranzGo(t *testing.T) {
 				iso = kgo.ReadCommitted()
 			}
 			fp, kNext := kgo.ProcessFetchPartition(kgo.ProcessFetchPartitionOpts{Offset: from, IsolationLevel: iso, Topic: "t"}, rp, kgo.DefaultDecompressor(), nil)
-			theirs, _ := newBatchBuilder(schema, nil, nil, mem)
+			theirs, _ := newBatchBuilder(schema, nil, mem)
 			if err := theirs.add(fp.Records, until); err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +163,7 @@ func FuzzAppendRaw(f *testing.F) {
 		attrs &^= attrCompression // compressed garbage is the decompressor's business
 		raw := encodeBatch(0, attrs, count, max(count-1, 0), 1, 0, recs)
 		rp := &kmsg.FetchResponseTopicPartition{RecordBatches: raw}
-		bb, err := newBatchBuilder(schema, nil, nil, nil)
+		bb, err := newBatchBuilder(schema, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

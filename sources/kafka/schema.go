@@ -11,7 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/dataframe/expr"
-	"github.com/sluicehq/sluice/internal/fileformat"
 	"github.com/sluicehq/sluice/sources"
 )
 
@@ -62,9 +61,9 @@ type batchBuilder struct {
 	schema *arrow.Schema
 	mem    memory.Allocator
 	key    *bytesCol
-	value  *bytesCol // binary values
-	dec    *fileformat.JSONDecoder
-	nulls  []bool // json values: the value was NULL (tombstone)
+	value  *bytesCol    // binary values
+	dec    valueDecoder // decoded values (valueFormat json, avro)
+	nulls  []bool       // decoded values: the value was NULL (tombstone)
 	topic  *bytesCol
 	part   *fixedCol
 	off    *fixedCol
@@ -80,15 +79,15 @@ type batchBuilder struct {
 	aborts  map[int64][]int64
 }
 
-func newBatchBuilder(schema *arrow.Schema, valueSchema *arrow.Schema, valueOpts map[string]string, mem memory.Allocator) (*batchBuilder, error) {
+func newBatchBuilder(schema *arrow.Schema, newDec func(memory.Allocator) (valueDecoder, error), mem memory.Allocator) (*batchBuilder, error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
 	b := &batchBuilder{schema: schema, mem: mem}
-	if valueSchema != nil {
-		dec, err := fileformat.NewJSONDecoder(valueSchema, mem, valueOpts)
+	if newDec != nil {
+		dec, err := newDec(mem)
 		if err != nil {
-			return nil, fmt.Errorf("%w: kafka source: valueSchema/valueOptions: %w", sources.ErrSource, err)
+			return nil, err
 		}
 		b.dec = dec
 	} else {
@@ -108,8 +107,6 @@ func newBatchBuilder(schema *arrow.Schema, valueSchema *arrow.Schema, valueOpts 
 	}
 	return b, nil
 }
-
-var emptyObject = []byte("{}")
 
 // reserve makes room for about rows more records of bytes bytes.
 func (b *batchBuilder) reserve(rows, bytes int, topic string) {
@@ -145,12 +142,8 @@ func (b *batchBuilder) row(key, value []byte, topic string, part int32, off, tsM
 	rows := 1
 	if b.dec != nil {
 		before := b.dec.Len()
-		v := value
-		if v == nil {
-			v = emptyObject
-		}
-		if err := b.dec.Append(v); err != nil {
-			return fmt.Errorf("%w: kafka source: %s-%d offset %d: value does not match valueSchema: %w", sources.ErrSource, topic, part, off, err)
+		if err := b.dec.Append(value); err != nil {
+			return fmt.Errorf("%w: kafka source: %s-%d offset %d: %w", sources.ErrSource, topic, part, off, err)
 		}
 		rows = b.dec.Len() - before
 		for k := 0; k < rows; k++ {

@@ -52,9 +52,13 @@ type Source struct {
 
 	availableNow  offsets // set by PrepareForAvailableNow
 	lastTriggerMs int64
+	// newValues makes a reader's value decoder (nil: binary values).
+	newValues func(memory.Allocator) (valueDecoder, error)
 }
 
-// New validates o and makes the source. It connects lazily, on first use.
+// New validates o and makes the source. It connects to Kafka lazily, on
+// first use; with valueFormat avro and a schema registry it reads the
+// reader schema (the subject's latest) from the registry now.
 func New(o Options) (*Source, error) {
 	r, err := o.resolve()
 	if err != nil {
@@ -69,6 +73,9 @@ func New(o Options) (*Source, error) {
 	}
 	if s.clock == nil {
 		s.clock = trigger.System
+	}
+	if s.newValues, err = s.setupValues(); err != nil {
+		return nil, err
 	}
 	s.schema = NewSchema(r.valueSchema, o.IncludeHeaders)
 	return s, nil
