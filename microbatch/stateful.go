@@ -66,6 +66,7 @@ type statefulKind struct {
 // statefulKinds lists the stateful operators the engine runs. A node that
 // no kind wants runs statelessly over each batch.
 var statefulKinds = []statefulKind{
+	{name: "session", wants: wantsSession, open: openSession, check: checkSession},
 	{name: "aggregate", wants: wantsAggregate, open: openAggregate, check: checkAggregate},
 	{name: "join", wants: wantsJoin, open: openJoin, check: checkJoin},
 	{name: "dedup", wants: wantsDedup, open: openDedup, check: checkDedup},
