@@ -71,7 +71,7 @@ func wantsDedup(n plan.Node) bool {
 // aggregation).
 func checkDedup(n plan.Node, _ sinks.OutputMode) error {
 	d := n.(*plan.Deduplicate)
-	if d.WithinWatermark && eventTimeColumn(d.Child) < 0 {
+	if d.WithinWatermark && dedupEventCol(d.Child) < 0 {
 		return fmt.Errorf("%w: DropDuplicatesWithinWatermark on a streaming DataFrame needs a watermark: it forgets a key once the watermark passes the key's event time plus the delay. Add WithWatermark(\"<event-time column>\", \"<delay>\") before it, or use DropDuplicates to keep every key forever", plan.ErrUnsupported)
 	}
 	return nil
@@ -94,14 +94,19 @@ func openDedup(ctx context.Context, env opEnv, n plan.Node) (statefulOp, error) 
 			return nil, fmt.Errorf("DropDuplicatesWithinWatermark needs a watermark on its input")
 		}
 		op.name = "dedupeWithinWatermark"
-		op.delayUs = watermarkDelay(d.Child, d.Child.Output()[lay.eventCol].Name).Microseconds()
+		op.delayUs = dedupDelay(d.Child, d.Child.Output()[lay.eventCol].Name).Microseconds()
 		valFields = append(valFields, arrow.Field{Name: "event_time", Type: expr.Timestamp, Nullable: true})
+	}
+	opts := state.Options{Mem: env.mem, Clock: env.clock}
+	if !d.WithinWatermark && lay.eventKey >= 0 {
+		// The store finds the keys the watermark passed without a scan.
+		opts.EventTime = dedupKeyTime(lay.eventKey)
 	}
 	fsys, dir := env.ck.StateLocation()
 	so, err := state.OpenOperator(ctx, fsys, dir, state.OperatorSpec{
 		ID: d.StateID, Name: "dedup", NumPartitions: env.nparts,
 		Stores: []state.StoreSpec{{Key: arrow.NewSchema(keyFields, nil), Value: arrow.NewSchema(valFields, nil)}},
-	}, state.Options{Mem: env.mem, Clock: env.clock})
+	}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +127,7 @@ type dedupLayout struct {
 }
 
 func dedupLayoutOf(d *plan.Deduplicate) (dedupLayout, error) {
-	lay := dedupLayout{eventCol: eventTimeColumn(d.Child), eventKey: -1}
+	lay := dedupLayout{eventCol: dedupEventCol(d.Child), eventKey: -1}
 	if len(d.Keys) == 0 {
 		return lay, fmt.Errorf("%w: deduplication without keys", ErrQuery)
 	}
@@ -132,26 +137,61 @@ func dedupLayoutOf(d *plan.Deduplicate) (dedupLayout, error) {
 			return lay, fmt.Errorf("%w: deduplication key %s is not resolved", ErrQuery, k)
 		}
 		lay.keys = append(lay.keys, t)
-		if lay.eventKey < 0 && plan.IsEventTime(k) && isEventTimeType(t.DataType()) {
+		if lay.eventKey < 0 && plan.IsEventTime(k) && isDedupTimeType(t.DataType()) {
 			lay.eventKey = i
 		}
 	}
 	return lay, nil
 }
 
-// eventTimeColumn is the first timestamp column of n's output that a
-// watermark applies to, or -1.
-func eventTimeColumn(n plan.Node) int {
+// dedupEventCol is the first column of n's output that a watermark
+// applies to (a timestamp, or a window over one), or -1 (Spark: the first
+// attribute with watermark metadata).
+func dedupEventCol(n plan.Node) int {
 	for i, a := range n.Output() {
-		if a.EventTime && a.Type.ID() == arrow.TIMESTAMP {
+		if a.EventTime && isDedupTimeType(a.Type) {
 			return i
 		}
 	}
 	return -1
 }
 
-// isEventTimeType: a timestamp, or a window struct ending in one.
-func isEventTimeType(dt arrow.DataType) bool {
+// dedupTimes reads an event-time column: a timestamp's values, or a
+// window struct's ends, as µs.
+type dedupTimes struct {
+	ts       *array.Timestamp
+	vals     []arrow.Timestamp
+	parent   arrow.Array // the window struct, whose NULL rows are NULL
+	mul, div int64
+}
+
+func dedupTimesOf(col arrow.Array) (dedupTimes, error) {
+	var e dedupTimes
+	switch c := col.(type) {
+	case *array.Timestamp:
+		e.ts = c
+	case *array.Struct:
+		end, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
+		if !ok {
+			return e, fmt.Errorf("%w: event-time column %s has no timestamp end", ErrQuery, col.DataType())
+		}
+		e.ts, e.parent = end, c
+	default:
+		return e, fmt.Errorf("%w: event-time column of type %s", ErrQuery, col.DataType())
+	}
+	e.vals = e.ts.TimestampValues()
+	e.mul, e.div = dedupMicrosPer(e.ts.DataType().(*arrow.TimestampType).Unit)
+	return e, nil
+}
+
+func (e dedupTimes) null(i int) bool {
+	return e.ts.IsNull(i) || (e.parent != nil && e.parent.IsNull(i))
+}
+
+func (e dedupTimes) us(i int) int64 { return int64(e.vals[i]) * e.mul / e.div }
+
+// isDedupTimeType: a timestamp, or a window struct ending in one.
+func isDedupTimeType(dt arrow.DataType) bool {
 	switch t := dt.(type) {
 	case *arrow.TimestampType:
 		return true
@@ -161,10 +201,10 @@ func isEventTimeType(dt arrow.DataType) bool {
 	return false
 }
 
-// watermarkDelay is the delay of the watermark on column name below n (the
+// dedupDelay is the delay of the watermark on column name below n (the
 // largest delay when the column cannot be told apart, so a key is never
 // forgotten too early).
-func watermarkDelay(n plan.Node, name string) time.Duration {
+func dedupDelay(n plan.Node, name string) time.Duration {
 	var match, largest time.Duration
 	found := false
 	for _, w := range plan.Watermarks(n) {
@@ -363,7 +403,7 @@ func (s *dedupSave) route(ctx context.Context, tc *exec.TaskContext, src int) ([
 				}
 			}
 		} else {
-			keys, err := evalKeys(ec, s.lay.keys, b)
+			keys, err := evalDedupKeys(ec, s.lay.keys, b)
 			if err != nil {
 				b.Release()
 				return fail(err)
@@ -404,31 +444,29 @@ func (s *dedupSave) route(ctx context.Context, tc *exec.TaskContext, src int) ([
 	}
 }
 
-// lateMask marks the rows of a batch older than the watermark.
-type lateMask struct {
+// dedupLateMask marks the rows of a batch older than the watermark.
+type dedupLateMask struct {
 	late  []bool // nil: none
 	count int
 }
 
-func (m lateMask) is(i int) bool { return m.late != nil && m.late[i] }
+func (m dedupLateMask) is(i int) bool { return m.late != nil && m.late[i] }
 
-// lateRows finds the rows whose event time is at or below the batch's
-// late watermark. A NULL event time is never late.
-func (s *dedupSave) lateRows(b arrow.RecordBatch) (lateMask, error) {
+// lateRows finds the rows whose event time (window: end) is at or below
+// the batch's late watermark. A NULL event time is never late.
+func (s *dedupSave) lateRows(b arrow.RecordBatch) (dedupLateMask, error) {
 	if s.lay.eventCol < 0 || s.b.lateUs <= 0 {
-		return lateMask{}, nil
+		return dedupLateMask{}, nil
 	}
-	col, ok := b.Column(s.lay.eventCol).(*array.Timestamp)
-	if !ok {
-		return lateMask{}, fmt.Errorf("%w: event-time column %d is %s, not a timestamp", ErrQuery, s.lay.eventCol, b.Column(s.lay.eventCol).DataType())
+	et, err := dedupTimesOf(b.Column(s.lay.eventCol))
+	if err != nil {
+		return dedupLateMask{}, err
 	}
-	mul, div := microsPer(col.DataType().(*arrow.TimestampType).Unit)
-	vals := col.TimestampValues()
-	var m lateMask
-	for i, v := range vals {
-		if int64(v)*mul/div <= s.b.lateUs && col.IsValid(i) {
+	var m dedupLateMask
+	for i := range et.vals {
+		if et.us(i) <= s.b.lateUs && !et.null(i) {
 			if m.late == nil {
-				m.late = make([]bool, len(vals))
+				m.late = make([]bool, len(et.vals))
 			}
 			m.late[i] = true
 			m.count++
@@ -437,8 +475,8 @@ func (s *dedupSave) lateRows(b arrow.RecordBatch) (lateMask, error) {
 	return m, nil
 }
 
-// microsPer converts a timestamp unit to microseconds: v*mul/div.
-func microsPer(u arrow.TimeUnit) (mul, div int64) {
+// dedupMicrosPer converts a timestamp unit to microseconds: v*mul/div.
+func dedupMicrosPer(u arrow.TimeUnit) (mul, div int64) {
 	switch u {
 	case arrow.Second:
 		return 1_000_000, 1
@@ -450,7 +488,7 @@ func microsPer(u arrow.TimeUnit) (mul, div int64) {
 	return 1, 1
 }
 
-func evalKeys(ec *expr.EvalContext, keys []expr.Typed, b arrow.RecordBatch) ([]arrow.Array, error) {
+func evalDedupKeys(ec *expr.EvalContext, keys []expr.Typed, b arrow.RecordBatch) ([]arrow.Array, error) {
 	out := make([]arrow.Array, 0, len(keys))
 	for _, k := range keys {
 		c, err := expr.Eval(ec, k, b)
@@ -512,7 +550,7 @@ func (s *dedupSave) run(ctx context.Context, tc *exec.TaskContext, p int, in []a
 // whose key it did not hold, or nil.
 func (s *dedupSave) fresh(ec *expr.EvalContext, mem memory.Allocator, store *state.Store, b arrow.RecordBatch) (arrow.RecordBatch, error) {
 	n := int(b.NumRows())
-	keys, err := evalKeys(ec, s.lay.keys, b)
+	keys, err := evalDedupKeys(ec, s.lay.keys, b)
 	if err != nil {
 		return nil, err
 	}
@@ -533,7 +571,7 @@ func (s *dedupSave) fresh(ec *expr.EvalContext, mem memory.Allocator, store *sta
 		}
 	}
 	if s.op.within {
-		ts, err := eventTimesAt(mem, b.Column(s.lay.eventCol), sel)
+		ts, err := dedupFirstTimes(mem, b.Column(s.lay.eventCol), sel)
 		if err != nil {
 			return nil, err
 		}
@@ -550,45 +588,48 @@ func (s *dedupSave) fresh(ec *expr.EvalContext, mem memory.Allocator, store *sta
 	return exec.TakeBatch(mem, b, sel)
 }
 
-// eventTimesAt gathers rows sel of a timestamp column as microseconds
-// (the state's event_time column).
-func eventTimesAt(mem memory.Allocator, col arrow.Array, sel []int32) (arrow.Array, error) {
-	ts, ok := col.(*array.Timestamp)
-	if !ok {
-		return nil, fmt.Errorf("%w: event-time column is %s, not a timestamp", ErrQuery, col.DataType())
+// dedupFirstTimes gathers rows sel of an event-time column (a window: its
+// end) as µs timestamps (the state's event_time column).
+func dedupFirstTimes(mem memory.Allocator, col arrow.Array, sel []int32) (arrow.Array, error) {
+	et, err := dedupTimesOf(col)
+	if err != nil {
+		return nil, err
 	}
-	mul, div := microsPer(ts.DataType().(*arrow.TimestampType).Unit)
-	vals := ts.TimestampValues()
 	bld := array.NewTimestampBuilder(mem, expr.Timestamp)
 	defer bld.Release()
 	bld.Reserve(len(sel))
 	for _, r := range sel {
-		if ts.IsNull(int(r)) {
+		if et.null(int(r)) {
 			bld.UnsafeAppendBoolToBitmap(false)
 			continue
 		}
-		bld.UnsafeAppend(arrow.Timestamp(int64(vals[r]) * mul / div))
+		bld.UnsafeAppend(arrow.Timestamp(et.us(int(r))))
 	}
 	return bld.NewArray(), nil
 }
 
 // evict removes the keys the batch's watermark expired: by the event-time
-// key, or, within the watermark, by first event time + delay (a NULL
-// event time expires at the first eviction, as in Spark, where it reads
-// as 0).
+// key (the store keeps their times: no scan), or, within the watermark,
+// by first event time + delay, which lives in the values and takes a scan
+// of them, as in Spark (a NULL event time expires at the first eviction,
+// as in Spark, where it reads as 0).
 func (s *dedupSave) evict(tc *exec.TaskContext, store *state.Store) error {
 	wm := s.b.watermarkUs
-	if wm <= 0 || (!s.op.within && s.lay.eventKey < 0) {
+	if wm <= 0 {
 		return nil
 	}
-	var rm []uint32
-	err := store.Scan(tc.Mem, tc.BatchSize, func(slots []uint32, keys, values []arrow.Array) error {
-		var err error
-		if s.op.within {
-			rm, err = expiredWithin(rm, slots, values[0], wm-s.op.delayUs)
-		} else {
-			rm, err = expiredKeys(rm, slots, keys[s.lay.eventKey], wm)
+	if !s.op.within {
+		if s.lay.eventKey < 0 {
+			return nil
 		}
+		removed, err := store.Expire(wm, tc.BatchSize, nil)
+		s.op.stats.removed.Add(int64(removed))
+		return err
+	}
+	var rm []uint32
+	err := store.Scan(tc.Mem, tc.BatchSize, func(slots []uint32, _, values []arrow.Array) error {
+		var err error
+		rm, err = dedupExpired(rm, slots, values[0], wm-s.op.delayUs)
 		return err
 	})
 	if err != nil || len(rm) == 0 {
@@ -599,9 +640,9 @@ func (s *dedupSave) evict(tc *exec.TaskContext, store *state.Store) error {
 	return err
 }
 
-// expiredWithin appends the slots whose first event time is at or below
+// dedupExpired appends the slots whose first event time is at or below
 // limit (watermark - delay), or NULL.
-func expiredWithin(rm, slots []uint32, col arrow.Array, limitUs int64) ([]uint32, error) {
+func dedupExpired(rm, slots []uint32, col arrow.Array, limitUs int64) ([]uint32, error) {
 	ts, ok := col.(*array.Timestamp)
 	if !ok {
 		return rm, fmt.Errorf("%w: dedup state event_time is %s", ErrQuery, col.DataType())
@@ -614,32 +655,23 @@ func expiredWithin(rm, slots []uint32, col arrow.Array, limitUs int64) ([]uint32
 	return rm, nil
 }
 
-// expiredKeys appends the slots whose event-time key the watermark
-// passed: a timestamp or a window end at or below it. NULL never expires.
-func expiredKeys(rm, slots []uint32, col arrow.Array, wm int64) ([]uint32, error) {
-	var ts *array.Timestamp
-	var parent arrow.Array
-	switch c := col.(type) {
-	case *array.Timestamp:
-		ts = c
-	case *array.Struct:
-		e, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
-		if !ok {
-			return rm, fmt.Errorf("%w: event-time key %s has no timestamp end", ErrQuery, col.DataType())
+// dedupKeyTime is the store's EventTimeFunc for a dedup whose key k
+// holds the event time: the timestamp, or a window's end, in µs; the
+// store's Expire(watermark) removes a key once its time is at or below
+// the watermark. NULL never expires.
+func dedupKeyTime(k int) state.EventTimeFunc {
+	return func(keys []arrow.Array, out []int64) error {
+		et, err := dedupTimesOf(keys[k])
+		if err != nil {
+			return err
 		}
-		ts, parent = e, c
-	default:
-		return rm, fmt.Errorf("%w: event-time key of type %s", ErrQuery, col.DataType())
+		for i := range out {
+			if et.null(i) {
+				out[i] = state.NoEventTime
+			} else {
+				out[i] = et.us(i)
+			}
+		}
+		return nil
 	}
-	mul, div := microsPer(ts.DataType().(*arrow.TimestampType).Unit)
-	vals := ts.TimestampValues()
-	for i, v := range vals {
-		if ts.IsNull(i) || (parent != nil && parent.IsNull(i)) {
-			continue
-		}
-		if int64(v)*mul/div <= wm {
-			rm = append(rm, slots[i])
-		}
-	}
-	return rm, nil
 }

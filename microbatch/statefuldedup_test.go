@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/dataframe/exec"
 	"github.com/sluicehq/sluice/dataframe/expr"
 	"github.com/sluicehq/sluice/dataframe/plan"
+	"github.com/sluicehq/sluice/microbatch/state"
 	"github.com/sluicehq/sluice/sinks"
 )
 
@@ -309,9 +310,9 @@ func TestDedupWithinWatermark(t *testing.T) {
 	}
 }
 
-// A window over the event time as a key is evicted once the watermark
-// reaches its end, a timestamp once the watermark reaches it.
-func TestDedupExpiredKeysWindow(t *testing.T) {
+// The event time of a window key is its end, of a timestamp key the
+// timestamp (in µs, whatever the unit); NULL never expires.
+func TestDedupKeyEventTime(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	win := arrow.StructOf(arrow.Field{Name: "start", Type: expr.Timestamp, Nullable: true}, arrow.Field{Name: "end", Type: expr.Timestamp, Nullable: true})
@@ -321,14 +322,21 @@ func TestDedupExpiredKeysWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer col.Release()
-	wm := time.Date(2026, 1, 1, 0, 5, 0, 0, time.UTC).UnixMicro()
-	rm, err := expiredKeys(nil, []uint32{10, 11, 12, 13}, col, wm)
-	if err != nil || !slices.Equal(rm, []uint32{10}) {
-		t.Errorf("expiredKeys = %v, %v; want [10]", rm, err)
+	ms, _, err := array.FromJSON(mem, &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}, strings.NewReader(`[null, "2026-01-01T00:05:00Z", "2026-01-01T00:10:00Z", null]`))
+	if err != nil {
+		t.Fatal(err)
 	}
-	rm, err = expiredKeys(nil, []uint32{10, 11, 12, 13}, col.(*array.Struct).Field(0), wm)
-	if err != nil || !slices.Equal(rm, []uint32{10, 12}) {
-		t.Errorf("expiredKeys(start) = %v, %v; want [10 12]", rm, err)
+	defer ms.Release()
+	at := func(m int) int64 { return time.Date(2026, 1, 1, 0, m, 0, 0, time.UTC).UnixMicro() }
+	out := make([]int64, 4)
+	if err := dedupKeyTime(1)([]arrow.Array{ms, col}, out); err != nil || !slices.Equal(out, []int64{at(5), state.NoEventTime, at(10), state.NoEventTime}) {
+		t.Errorf("window key times %v, %v", out, err)
+	}
+	if err := dedupKeyTime(0)([]arrow.Array{ms, col}, out); err != nil || !slices.Equal(out, []int64{state.NoEventTime, at(5), at(10), state.NoEventTime}) {
+		t.Errorf("ms timestamp key times %v, %v", out, err)
+	}
+	if err := dedupKeyTime(0)([]arrow.Array{col.(*array.Struct).Field(0)}, out[:4]); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -228,6 +228,19 @@ var cases = []Case{
 		EventTime: "ts",
 	},
 	{
+		// Keyed by a window (the raw event time not selected): a row whose
+		// window end is at or below the watermark is late.
+		Name:      "dedup_window",
+		Watermark: "10 seconds",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].Select(dataframe.Window(dataframe.Col("ts"), "10 seconds").As("window"), dataframe.Col("k")).
+				DropDuplicates("window", "k")
+		},
+		Modes:     []dataframe.OutputMode{dataframe.Update},
+		Key:       []string{"window", "k"},
+		EventTime: "window",
+	},
+	{
 		// Within the watermark, keyed by the event time too: a key expires
 		// when the watermark reaches ts + delay, after which a repeat is
 		// late anyway, so the result is the event-time dedup's.
