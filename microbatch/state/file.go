@@ -21,9 +21,11 @@ import (
 // A state file (delta or snapshot):
 //
 //	header  16 bytes: magic "SLSTATE\x00", format uint16 LE (1), codec
-//	        byte (0 none, 1 zstd), 5 reserved zero bytes
+//	        byte (0 none, 1 zstd, 2 zstd of the byte-shuffled stream),
+//	        5 reserved zero bytes
 //	body    an Arrow IPC stream (schema + record batches + end marker),
-//	        compressed as one zstd frame when codec is 1
+//	        compressed as one zstd frame when codec is 1; codec 2 shuffles
+//	        each 64 KiB block of the stream first (shuffle.go)
 //	trailer 16 bytes: rows uint64 LE, CRC-32C (Castagnoli) uint32 LE of
 //	        header+body, magic "SLND"
 //
@@ -33,23 +35,24 @@ import (
 // buffer compression trusts a size prefix in the data for its allocation).
 // The stream's schema metadata records what the file is (fileKind,
 // fileVersion, ...), so a misplaced or renamed file is caught. Writers
-// always use zstd; readers accept both codecs.
+// use codec 2; readers accept all three.
 
 const (
-	fileMagic   = "SLSTATE\x00"
-	trailMagic  = "SLND"
-	fileFormat  = 1
-	codecNone   = 0
-	codecZstd   = 1
-	headerLen   = 16
-	trailerLen  = 16
-	metaKind    = "sluice.state.kind"
-	metaVersion = "sluice.state.version"
-	metaOp      = "sluice.state.operator"
-	metaPart    = "sluice.state.partition"
-	metaStore   = "sluice.state.store"
-	kindDelta   = "delta"
-	kindSnap    = "snapshot"
+	fileMagic         = "SLSTATE\x00"
+	trailMagic        = "SLND"
+	fileFormat        = 1
+	codecNone         = 0
+	codecZstd         = 1
+	codecZstdShuffled = 2
+	headerLen         = 16
+	trailerLen        = 16
+	metaKind          = "sluice.state.kind"
+	metaVersion       = "sluice.state.version"
+	metaOp            = "sluice.state.operator"
+	metaPart          = "sluice.state.partition"
+	metaStore         = "sluice.state.store"
+	kindDelta         = "delta"
+	kindSnap          = "snapshot"
 	// removedCol is the last column of a delta: true for a removed key.
 	removedCol = "__removed"
 )
@@ -124,6 +127,7 @@ func (c *crcWriter) Write(p []byte) (int, error) {
 type fileWriter struct {
 	cw   *crcWriter
 	zw   *zstd.Encoder
+	sw   *shuffleWriter
 	iw   *ipc.Writer
 	rows int64
 	done bool
@@ -134,14 +138,15 @@ func newFileWriter(w io.Writer, schema *arrow.Schema, mem memory.Allocator) (*fi
 	var hdr [headerLen]byte
 	copy(hdr[:], fileMagic)
 	binary.LittleEndian.PutUint16(hdr[8:], fileFormat)
-	hdr[10] = codecZstd
+	hdr[10] = codecZstdShuffled
 	if _, err := cw.Write(hdr[:]); err != nil {
 		return nil, err
 	}
 	zw := encoderPool.Get().(*zstd.Encoder)
 	zw.Reset(cw)
-	iw := ipc.NewWriter(zw, ipc.WithSchema(schema), ipc.WithAllocator(mem))
-	return &fileWriter{cw: cw, zw: zw, iw: iw}, nil
+	sw := newShuffleWriter(zw)
+	iw := ipc.NewWriter(sw, ipc.WithSchema(schema), ipc.WithAllocator(mem))
+	return &fileWriter{cw: cw, zw: zw, sw: sw, iw: iw}, nil
 }
 
 func (f *fileWriter) write(rec arrow.RecordBatch) error {
@@ -156,6 +161,9 @@ func (f *fileWriter) close() error {
 	}
 	f.done = true
 	err := f.iw.Close()
+	if e := f.sw.Close(); err == nil {
+		err = e
+	}
 	if e := f.zw.Close(); err == nil {
 		err = e
 	}
@@ -216,7 +224,7 @@ func checkFrame(name string, data []byte) (rows int64, codec byte, body []byte, 
 		return 0, 0, nil, corruptf(name, "format version %d; this build reads version %d (written by a newer sluice?)", v, fileFormat)
 	}
 	codec = data[10]
-	if codec != codecNone && codec != codecZstd {
+	if codec != codecNone && codec != codecZstd && codec != codecZstdShuffled {
 		return 0, 0, nil, corruptf(name, "unknown compression codec %d", codec)
 	}
 	tr := data[len(data)-trailerLen:]
@@ -248,7 +256,7 @@ func decodeFile(name string, data []byte, want fileHeader, types []arrow.DataTyp
 		begin(rows)
 	}
 	var src io.Reader = bytes.NewReader(body)
-	if codec == codecZstd {
+	if codec == codecZstd || codec == codecZstdShuffled {
 		dec := decoderPool.Get().(*zstd.Decoder)
 		if err := dec.Reset(bytes.NewReader(body)); err != nil {
 			decoderPool.Put(dec)
@@ -259,6 +267,9 @@ func decodeFile(name string, data []byte, want fileHeader, types []arrow.DataTyp
 			decoderPool.Put(dec)
 		}()
 		src = dec
+		if codec == codecZstdShuffled {
+			src = newUnshuffleReader(dec)
+		}
 	}
 	lim := &limitAllocator{mem: mem, max: int(maxMessageBytes)}
 	// The ipc.Reader owns mr: its Release releases mr.

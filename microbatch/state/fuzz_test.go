@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"io"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/sluicehq/sluice/internal/storage"
 )
@@ -52,7 +54,7 @@ func FuzzStateMetadata(f *testing.F) {
 // FuzzDeltaFile: applying any bytes as a delta file fails with an error or
 // applies cleanly; never a panic, never a leak. With wrap set the input is
 // the body of a file with a valid header and checksum (codec from the low
-// bit of codec), so mutations reach the zstd and Arrow IPC decoders.
+// of codec%3), so mutations reach the zstd, unshuffle and Arrow IPC decoders.
 func FuzzDeltaFile(f *testing.F) {
 	defer func(m int64) { maxMessageBytes = m }(maxMessageBytes)
 	maxMessageBytes = 1 << 20
@@ -60,9 +62,13 @@ func FuzzDeltaFile(f *testing.F) {
 		v := int64(i + 1)
 		rows, _, _, _ := checkFrame("seed", b)
 		f.Add(b, false, byte(0), uint64(0), v)
-		f.Add(b[headerLen:len(b)-trailerLen], true, byte(codecZstd), uint64(rows), v)
+		_, codec, body, _ := checkFrame("seed", b)
+		f.Add(body, true, codec, uint64(rows), v)
 		if raw := unzstdBody(f, b); raw != nil {
 			f.Add(raw, true, byte(codecNone), uint64(rows), v)
+			z, err := encodeZstd(raw)
+			must(f, err)
+			f.Add(z, true, byte(codecZstd), uint64(rows), v)
 		}
 	}
 	f.Add([]byte("SLSTATE\x00"), false, byte(0), uint64(0), int64(1))
@@ -72,7 +78,7 @@ func FuzzDeltaFile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, wrap bool, codec byte, rows uint64, version int64) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		if wrap {
-			data = frame(data, codec&1, rows)
+			data = frame(data, codec%3, rows)
 		}
 		tb, err := newTable(mem, ktypes, vtypes)
 		if err != nil {
@@ -126,9 +132,9 @@ func seedDeltas(f *testing.F) [][]byte {
 	return out
 }
 
-func unzstdBody(f *testing.F, b []byte) []byte {
+func unzstdBody(f testing.TB, b []byte) []byte {
 	_, codec, body, err := checkFrame("seed", b)
-	if err != nil || codec != codecZstd {
+	if err != nil || (codec != codecZstd && codec != codecZstdShuffled) {
 		return nil
 	}
 	dec := decoderPool.Get().(interface {
@@ -139,7 +145,30 @@ func unzstdBody(f *testing.F, b []byte) []byte {
 	if err != nil {
 		return nil
 	}
+	if codec == codecZstdShuffled {
+		plain, err := io.ReadAll(newUnshuffleReader(bytes.NewReader(raw)))
+		if err != nil {
+			return nil
+		}
+		raw = plain
+	}
 	return raw
+}
+
+// encodeZstd compresses a plain IPC stream as codec 1 (what earlier
+// writers made).
+func encodeZstd(raw []byte) ([]byte, error) {
+	var b bytes.Buffer
+	zw := encoderPool.Get().(*zstd.Encoder)
+	defer encoderPool.Put(zw)
+	zw.Reset(&b)
+	if _, err := zw.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 func frame(body []byte, codec byte, rows uint64) []byte {
