@@ -72,7 +72,7 @@ func wantsDedup(n plan.Node) bool {
 func checkDedup(n plan.Node, _ sinks.OutputMode) error {
 	d := n.(*plan.Deduplicate)
 	if d.WithinWatermark && dedupEventCol(d.Child) < 0 {
-		return fmt.Errorf("%w: DropDuplicatesWithinWatermark on a streaming DataFrame needs a watermark: it forgets a key once the watermark passes the key's event time plus the delay. Add WithWatermark(\"<event-time column>\", \"<delay>\") before it, or use DropDuplicates to keep every key forever", plan.ErrUnsupported)
+		return fmt.Errorf("%w: DropDuplicatesWithinWatermark on a streaming DataFrame needs a watermark: it forgets a key once the watermark reaches the key's event time plus the delay. Add WithWatermark(\"<event-time column>\", \"<delay>\") before it, or use DropDuplicates to keep every key forever", plan.ErrUnsupported)
 	}
 	return nil
 }
@@ -86,12 +86,12 @@ func openDedup(ctx context.Context, env opEnv, n plan.Node) (statefulOp, error) 
 	op := &dedupOperator{id: d.StateID, nparts: env.nparts, within: d.WithinWatermark, name: "dedupe"}
 	keyFields := make([]arrow.Field, len(lay.keys))
 	for i, k := range lay.keys {
-		keyFields[i] = arrow.Field{Name: expr.Name(d.Keys[i]), Type: k.DataType(), Nullable: true}
+		keyFields[i] = arrow.Field{Name: expr.Name(k), Type: k.DataType(), Nullable: true}
 	}
 	valFields := []arrow.Field{}
 	if d.WithinWatermark {
 		if lay.eventCol < 0 {
-			return nil, fmt.Errorf("DropDuplicatesWithinWatermark needs a watermark on its input")
+			return nil, fmt.Errorf("%w: DropDuplicatesWithinWatermark needs a watermark on its input", ErrQuery)
 		}
 		op.name = "dedupeWithinWatermark"
 		op.delayUs = dedupDelay(d.Child, d.Child.Output()[lay.eventCol].Name).Microseconds()
@@ -128,10 +128,14 @@ type dedupLayout struct {
 
 func dedupLayoutOf(d *plan.Deduplicate) (dedupLayout, error) {
 	lay := dedupLayout{eventCol: dedupEventCol(d.Child), eventKey: -1}
-	if len(d.Keys) == 0 {
-		return lay, fmt.Errorf("%w: deduplication without keys", ErrQuery)
+	keys := d.Keys
+	if len(keys) == 0 {
+		// No keys: every column, as exec.NewDedup.
+		for i, a := range d.Child.Output() {
+			keys = append(keys, plan.RefOf(a, i))
+		}
 	}
-	for i, k := range d.Keys {
+	for i, k := range keys {
 		t, ok := k.(expr.Typed)
 		if !ok {
 			return lay, fmt.Errorf("%w: deduplication key %s is not resolved", ErrQuery, k)

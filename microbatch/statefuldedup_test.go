@@ -359,3 +359,13 @@ func TestCheckDedupWithinNeedsWatermark(t *testing.T) {
 		t.Errorf("plain: %v", err)
 	}
 }
+
+// A Deduplicate without keys compares whole rows, as the batch operator.
+func TestDedupWithoutKeysUsesEveryColumn(t *testing.T) {
+	r := newDedupRig(t, arrow.Microsecond, nil, 0, false)
+	got := r.mustRun(0, "", r.batch(`{"user":"a","n":1}`, `{"user":"a","n":1}`, `{"user":"a","n":2}`, `{"user":null,"ts":null,"n":null}`),
+		r.batch(`{"user":null,"ts":null,"n":null}`))
+	wantRows(t, "batch 0", got, "a (null) 1", "a (null) 2", "(null) (null) (null)")
+	got = r.mustRun(1, "", r.batch(`{"user":"a","n":2}`, `{"user":"a","ts":"2026-01-01 00:00:00","n":2}`))
+	wantRows(t, "batch 1", got, "a 2026-01-01T00:00:00Z 2")
+}
