@@ -29,7 +29,7 @@ import (
 )
 
 var (
-	flagSeeds     = flag.Int("oracle.seeds", 0, "seeds per case and output mode in TestOracle (default 4 with -short, 25 without)")
+	flagSeeds     = flag.Int("oracle.seeds", 0, "seeds per case and output mode in TestOracle (default 3 with -short, 25 without)")
 	flagSeed      = flag.Uint64("oracle.seed", 0, "base seed; 0 picks one from the time (printed on failure)")
 	flagScenario  = flag.Uint64("oracle.scenario", 0, "run only this scenario seed (as printed by a failure)")
 	flagKnownBugs = flag.Bool("oracle.knownbugs", false, "also run the cases marked KnownBug")
@@ -69,7 +69,7 @@ func numSeeds() int {
 	case *flagSeeds > 0:
 		return *flagSeeds
 	case testing.Short():
-		return 4
+		return 3
 	}
 	return 25
 }
@@ -117,7 +117,7 @@ func inProcess(t *testing.T, c *Case, mode dataframe.OutputMode, seed uint64) (r
 	defer cancel()
 
 	rd := &renderer{c: c}
-	ckpt := filepath.Join(t.TempDir(), "ckpt")
+	ckpt := filepath.Join(scratchDir(t), "ckpt")
 	s := dataframe.NewSessionWith(dataframe.Config{Allocator: mem, ShufflePartitions: sc.partitions, BatchSize: sc.batchSize})
 	streams := make([]*memsrc.Stream, inputsOf(c))
 	ins := make([]*dataframe.DataFrame, len(streams))
