@@ -12,6 +12,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/sinks"
 )
@@ -22,7 +24,10 @@ import (
 //
 //	taskset -c 0 go test -run - -bench Sink -benchtime 20x ./sinks/kafka
 //
-// The broker runs in the same process, so its CPU is in events/cpu-s.
+// By default the broker runs in the same process, so its CPU is in
+// records/cpu-s; with $SLUICE_KAFKA_BENCH_BROKER set to the address of a
+// broker on another core (taskset -c 1 sluice dev kafka --addr
+// 127.0.0.1:19092) the numbers are the sink's own.
 func BenchmarkSinkTransactional(b *testing.B) {
 	const rows = 100_000
 	mem := memory.NewGoAllocator()
@@ -40,8 +45,8 @@ func BenchmarkSinkTransactional(b *testing.B) {
 	defer rec.Release()
 	for _, g := range []string{ExactlyOnce, AtLeastOnce} {
 		b.Run(g, func(b *testing.B) {
-			br := startBroker(b, 4, "out")
-			s := newSink(b, Options{BootstrapServers: br.Addr(), Topic: "out", DeliveryGuarantee: g, TransactionalID: "bench"})
+			addr, topic := benchBroker(b, 4, "out")
+			s := newSink(b, Options{BootstrapServers: addr, Topic: topic, DeliveryGuarantee: g, TransactionalID: "bench-" + topic})
 			if path := os.Getenv("SLUICE_KAFKA_PROFILE"); path != "" {
 				f, err := os.Create(path + ".sink." + g)
 				if err != nil {
@@ -70,4 +75,23 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchBroker is an embedded broker, or the one at
+// $SLUICE_KAFKA_BENCH_BROKER with a fresh topic.
+func benchBroker(b *testing.B, parts int32, topic string) (addr, name string) {
+	b.Helper()
+	if addr = os.Getenv("SLUICE_KAFKA_BENCH_BROKER"); addr == "" {
+		return startBroker(b, parts, topic).Addr(), topic
+	}
+	name = fmt.Sprintf("%s-%d", topic, time.Now().UnixNano())
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), parts, 1, nil, name); err != nil {
+		b.Fatal(err)
+	}
+	return addr, name
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/devkafka"
@@ -38,14 +39,38 @@ func ysbEvents(n int) [][]byte {
 
 const ysbSchema = "user_id STRING, page_id STRING, ad_id STRING, ad_type STRING, event_type STRING, event_time STRING, ip_address STRING"
 
-// loadYSB starts a broker with topic ysb holding n events over parts partitions.
-func loadYSB(b *testing.B, n int, parts int32) *devkafka.Broker {
-	br, err := devkafka.Start(context.Background(), devkafka.Config{Partitions: parts, Topics: []string{"ysb"}})
+// benchBroker is the broker of the benchmarks: an embedded one (its CPU
+// counts in the numbers), or the one at $SLUICE_KAFKA_BENCH_BROKER, e.g.
+// `taskset -c 1 sluice dev kafka --addr 127.0.0.1:19092` on another core,
+// so that events/cpu-s is the client's cost alone. Topics get a fresh
+// name per run.
+func benchBroker(b *testing.B, parts int32, topic string) (addr, name string) {
+	b.Helper()
+	ctx := context.Background()
+	if addr = os.Getenv("SLUICE_KAFKA_BENCH_BROKER"); addr == "" {
+		br, err := devkafka.Start(ctx, devkafka.Config{Partitions: parts, Topics: []string{topic}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { br.Close() })
+		return br.Addr(), topic
+	}
+	name = fmt.Sprintf("%s-%d", topic, time.Now().UnixNano())
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { br.Close() })
-	cl, err := br.Client(kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, parts, 1, nil, name); err != nil {
+		b.Fatal(err)
+	}
+	return addr, name
+}
+
+// loadYSB makes a topic holding n events over parts partitions.
+func loadYSB(b *testing.B, n int, parts int32) (addr, topic string) {
+	addr, topic = benchBroker(b, parts, "ysb")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerBatchCompression(kgo.NoCompression()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -53,7 +78,7 @@ func loadYSB(b *testing.B, n int, parts int32) *devkafka.Broker {
 	events := ysbEvents(1 << 14)
 	ctx := context.Background()
 	for i := 0; i < n; i++ {
-		cl.Produce(ctx, &kgo.Record{Topic: "ysb", Value: events[i%len(events)]}, func(_ *kgo.Record, err error) {
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Value: events[i%len(events)]}, func(_ *kgo.Record, err error) {
 			if err != nil {
 				panic(err)
 			}
@@ -62,7 +87,7 @@ func loadYSB(b *testing.B, n int, parts int32) *devkafka.Broker {
 	if err := cl.Flush(ctx); err != nil {
 		b.Fatal(err)
 	}
-	return br
+	return addr, topic
 }
 
 // BenchmarkSourceYSB reads n YSB events per iteration from kfake over
@@ -71,14 +96,15 @@ func loadYSB(b *testing.B, n int, parts int32) *devkafka.Broker {
 //
 //	taskset -c 0 go test -run - -bench SourceYSB -benchtime 3x ./sources/kafka
 //
-// The broker runs in the same process, so its CPU is in the numbers; the
-// CPU profile (-cpuprofile) shows its share under kfake.
+// By default the broker runs in the same process, so its CPU is in the
+// numbers (the CPU profile shows its share under kfake); see benchBroker
+// for measuring against a broker on another core.
 func BenchmarkSourceYSB(b *testing.B) {
 	const n = 1 << 19
-	br := loadYSB(b, n, 4)
+	addr, topic := loadYSB(b, n, 4)
 	for _, format := range []string{"json", "binary"} {
 		b.Run(format, func(b *testing.B) {
-			o := Options{BootstrapServers: br.Addr(), Subscribe: "ysb", StartingOffsets: "earliest", MaxOffsetsPerTrigger: 100_000,
+			o := Options{BootstrapServers: addr, Subscribe: topic, StartingOffsets: "earliest", MaxOffsetsPerTrigger: 100_000,
 				Mem: memory.NewGoAllocator(), Logger: nil}
 			if format == "json" {
 				o.ValueFormat, o.ValueSchema = "json", ysbSchema
