@@ -375,3 +375,48 @@ func TestKafkaJSONPipeline(t *testing.T) {
 		t.Fatalf("SQL from_json/to_json: %v %v", rows, err)
 	}
 }
+
+// A broker restart (same address and data directory) in the middle of a
+// running query: the query rides it out and the output stays exactly once.
+func TestKafkaBrokerRestartMidStream(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := context.Background()
+	dir := t.TempDir()
+	b, err := devkafka.Start(ctx, devkafka.Config{DataDir: dir, Partitions: 2, Topics: []string{"in", "out"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := b.Addr()
+	kafkaProduce(t, b, "in", "a=1", "b=2")
+	s := NewSessionWith(Config{Allocator: mem})
+	q, err := s.ReadStreamFormat("kafka").Option("kafka.bootstrap.servers", addr).Option("subscribe", "in").
+		Option("startingOffsets", "earliest").Load().
+		WriteStream().Format("kafka").Option("kafka.bootstrap.servers", addr).Option("topic", "out").
+		Option("checkpointLocation", t.TempDir()).Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Stop(ctx)
+	if err := q.ProcessAllAvailable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	time.Sleep(300 * time.Millisecond) // the query meets a dead broker
+	b, err = devkafka.Start(ctx, devkafka.Config{DataDir: dir, Addr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	kafkaProduce(t, b, "in", "c=3", "d=4")
+	if err := q.ProcessAllAvailable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Exception(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a=1", "b=2", "c=3", "d=4"}
+	if got := kafkaConsume(t, b, "out", len(want)); !slices.Equal(got, want) {
+		t.Fatalf("out holds %v, want %v", got, want)
+	}
+}
