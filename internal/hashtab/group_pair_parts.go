@@ -96,17 +96,16 @@ func (p *pairImpl) decide(va, vb *colView) {
 	var distinct [2]int
 	var switches [2]int
 	var seen [2][partMaxSample + 1]uint64
+	var sw [2]switchCounter
 	m := 0
-	last := [2]uint64{}
 	for i := 0; i < va.n && m < partSample; i++ {
 		if va.isNull(i) || vb.isNull(i) {
 			continue
 		}
 		for c, v := range [2]uint64{va.u64[i], vb.u64[i]} {
-			if m > 0 && v != last[c] {
+			if sw[c].costly(v, m == 0) {
 				switches[c]++
 			}
-			last[c] = v
 			if distinct[c] <= partMaxSample {
 				found := false
 				for _, s := range seen[c][:distinct[c]] {
@@ -144,12 +143,34 @@ func (p *pairImpl) clustered(va, vb *colView) bool {
 	}
 	vals := v.u64[:v.n]
 	switches := 0
-	for i := 1; i < len(vals); i++ {
-		if vals[i] != vals[i-1] {
+	var sw switchCounter
+	for i, x := range vals {
+		if sw.costly(x, i == 0) {
 			switches++
 		}
 	}
 	return switches*64 <= len(vals)
+}
+
+// switchCounter follows a partition column row by row and tells which
+// rows change to a value other than the last two: the rows of a batch
+// near a window boundary (late events) alternate between two windows,
+// which findPartedIn switches between at no cost.
+type switchCounter struct{ cur, prev uint64 }
+
+func (s *switchCounter) costly(v uint64, first bool) bool {
+	switch {
+	case first:
+		s.cur, s.prev = v, v
+		return false
+	case v == s.cur:
+		return false
+	case v == s.prev:
+		s.cur, s.prev = v, s.cur
+		return false
+	}
+	s.cur, s.prev = v, s.cur
+	return true
 }
 
 // toFlat moves every group into the flat table and leaves the partitioned
@@ -248,9 +269,11 @@ func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colV
 	anyNull := va.nulls > 0 || vb.nulls > 0
 	// One pass in row order (first-seen numbering). Consecutive rows
 	// share a sub-table, found again only when the partition value
-	// changes; the hot sub-table is small enough to stay in cache, so
-	// unlike the flat table there is no separate pass to touch slots.
+	// changes to one other than the last two; the hot sub-tables are
+	// small enough to stay in cache, so unlike the flat table there is no
+	// separate pass to touch slots.
 	cur, pt := uint64(0), (*part[K])(nil)
+	prev, prevIdx, curIdx := uint64(0), int32(-1), int32(-1)
 	for i := range n {
 		if anyNull && (va.isNull(i) || vb.isNull(i)) {
 			var err error
@@ -260,16 +283,24 @@ func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colV
 			continue
 		}
 		if v := pvals[i]; v != cur || pt == nil {
-			idx, full := pp.partOf(v, create)
-			if full {
-				p.toFlat()
-				return i, nil
+			idx := prevIdx
+			if v != prev || idx < 0 {
+				var full bool
+				idx, full = pp.partOf(v, create)
+				if full {
+					p.toFlat()
+					return i, nil
+				}
+				if idx < 0 { // partition value never seen (Lookup)
+					gids[i] = NoGroup
+					continue
+				}
 			}
-			if idx < 0 { // partition value never seen (Lookup)
-				gids[i] = NoGroup
-				continue
+			// (partOf may have grown *parts: take the pointer afresh.)
+			if pt != nil {
+				prev, prevIdx = cur, curIdx
 			}
-			cur, pt = v, &(*parts)[idx]
+			cur, curIdx, pt = v, idx, &(*parts)[idx]
 		}
 		if checkFit && !fits32(kvals[i]) {
 			gids[i] = NoGroup

@@ -236,3 +236,63 @@ func TestPairKeys(t *testing.T) {
 		}
 	}
 }
+
+// Events near a window boundary arrive a little out of order, so the rows
+// of a batch alternate between two windows there: the table stays
+// partitioned (switching between the last two sub-tables is free) and
+// agrees with the oracle. Rows jumping among many windows still make it
+// flat.
+func TestPairPartitionedBoundaryJitter(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rng := rand.New(rand.NewPCG(8, 9))
+	g, err := New([]arrow.DataType{i64, i64}, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Release()
+	o := newOracle()
+	const n = 20000
+	for b := range 6 {
+		ub, wb := array.NewInt64Builder(mem), array.NewInt64Builder(mem)
+		for i := range n {
+			w := int64(b*2 + i*2/n) // two windows per batch
+			if i > n/2-3000 && i < n/2+3000 && rng.IntN(2) == 0 {
+				w ^= 1 // the boundary zone: half the rows late or early
+			}
+			ub.Append(int64(rng.IntN(3000)))
+			wb.Append(w * 300_000)
+		}
+		cols := []arrow.Array{ub.NewArray(), wb.NewArray()}
+		ub.Release()
+		wb.Release()
+		gids := make([]uint32, n)
+		if err := g.Insert(cols, gids); err != nil {
+			t.Fatal(err)
+		}
+		o.check(t, cols, gids, true)
+		releaseAll(cols)
+		if p := g.impl.(*pairImpl); p.mode != pairParted {
+			t.Fatalf("batch %d: mode %d, want partitioned", b, p.mode)
+		}
+	}
+	checkKeys(t, mem, g, o, rng)
+	// Many windows in turn: flat from now on.
+	ub, wb := array.NewInt64Builder(mem), array.NewInt64Builder(mem)
+	for i := range n {
+		ub.Append(int64(rng.IntN(3000)))
+		wb.Append(int64(i%7) * 300_000)
+	}
+	cols := []arrow.Array{ub.NewArray(), wb.NewArray()}
+	ub.Release()
+	wb.Release()
+	defer releaseAll(cols)
+	gids := make([]uint32, n)
+	if err := g.Insert(cols, gids); err != nil {
+		t.Fatal(err)
+	}
+	o.check(t, cols, gids, true)
+	if p := g.impl.(*pairImpl); p.mode != pairFlat {
+		t.Fatalf("mode %d after an unclustered batch, want flat", p.mode)
+	}
+}
