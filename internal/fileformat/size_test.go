@@ -31,3 +31,17 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseSize: any text either parses to a non-negative size or is an
+// error naming the text; nothing panics.
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"128MB", "1.5GiB", "64k", "0", "", "12XB", "9e99", ".", "1..2m", " 7 tb "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseSize(s)
+		if err == nil && n < 0 {
+			t.Fatalf("ParseSize(%q) = %d", s, n)
+		}
+	})
+}

@@ -64,3 +64,17 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseDuration: nothing panics; a parsed duration from the "d" form
+// is never negative.
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"7d", "90s", "7 days", "1 hour", "-1h", "1e9d", "d", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDuration(s)
+		if err == nil && strings.HasSuffix(strings.TrimSpace(s), "d") && d < 0 {
+			t.Fatalf("ParseDuration(%q) = %v", s, d)
+		}
+	})
+}
