@@ -65,7 +65,11 @@ func openFileSource(format string) func(ctx context.Context, s *Session, o Forma
 // only: the sink refuses other modes at Start, with the reason).
 func openFileSink(format string) func(ctx context.Context, s *Session, o FormatOptions) (sinks.Sink, error) {
 	return func(ctx context.Context, s *Session, o FormatOptions) (sinks.Sink, error) {
-		if len(o.Paths) == 0 {
+		hasPath := len(o.Paths) > 0
+		for k := range o.Options {
+			hasPath = hasPath || strings.EqualFold(k, "path")
+		}
+		if !hasPath {
 			return nil, fmt.Errorf("option path is required: the output directory (a local path, file:///path or s3://bucket/prefix), as in Option(\"path\", \"out/\")")
 		}
 		if o.Input != nil {
