@@ -124,33 +124,40 @@ func openAggOperator(ctx context.Context, ck checkpointStore, a *plan.Aggregate,
 // its end, a timestamp when the watermark passes it, so a key expires at
 // (window end) or (timestamp + 1µs) <= watermark; see expireUpTo.
 func eventTimeOf(k int) state.EventTimeFunc {
-	return func(keys []arrow.Array, out []int64) error {
+	return func(keys []arrow.Array, rows []int, out []int64) error {
 		col := keys[k]
+		var ends *array.Timestamp
+		var parent arrow.Array
 		switch c := col.(type) {
 		case *array.Struct:
-			ends, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
+			e, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
 			if !ok {
 				return fmt.Errorf("%w: event-time key %s has no timestamp end", ErrQuery, col.DataType())
 			}
-			vals := ends.TimestampValues()
-			for i := range out {
-				if c.IsNull(i) || ends.IsNull(i) {
-					out[i] = state.NoEventTime
-				} else {
-					out[i] = int64(vals[i])
-				}
-			}
+			ends, parent = e, c
 		case *array.Timestamp:
-			vals := c.TimestampValues()
-			for i := range out {
-				if c.IsNull(i) || int64(vals[i]) == math.MaxInt64 {
-					out[i] = state.NoEventTime
-				} else {
-					out[i] = int64(vals[i]) + 1
-				}
-			}
+			ends = c
 		default:
 			return fmt.Errorf("%w: event-time key of type %s", ErrQuery, col.DataType())
+		}
+		vals := ends.TimestampValues()
+		noNulls := ends.NullN() == 0 && (parent == nil || parent.NullN() == 0)
+		for j := range out {
+			i := j
+			if rows != nil {
+				i = rows[j]
+			}
+			v := int64(vals[i])
+			switch {
+			case !noNulls && ((parent != nil && parent.IsNull(i)) || ends.IsNull(i)):
+				out[j] = state.NoEventTime
+			case parent != nil:
+				out[j] = v // a window closes when the watermark reaches its end
+			case v == math.MaxInt64:
+				out[j] = state.NoEventTime
+			default:
+				out[j] = v + 1 // a timestamp when the watermark passes it
+			}
 		}
 		return nil
 	}

@@ -210,14 +210,18 @@ func windowSpec() OperatorSpec {
 }
 
 // windowEnd is the EventTimeFunc of windowSpec keys.
-func windowEnd(keys []arrow.Array, out []int64) error {
+func windowEnd(keys []arrow.Array, rows []int, out []int64) error {
 	w := keys[0].(*array.Struct)
 	end := w.Field(1).(*array.Timestamp)
-	for i := range out {
+	for j := range out {
+		i := j
+		if rows != nil {
+			i = rows[j]
+		}
 		if w.IsNull(i) || end.IsNull(i) {
-			out[i] = NoEventTime
+			out[j] = NoEventTime
 		} else {
-			out[i] = int64(end.Value(i))
+			out[j] = int64(end.Value(i))
 		}
 	}
 	return nil

@@ -17,11 +17,12 @@ import (
 // column, never a gather of keys or values of the whole table. The column
 // is not written to the files: it is a function of the keys.
 
-// EventTimeFunc writes to out[i] the event time of key row i (any unit;
-// Expire compares with the same unit), or NoEventTime for a key that never
-// expires (a NULL event time). The key columns are of the store's key types
+// EventTimeFunc writes to out[j] the event time of key row rows[j] (of
+// every row i to out[i] when rows is nil), in any unit (Expire compares
+// with the same unit), or NoEventTime for a key that never expires (a
+// NULL event time). The key columns are of the store's key types
 // (dictionaries decoded).
-type EventTimeFunc func(keys []arrow.Array, out []int64) error
+type EventTimeFunc func(keys []arrow.Array, rows []int, out []int64) error
 
 // NoEventTime marks a key that Expire never removes.
 const NoEventTime = math.MaxInt64
@@ -159,16 +160,12 @@ func (c *timeCol) expired(live bitset, upTo int64, dst []uint32) ([]uint32, int6
 // records them for their slots.
 func (s *Store) setTimes(keys []arrow.Array, slots []uint32, rows []int) error {
 	t := s.t
-	n := 0
-	if len(keys) > 0 {
-		n = keys[0].Len()
-	}
-	s.timeBuf = growDouble(s.timeBuf[:0], n)
-	if err := s.opts.EventTime(keys, s.timeBuf); err != nil {
+	s.timeBuf = growDouble(s.timeBuf[:0], len(rows))
+	if err := s.opts.EventTime(keys, rows, s.timeBuf); err != nil {
 		return fmt.Errorf("%s: event time of keys: %w", s.label(), err)
 	}
-	for _, r := range rows {
-		tm := s.timeBuf[r]
+	for j, r := range rows {
+		tm := s.timeBuf[j]
 		t.times.set(slots[r], tm)
 		t.minTime = min(t.minTime, tm)
 	}
@@ -196,7 +193,7 @@ func (s *Store) initTimes(t *table) error {
 			return err
 		}
 		buf = buf[:len(sel)]
-		err = s.opts.EventTime(keys, buf)
+		err = s.opts.EventTime(keys, nil, buf)
 		releaseAll(keys)
 		if err != nil {
 			return fmt.Errorf("%s: event time of keys: %w", s.label(), err)

@@ -16,16 +16,20 @@ import (
 
 // windowTime is the EventTimeFunc of pairSpec keys read as (user, window
 // end): the window column, NoEventTime when NULL.
-func windowTime(keys []arrow.Array, out []int64) error {
+func windowTime(keys []arrow.Array, rows []int, out []int64) error {
 	w, ok := keys[1].(*array.Int64)
 	if !ok {
 		return fmt.Errorf("window key is %s", keys[1].DataType())
 	}
-	for i := range out {
+	for j := range out {
+		i := j
+		if rows != nil {
+			i = rows[j]
+		}
 		if w.IsNull(i) {
-			out[i] = NoEventTime
+			out[j] = NoEventTime
 		} else {
-			out[i] = w.Value(i)
+			out[j] = w.Value(i)
 		}
 	}
 	return nil
@@ -166,7 +170,7 @@ func TestExpireErrors(t *testing.T) {
 	if _, err := st2.Expire(1, 0, nil); !errors.Is(err, ErrBadInput) {
 		t.Fatalf("Expire without EventTime: %v", err)
 	}
-	op3, st3 := openStore(t, storage.NewMem(), pairSpec(1), Options{Mem: mem, EventTime: func([]arrow.Array, []int64) error { return boom }})
+	op3, st3 := openStore(t, storage.NewMem(), pairSpec(1), Options{Mem: mem, EventTime: func([]arrow.Array, []int, []int64) error { return boom }})
 	defer op3.Close()
 	must(t, st3.Load(ctx, 0))
 	ku = i64s(mem, []int64{1}, nil)
