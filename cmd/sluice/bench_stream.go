@@ -280,7 +280,7 @@ func runClicksStream(ctx context.Context, s *dataframe.Session, schema *arrow.Sc
 }
 
 // upsertSink folds update-mode rows (window, user_id, clicks) into the
-// final table: a row replaces the count of its (window start, user_id).
+// final table: a row replaces the count of its (window, user_id).
 // Replaying a batch writes the same counts again, so it is idempotent.
 type upsertSink struct {
 	mu     sync.Mutex
@@ -289,13 +289,7 @@ type upsertSink struct {
 	gids   []uint32
 }
 
-func newUpsertSink() (*upsertSink, error) {
-	g, err := hashtab.New([]arrow.DataType{arrow.FixedWidthTypes.Timestamp_us, arrow.PrimitiveTypes.Int64}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &upsertSink{g: g}, nil
-}
+func newUpsertSink() (*upsertSink, error) { return &upsertSink{}, nil }
 
 func (u *upsertSink) AddBatch(ctx context.Context, batchID int64, mode sinks.OutputMode, rows array.RecordReader) error {
 	u.mu.Lock()
@@ -325,8 +319,15 @@ func (u *upsertSink) add(b arrow.RecordBatch) error {
 	if w.NullN() > 0 || cnt.NullN() > 0 {
 		return fmt.Errorf("a window or count is NULL")
 	}
+	if u.g == nil {
+		g, err := hashtab.New([]arrow.DataType{w.DataType(), b.Column(1).DataType()}, nil)
+		if err != nil {
+			return err
+		}
+		u.g = g
+	}
 	u.gids = slices.Grow(u.gids[:0], n)[:n]
-	if err := u.g.Insert([]arrow.Array{w.Field(0), b.Column(1)}, u.gids); err != nil {
+	if err := u.g.Insert([]arrow.Array{w, b.Column(1)}, u.gids); err != nil {
 		return err
 	}
 	if ng := u.g.Len(); ng > len(u.counts) {
@@ -354,7 +355,9 @@ func (u *upsertSink) summary() clicksSummary {
 func (u *upsertSink) Close() error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.g.Release()
+	if u.g != nil {
+		u.g.Release()
+	}
 	return nil
 }
 
