@@ -664,17 +664,25 @@ func dedupExpired(rm, slots []uint32, col arrow.Array, limitUs int64) ([]uint32,
 // store's Expire(watermark) removes a key once its time is at or below
 // the watermark. NULL never expires.
 func dedupKeyTime(k int) state.EventTimeFunc {
-	return func(keys []arrow.Array, out []int64) error {
+	return func(keys []arrow.Array, rows []int, out []int64) error {
 		et, err := dedupTimesOf(keys[k])
 		if err != nil {
 			return err
 		}
-		for i := range out {
+		at := func(i int) int64 {
 			if et.null(i) {
-				out[i] = state.NoEventTime
-			} else {
-				out[i] = et.us(i)
+				return state.NoEventTime
 			}
+			return et.us(i)
+		}
+		if rows == nil {
+			for i := range out {
+				out[i] = at(i)
+			}
+			return nil
+		}
+		for j, r := range rows {
+			out[j] = at(r)
 		}
 		return nil
 	}

@@ -329,14 +329,14 @@ func TestDedupKeyEventTime(t *testing.T) {
 	defer ms.Release()
 	at := func(m int) int64 { return time.Date(2026, 1, 1, 0, m, 0, 0, time.UTC).UnixMicro() }
 	out := make([]int64, 4)
-	if err := dedupKeyTime(1)([]arrow.Array{ms, col}, out); err != nil || !slices.Equal(out, []int64{at(5), state.NoEventTime, at(10), state.NoEventTime}) {
+	if err := dedupKeyTime(1)([]arrow.Array{ms, col}, nil, out); err != nil || !slices.Equal(out, []int64{at(5), state.NoEventTime, at(10), state.NoEventTime}) {
 		t.Errorf("window key times %v, %v", out, err)
 	}
-	if err := dedupKeyTime(0)([]arrow.Array{ms, col}, out); err != nil || !slices.Equal(out, []int64{state.NoEventTime, at(5), at(10), state.NoEventTime}) {
+	if err := dedupKeyTime(0)([]arrow.Array{ms, col}, nil, out); err != nil || !slices.Equal(out, []int64{state.NoEventTime, at(5), at(10), state.NoEventTime}) {
 		t.Errorf("ms timestamp key times %v, %v", out, err)
 	}
-	if err := dedupKeyTime(0)([]arrow.Array{col.(*array.Struct).Field(0)}, out[:4]); err != nil {
-		t.Error(err)
+	if err := dedupKeyTime(0)([]arrow.Array{ms, col}, []int{2, 1}, out[:2]); err != nil || !slices.Equal(out[:2], []int64{at(10), at(5)}) {
+		t.Errorf("selected rows' times %v, %v", out[:2], err)
 	}
 }
 
