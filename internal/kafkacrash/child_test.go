@@ -61,7 +61,7 @@ const (
 var points = []string{
 	"before-offsets",   // about to write offsets/N
 	"after-offsets",    // offsets/N durable, nothing of the batch written to Kafka
-	"sink-mid-txn",     // a record batch of the transaction is on the broker, not committed
+	"sink-mid-txn",     // a record batch was acknowledged (the hook may run a little late: usually mid-transaction)
 	"sink-batch-id",    // the TxnOffsetCommit with the batch id was sent
 	"sink-end-txn",     // the EndTxn (commit) request was sent: committed or not, the child never knows
 	"after-sink",       // the transaction committed; commits/N not written
