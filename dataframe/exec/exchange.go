@@ -115,6 +115,17 @@ func (e *Exchange) run(ctx context.Context, tc *TaskContext) *shuffled {
 	return sh
 }
 
+// releaseUntaken frees the partitions no task took: an execution cut
+// short (a cancelled batch) would otherwise hold them for good.
+func (sh *shuffled) releaseUntaken() {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for p, bs := range sh.parts {
+		ReleaseBatches(bs)
+		sh.parts[p] = nil
+	}
+}
+
 // ownedIter yields batches it owns; Close releases the rest.
 type ownedIter struct {
 	batches []arrow.RecordBatch

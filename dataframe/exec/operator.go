@@ -77,6 +77,19 @@ func (tc *TaskContext) Shared(key any, init func() any) any {
 	return c.v
 }
 
+// releaseShared frees what shared work still holds for tasks that never
+// ran; it is called once an execution failed and all its tasks ended.
+func (tc *TaskContext) releaseShared() {
+	tc.shared.Range(func(_, v any) bool {
+		c := v.(*sharedCell)
+		c.once.Do(func() {}) // waits for an init in flight
+		if r, ok := c.v.(interface{ releaseUntaken() }); ok {
+			r.releaseUntaken()
+		}
+		return true
+	})
+}
+
 type sharedCell struct {
 	once sync.Once
 	v    any
@@ -206,6 +219,7 @@ func Collect(ctx context.Context, tc *TaskContext, op Operator) ([]arrow.RecordB
 		for _, b := range out {
 			b.Release()
 		}
+		tc.releaseShared()
 		return nil, err
 	}
 	return out, nil
