@@ -128,6 +128,21 @@ func (f *fixedImpl) nullGroup(create bool) (uint32, error) {
 	return f.nullGid, nil
 }
 
+func (f *fixedImpl) gatherFixed(_ int, sel []uint32, dst []uint64) []bool {
+	if sel == nil {
+		copy(dst, f.keys)
+	} else {
+		for i, g := range sel {
+			dst[i] = f.keys[g]
+		}
+	}
+	var nb nullBits
+	if f.nullGid != NoGroup {
+		nb.set(f.nullGid)
+	}
+	return gatherNull(&nb, len(f.keys), sel)
+}
+
 func (f *fixedImpl) column(_ int, sel []uint32) ([]uint64, []string, []bool) {
 	var nb nullBits
 	if f.nullGid != NoGroup {

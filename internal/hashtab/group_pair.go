@@ -200,6 +200,11 @@ func (p *pairImpl) rebuild(c int) {
 	})
 }
 
+func (p *pairImpl) gatherFixed(c int, sel []uint32, dst []uint64) []bool {
+	p.keys.columnInto(c, sel, dst)
+	return gatherNull(&p.nulls[c], p.keys.len(), sel)
+}
+
 func (p *pairImpl) column(c int, sel []uint32) ([]uint64, []string, []bool) {
 	return p.keys.column(c, sel), nil, gatherNull(&p.nulls[c], p.keys.len(), sel)
 }

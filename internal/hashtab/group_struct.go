@@ -193,7 +193,7 @@ func (sc *structCodes) build(mem memory.Allocator, codes []uint64, null []bool) 
 		}
 		sel[i] = uint32(c)
 	}
-	children, err := sc.g.Keys(mem, sel)
+	children, err := sc.children(mem, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -213,4 +213,42 @@ func (sc *structCodes) build(mem memory.Allocator, codes []uint64, null []bool) 
 	}
 	defer data.Release()
 	return array.MakeFromData(data), nil
+}
+
+// children gathers the fields of the struct values coded sel. Fields of 8
+// bytes are looked up in the (few) distinct values and written straight
+// into their Arrow buffers; others go through the inner Grouper's Keys.
+func (sc *structCodes) children(mem memory.Allocator, sel []uint32) ([]arrow.Array, error) {
+	fg, ok := sc.g.impl.(fixedGatherer)
+	if !ok || len(sel) < 4*sc.g.Len() {
+		return sc.g.Keys(mem, sel)
+	}
+	out := make([]arrow.Array, 0, len(sc.g.kts))
+	for c, kt := range sc.g.kts {
+		if sc.g.codes[c] != nil || kt.kind != kindFixed || kt.width != 8 {
+			// Not a flat 8-byte field: the general path for all.
+			for _, a := range out {
+				a.Release()
+			}
+			return sc.g.Keys(mem, sel)
+		}
+	}
+	distinct := make([]uint64, sc.g.Len())
+	for c, kt := range sc.g.kts {
+		dnull := fg.gatherFixed(c, nil, distinct)
+		out = append(out, gatherWide(mem, kt, len(sel), func(dst []uint64) []bool {
+			var null []bool
+			if dnull != nil {
+				null = make([]bool, len(sel))
+			}
+			for i, code := range sel {
+				dst[i] = distinct[code]
+				if dnull != nil {
+					null[i] = dnull[code]
+				}
+			}
+			return null
+		}))
+	}
+	return out, nil
 }

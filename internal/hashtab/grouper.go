@@ -3,6 +3,7 @@ package hashtab
 import (
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -246,7 +247,17 @@ func (g *Grouper) Keys(mem memory.Allocator, sel []uint32) ([]arrow.Array, error
 		}
 	}
 	out := make([]arrow.Array, 0, len(g.kts))
+	n := ng
+	if sel != nil {
+		n = len(sel)
+	}
 	for c, kt := range g.kts {
+		if fg, ok := g.impl.(fixedGatherer); ok && g.codes[c] == nil && kt.kind == kindFixed && kt.width == 8 {
+			// Straight into the Arrow buffer: 8-byte keys are stored as
+			// themselves (floats already normalised).
+			out = append(out, gatherWide(mem, kt, n, func(dst []uint64) []bool { return fg.gatherFixed(c, sel, dst) }))
+			continue
+		}
 		vals, strs, null := g.impl.column(c, sel)
 		var arr arrow.Array
 		var err error
@@ -264,6 +275,23 @@ func (g *Grouper) Keys(mem memory.Allocator, sel []uint32) ([]arrow.Array, error
 		out = append(out, arr)
 	}
 	return out, nil
+}
+
+// fixedGatherer is implemented by the tables that can write an 8-byte
+// key column straight into a buffer: fill writes the values to dst and
+// returns which are NULL (nil: none).
+type fixedGatherer interface {
+	gatherFixed(c int, sel []uint32, dst []uint64) (null []bool)
+}
+
+// gatherWide builds an 8-byte key column of n rows whose values fill
+// writes into the Arrow buffer itself.
+func gatherWide(mem memory.Allocator, kt keyType, n int, fill func(dst []uint64) []bool) arrow.Array {
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(n * 8)
+	null := fill(unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(buf.Bytes()))), n))
+	valid, nulls := validityBuffer(mem, null)
+	return makeArray(kt.dt, n, []*memory.Buffer{valid, buf}, nulls)
 }
 
 // Compact keeps only the groups g with keep[g] set, renumbered 0, 1, ...

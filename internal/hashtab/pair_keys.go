@@ -143,6 +143,49 @@ func (k *pairKeys) memoryBytes() int64 {
 	return b
 }
 
+// columnInto writes part c of the groups in sel (all when nil) to dst,
+// which has room for them.
+func (k *pairKeys) columnInto(c int, sel []uint32, dst []uint64) {
+	if sel == nil {
+		dst = dst[:0]
+		if k.wide {
+			for _, s := range k.wideS {
+				for _, e := range s {
+					if c == 0 {
+						dst = append(dst, e.a)
+					} else {
+						dst = append(dst, e.b)
+					}
+				}
+			}
+			return
+		}
+		shift := uint(32 * c)
+		for _, s := range k.narrow {
+			for _, x := range s {
+				dst = append(dst, uint64(int64(int32(uint32(x>>shift)))))
+			}
+		}
+		return
+	}
+	dst = dst[:len(sel)]
+	if k.wide {
+		for i, g := range sel {
+			e := &k.wideS[g>>keySegBits][g&keySegMask]
+			if c == 0 {
+				dst[i] = e.a
+			} else {
+				dst[i] = e.b
+			}
+		}
+		return
+	}
+	shift := uint(32 * c)
+	for i, g := range sel {
+		dst[i] = uint64(int64(int32(uint32(k.narrow[g>>keySegBits][g&keySegMask] >> shift))))
+	}
+}
+
 // column gathers part c (0: a, 1: b) of the groups in sel (all when nil).
 func (k *pairKeys) column(c int, sel []uint32) []uint64 {
 	if sel == nil {
