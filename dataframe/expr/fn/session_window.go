@@ -23,15 +23,16 @@ var sessionWindowFuncs = []*expr.Function{
 }
 
 func bindSessionWindow(args []expr.Arg) (*expr.Binding, error) {
-	var cast []arrow.DataType
+	tsCast := false
 	switch id := args[0].Type.ID(); {
 	case arrow.TypeEqual(args[0].Type, expr.Timestamp) || id == arrow.NULL:
 	case id == arrow.DATE32 || expr.IsString(args[0].Type):
-		cast = []arrow.DataType{expr.Timestamp, nil}
+		tsCast = true
 	default:
 		return nil, fmt.Errorf("%w: session_window's first argument must be a timestamp, got %s", expr.ErrType, expr.TypeName(args[0].Type))
 	}
 	var gap *arrow.MonthDayNanoInterval
+	gapCast := false
 	switch id := args[1].Type.ID(); {
 	case id == arrow.INTERVAL_MONTH_DAY_NANO:
 		if c := args[1].Const; c != nil && c.Value != nil {
@@ -42,6 +43,7 @@ func bindSessionWindow(args []expr.Arg) (*expr.Binding, error) {
 			gap = &v
 		}
 	case expr.IsString(args[1].Type) || id == arrow.NULL:
+		gapCast = true
 		if c := args[1].Const; c != nil && c.Value != nil {
 			v, err := expr.ParseInterval(c.Value.(string))
 			if err != nil {
@@ -50,23 +52,27 @@ func bindSessionWindow(args []expr.Arg) (*expr.Binding, error) {
 			if err := checkGapLiteral(v); err != nil {
 				return nil, err
 			}
-		}
-		if cast == nil {
-			cast = []arrow.DataType{nil, expr.Interval}
-		} else {
-			cast[1] = expr.Interval
+			gap = &v
 		}
 	default:
 		return nil, fmt.Errorf("%w: session_window's gap duration must be an interval or interval text like '5 minutes', got %s", expr.ErrType, expr.TypeName(args[1].Type))
 	}
-	if cast != nil {
+	var cast []arrow.DataType
+	if tsCast || gapCast {
+		cast = []arrow.DataType{nil, nil}
+		if tsCast {
+			cast[0] = expr.Timestamp
+		}
+		if gapCast {
+			cast[1] = expr.Interval
+		}
+	}
+	if tsCast {
+		// Bound again over the timestamp (the analyzer does).
 		return &expr.Binding{Cast: cast}, nil
 	}
-	var tsConst *expr.Literal
-	if args[0].Const != nil {
-		tsConst = args[0].Const
-	}
-	return &expr.Binding{Type: WindowType, Nullable: true, ConstArgs: true,
+	tsConst := args[0].Const
+	return &expr.Binding{Type: WindowType, Nullable: true, ConstArgs: true, Cast: cast,
 		Kernel: func(ec *expr.EvalContext, in []arrow.Array, n int) (arrow.Array, error) {
 			ts := in[0]
 			if ts == nil {
