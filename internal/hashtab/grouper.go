@@ -303,6 +303,9 @@ func (g *Grouper) Compact(keep []bool) ([]uint32, error) {
 	if len(keep) != g.Len() {
 		return nil, fmt.Errorf("%w: keep has %d entries for %d groups", ErrBadInput, len(keep), g.Len())
 	}
+	if p, ok := g.impl.(*pairImpl); ok {
+		return p.compact(keep), nil
+	}
 	sel := make([]uint32, 0, len(keep))
 	for id, k := range keep {
 		if k {

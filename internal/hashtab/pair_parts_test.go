@@ -296,3 +296,105 @@ func TestPairPartitionedBoundaryJitter(t *testing.T) {
 		t.Fatalf("mode %d after an unclustered batch, want flat", p.mode)
 	}
 }
+
+// Compact of the pair table in each mode (partitioned with whole windows
+// dropped, with some keys of a window dropped, flat, with NULL keys):
+// kept groups keep their order, keys and lookups; dropped keys come back
+// as new groups; the table stays in its mode.
+func TestPairCompact(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	for _, tc := range []struct {
+		name  string
+		types []arrow.DataType
+		batch func(rng *rand.Rand, b int) []arrow.Array
+		keep  func(rng *rand.Rand, keys []arrow.Array, g int) bool
+		mode  pairMode
+	}{
+		{"whole windows", []arrow.DataType{i64, i64},
+			func(rng *rand.Rand, b int) []arrow.Array { return windowBatch(mem, rng, 4000, 500, 1000, int64(b*4), false) },
+			func(rng *rand.Rand, keys []arrow.Array, g int) bool {
+				return keys[1].IsNull(g) || keys[1].(*array.Int64).Value(g) >= 6*300_000
+			}, pairParted},
+		{"some keys of a window", []arrow.DataType{i64, i64},
+			func(rng *rand.Rand, b int) []arrow.Array { return windowBatch(mem, rng, 4000, 500, 1000, int64(b*4), true) },
+			func(rng *rand.Rand, keys []arrow.Array, g int) bool { return rng.IntN(3) > 0 }, pairParted},
+		{"struct windows", []arrow.DataType{windowType, i64},
+			func(rng *rand.Rand, b int) []arrow.Array {
+				return genCols(t, mem, rng, []arrow.DataType{windowType, i64}, 3000, genOpts{card: 100, nullProb: 0.02})
+			},
+			func(rng *rand.Rand, keys []arrow.Array, g int) bool { return rng.IntN(2) > 0 }, 0},
+		{"flat", []arrow.DataType{i64, i64},
+			func(rng *rand.Rand, b int) []arrow.Array {
+				return genCols(t, mem, rng, []arrow.DataType{i64, i64}, 3000, genOpts{card: 300, nullProb: 0.05})
+			},
+			func(rng *rand.Rand, keys []arrow.Array, g int) bool { return rng.IntN(2) > 0 }, pairFlat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(11, 12))
+			g, err := New(tc.types, mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Release()
+			o := newOracle()
+			var batches [][]arrow.Array
+			for b := range 3 {
+				cols := tc.batch(rng, b)
+				gids := make([]uint32, cols[0].Len())
+				if err := g.Insert(cols, gids); err != nil {
+					t.Fatal(err)
+				}
+				o.check(t, cols, gids, true)
+				batches = append(batches, cols)
+			}
+			defer func() {
+				for _, b := range batches {
+					releaseAll(b)
+				}
+			}()
+			mode := g.impl.(*pairImpl).mode
+			if tc.mode != 0 && mode != tc.mode {
+				t.Fatalf("mode %d before Compact, want %d", mode, tc.mode)
+			}
+			keys, err := g.Keys(mem, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keep := make([]bool, g.Len())
+			o2 := newOracle()
+			for i := range keep {
+				if keep[i] = tc.keep(rng, keys, i); keep[i] {
+					k := o.first[i]
+					o2.ids[k] = uint32(len(o2.first))
+					o2.first = append(o2.first, k)
+				}
+			}
+			releaseAll(keys)
+			if _, err := g.Compact(keep); err != nil {
+				t.Fatal(err)
+			}
+			if g.impl.(*pairImpl).mode != mode {
+				t.Fatalf("Compact changed the mode from %d to %d", mode, g.impl.(*pairImpl).mode)
+			}
+			if g.Len() != len(o2.first) {
+				t.Fatalf("Len %d after Compact, want %d", g.Len(), len(o2.first))
+			}
+			checkKeys(t, mem, g, o2, rng)
+			for _, cols := range batches {
+				gids := make([]uint32, cols[0].Len())
+				if err := g.Lookup(cols, gids); err != nil {
+					t.Fatal(err)
+				}
+				o2.check(t, cols, gids, false)
+			}
+			for _, cols := range batches {
+				gids := make([]uint32, cols[0].Len())
+				if err := g.Insert(cols, gids); err != nil {
+					t.Fatal(err)
+				}
+				o2.check(t, cols, gids, true)
+			}
+		})
+	}
+}

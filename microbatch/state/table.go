@@ -166,44 +166,35 @@ func (t *table) liveSlots(dst []uint32, lo, hi int) []uint32 {
 func (t *table) dead() int { return t.n - t.nlive }
 
 // compact drops the dead slots: live slots are renumbered 0..nlive-1 in
-// their order. The cost is that of inserting the live keys again.
+// their order. The Grouper compacts itself (for pair keys without
+// hashing or comparing a key; otherwise at the cost of inserting the live
+// keys again).
 func (t *table) compact() error {
 	keep := t.liveSlots(make([]uint32, 0, t.nlive), 0, t.n)
-	g, err := hashtab.New(t.ktypes, t.mem)
+	alive := make([]bool, t.n)
+	for _, sl := range keep {
+		alive[sl] = true
+	}
+	remap, err := t.g.Compact(alive)
 	if err != nil {
-		return err
+		return err // the Grouper may be half rebuilt: the caller drops the table
 	}
-	g.Reserve(len(keep))
-	gids := make([]uint32, compactChunk)
-	for lo := 0; lo < len(keep); lo += compactChunk {
-		hi := min(lo+compactChunk, len(keep))
-		ks, err := t.g.Keys(t.mem, keep[lo:hi])
-		if err != nil {
-			g.Release()
-			return err
-		}
-		err = g.Insert(ks, gids[:hi-lo])
-		releaseAll(ks)
-		if err != nil {
-			g.Release()
-			return err
+	for i, sl := range keep {
+		if remap[sl] != uint32(i) {
+			return fmt.Errorf("state: compaction renumbered slot %d to %d, want %d", sl, remap[sl], i)
 		}
 	}
-	if g.Len() != len(keep) {
-		g.Release()
-		return fmt.Errorf("state: compaction found %d distinct keys among %d live slots", g.Len(), len(keep))
+	if t.g.Len() != len(keep) {
+		return fmt.Errorf("state: compaction left %d keys for %d live slots", t.g.Len(), len(keep))
 	}
 	for _, c := range t.cols {
 		if err := c.permute(keep); err != nil {
-			g.Release() // the columns are now inconsistent: the caller drops the table
-			return err
+			return err // the columns are now inconsistent: the caller drops the table
 		}
 	}
 	if t.times != nil {
 		t.times.permute(keep)
 	}
-	t.g.Release()
-	t.g = g
 	t.n = len(keep)
 	t.live = nil
 	t.live.grow(t.n)
