@@ -312,12 +312,16 @@ func TestPairCompact(t *testing.T) {
 		mode  pairMode
 	}{
 		{"whole windows", []arrow.DataType{i64, i64},
-			func(rng *rand.Rand, b int) []arrow.Array { return windowBatch(mem, rng, 4000, 500, 1000, int64(b*4), false) },
+			func(rng *rand.Rand, b int) []arrow.Array {
+				return windowBatch(mem, rng, 4000, 500, 1000, int64(b*4), false)
+			},
 			func(rng *rand.Rand, keys []arrow.Array, g int) bool {
 				return keys[1].IsNull(g) || keys[1].(*array.Int64).Value(g) >= 6*300_000
 			}, pairParted},
 		{"some keys of a window", []arrow.DataType{i64, i64},
-			func(rng *rand.Rand, b int) []arrow.Array { return windowBatch(mem, rng, 4000, 500, 1000, int64(b*4), true) },
+			func(rng *rand.Rand, b int) []arrow.Array {
+				return windowBatch(mem, rng, 4000, 500, 1000, int64(b*4), true)
+			},
 			func(rng *rand.Rand, keys []arrow.Array, g int) bool { return rng.IntN(3) > 0 }, pairParted},
 		{"struct windows", []arrow.DataType{windowType, i64},
 			func(rng *rand.Rand, b int) []arrow.Array {
