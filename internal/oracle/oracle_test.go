@@ -211,6 +211,9 @@ func delayOf(c *Case) (time.Duration, error) {
 // the rows read under a watermark <= wj. Append keeps the groups the final
 // watermark closed.
 func expected(mem memory.Allocator, c *Case, rd *renderer, sc *scenario, mode dataframe.OutputMode) ([]row, error) {
+	if sessionCases[c.Name] { // cases_session_test.go
+		return expectedSession(mem, c, rd, sc, mode)
+	}
 	if jm, ok := joinModelOf(c); ok { // cases_join_test.go
 		return jm.expected(mem, c, rd, sc)
 	}
