@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -85,6 +86,9 @@ func bindFromJSON(args []expr.Arg) (*expr.Binding, error) {
 	fields := schema.Fields()
 	dt := arrow.StructOf(fields...)
 	arg0 := args[0]
+	// Decoders keep their grown buffers between batches (as the Kafka
+	// source's does); kernels may run concurrently, so they are pooled.
+	pool := &sync.Pool{}
 	return &expr.Binding{Type: dt, Nullable: true, Cast: cast, ConstArgs: true,
 		Kernel: func(ec *expr.EvalContext, a []arrow.Array, n int) (arrow.Array, error) {
 			col := a[0]
@@ -96,7 +100,7 @@ func bindFromJSON(args []expr.Arg) (*expr.Binding, error) {
 				defer c.Release()
 				col = c
 			}
-			return fromJSON(ec.Mem, col, schema, fields, opts)
+			return fromJSON(ec.Mem, col, schema, fields, opts, pool)
 		}}, nil
 }
 
@@ -109,12 +113,26 @@ var ErrMalformedJSON = errors.New("fn: malformed JSON")
 // fromJSON decodes every row of col (string or binary) into one struct
 // row: NULL and blank values give a NULL struct (Spark), malformed ones
 // NULL fields (PERMISSIVE) or an error naming the row (FAILFAST).
-func fromJSON(mem memory.Allocator, col arrow.Array, schema *arrow.Schema, fields []arrow.Field, opts map[string]string) (arrow.Array, error) {
-	dec, err := fileformat.NewJSONDecoder(schema, mem, opts)
-	if err != nil {
-		return nil, err
+// pooledDecoder is a decoder and the allocator it was made with.
+type pooledDecoder struct {
+	dec *fileformat.JSONDecoder
+	mem memory.Allocator
+}
+
+func fromJSON(mem memory.Allocator, col arrow.Array, schema *arrow.Schema, fields []arrow.Field, opts map[string]string, pool *sync.Pool) (arrow.Array, error) {
+	pd, _ := pool.Get().(*pooledDecoder)
+	if pd == nil || pd.mem != mem {
+		dec, err := fileformat.NewJSONDecoder(schema, mem, opts)
+		if err != nil {
+			return nil, err
+		}
+		pd = &pooledDecoder{dec: dec, mem: mem}
 	}
-	defer dec.Release()
+	dec := pd.dec
+	defer func() {
+		dec.Release() // drops rows not taken (after an error); keeps capacity
+		pool.Put(pd)
+	}()
 	n := col.Len()
 	value := bytesOf(col)
 	var valid *memory.Buffer
