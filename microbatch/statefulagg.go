@@ -281,17 +281,19 @@ func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exe
 			return nil, err
 		}
 	}
-	// 2. Write the folded buffers back; update mode emits them.
+	// 2. Write the folded buffers back; update mode emits them. From here
+	//    on a failure returns out as it is, so the deferred release frees
+	//    what was already emitted (a stop in flight fails the commit).
 	if out, err = f.finish(out); err != nil {
-		return nil, err
+		return out, err
 	}
 	// 3. Evict (and in append mode emit) groups the watermark closed; in
 	//    complete mode emit the whole table.
 	if out, err = s.evict(tc, store, out); err != nil {
-		return nil, err
+		return out, err
 	}
 	if _, err := store.Commit(ctx); err != nil {
-		return nil, err
+		return out, err
 	}
 	committed = true
 	return out, nil
