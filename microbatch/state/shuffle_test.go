@@ -55,8 +55,34 @@ func TestShuffleRoundTrip(t *testing.T) {
 	}
 }
 
-// shuffle puts byte p of every word in plane p.
+// shuffle puts byte p of every word in plane p, whether the words go
+// through the 8x8 transpose or one by one.
 func TestShuffleLayout(t *testing.T) {
+	for _, words := range []int{0, 1, 7, 8, 9, 16, 17, 8191, 8192} {
+		src := make([]byte, words*8+words%5)
+		for i := range src {
+			src[i] = byte(i*31 + i/7)
+		}
+		dst := make([]byte, len(src))
+		shuffle(dst, src)
+		for i := range words {
+			for p := range 8 {
+				if dst[p*words+i] != src[i*8+p] {
+					t.Fatalf("%d words: byte %d of word %d at %d is %d, want %d", words, p, i, p*words+i, dst[p*words+i], src[i*8+p])
+				}
+			}
+		}
+		for i := words * 8; i < len(src); i++ {
+			if dst[i] != src[i] {
+				t.Fatalf("%d words: tail byte %d moved", words, i)
+			}
+		}
+		back := make([]byte, len(src))
+		unshuffle(back, dst)
+		if !bytes.Equal(back, src) {
+			t.Fatalf("%d words: unshuffle differs", words)
+		}
+	}
 	src := []byte{1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 14, 15, 16, 17, 18, 99}
 	dst := make([]byte, len(src))
 	shuffle(dst, src)
@@ -110,5 +136,17 @@ func TestEarlierCodecsLoad(t *testing.T) {
 			t.Fatalf("codec %d: state %v, want %v", codec, got, want)
 		}
 		op.Close()
+	}
+}
+
+func BenchmarkShuffle(b *testing.B) {
+	src := make([]byte, shuffleBlock)
+	for i := range src {
+		src[i] = byte(i * 7)
+	}
+	dst := make([]byte, shuffleBlock)
+	b.SetBytes(shuffleBlock)
+	for b.Loop() {
+		shuffle(dst, src)
 	}
 }
