@@ -65,7 +65,7 @@ var knownBugs = []struct {
 			"every window closed before the last batch; Spark keeps all state in complete mode (microbatch/statefulagg.go)",
 	},
 	{
-		// Without restarts these cases match (run with NORESTART=1).
+		// Without restarts the case matches (-oracle.norestart).
 		match: func(c *Case, mode dataframe.OutputMode) bool { return c.Name == "union_window" },
 		text: "with several watermarked inputs a restart changes the watermark: each input's largest event time is kept " +
 			"in memory only (microbatch/query.go nodeMax), so after a restart a batch in which one input has no rows holds " +

@@ -33,6 +33,7 @@ var (
 	flagSeeds     = flag.Int("oracle.seeds", 0, "seeds per case and output mode in TestOracle (default 3 with -short, 25 without)")
 	flagSeed      = flag.Uint64("oracle.seed", 0, "base seed; 0 picks one from the time (printed on failure)")
 	flagScenario  = flag.Uint64("oracle.scenario", 0, "run only this scenario seed (as printed by a failure)")
+	flagNoRestart = flag.Bool("oracle.norestart", false, "TestOracle runs without restarts, to tell a restart bug from another (also NORESTART=1)")
 	flagKnownBugs = flag.Bool("oracle.knownbugs", false, "also run the cases marked KnownBug")
 )
 
@@ -104,6 +105,8 @@ func TestOracle(t *testing.T) {
 		}
 	}
 }
+
+func noRestart() bool { return *flagNoRestart || os.Getenv("NORESTART") != "" }
 
 func inputsOf(c *Case) int { return max(1, c.Inputs) }
 
@@ -248,6 +251,7 @@ func inProcess(t *testing.T, c *Case, mode dataframe.OutputMode, seed uint64) (r
 			}
 		}
 		switch r := rng.IntN(100); {
+		case noRestart():
 		case r < 10:
 			err = restart()
 		case r < 20:
@@ -263,7 +267,7 @@ func inProcess(t *testing.T, c *Case, mode dataframe.OutputMode, seed uint64) (r
 			return restarts, fmt.Errorf("chunk %d: %w", ch, err)
 		}
 	}
-	if rng.IntN(3) == 0 {
+	if rng.IntN(3) == 0 && !noRestart() {
 		if err := restart(); err != nil {
 			return restarts, err
 		}
