@@ -304,3 +304,30 @@ func validate(t testing.TB, a arrow.Array) {
 		validate(t, a.ListValues())
 	}
 }
+
+// FuzzParse: any schema text parses, maps and compiles against itself, or
+// fails with ErrSchema; never a panic.
+func FuzzParse(f *testing.F) {
+	f.Add(allTypes)
+	f.Add(`{"type":"record","name":"R","fields":[{"name":"next","type":["null","R"]}]}`)
+	f.Add(`["null",{"type":"map","values":{"type":"array","items":"double"}}]`)
+	f.Add(`{"type":"fixed","name":"F","size":4,"logicalType":"decimal","precision":7,"scale":2}`)
+	f.Fuzz(func(t *testing.T, text string) {
+		s, err := Parse(text)
+		if err != nil {
+			if !errors.Is(err, ErrSchema) {
+				t.Fatalf("error without ErrSchema: %v", err)
+			}
+			return
+		}
+		d, err := NewDecoder(s, memory.NewGoAllocator())
+		if err != nil {
+			if !errors.Is(err, ErrSchema) {
+				t.Fatalf("error without ErrSchema: %v", err)
+			}
+			return
+		}
+		defer d.Release()
+		_ = d.Append([]byte{0, 2, 4, 6})
+	})
+}
