@@ -290,3 +290,52 @@ func TestSessionAggregateEmptyAndAllNull(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSessionAggregate: 1M rows in event-time order, 10K users,
+// count and sum per session, one partition.
+func BenchmarkSessionAggregate(b *testing.B) {
+	const n, users = 1 << 20, 10_000
+	mem := memory.NewGoAllocator()
+	r := rand.New(rand.NewPCG(1, 2))
+	kb := array.NewInt64Builder(mem)
+	tb := array.NewTimestampBuilder(mem, expr.Timestamp)
+	gb := array.NewMonthDayNanoIntervalBuilder(mem)
+	vb := array.NewInt64Builder(mem)
+	for i := 0; i < n; i++ {
+		kb.Append(int64(r.IntN(users)))
+		tb.Append(arrow.Timestamp(int64(i) * 10_000))
+		gb.AppendNull()
+		vb.Append(int64(i))
+	}
+	cols := []arrow.Array{kb.NewArray(), tb.NewArray(), gb.NewArray(), vb.NewArray()}
+	batch := array.NewRecordBatch(sessionSchema, cols, n)
+	var parts [][]arrow.RecordBatch
+	for lo := int64(0); lo < n; lo += 65536 {
+		parts = append(parts, []arrow.RecordBatch{batch.NewSlice(lo, lo+65536)})
+	}
+	attrs := make([]plan.Attribute, sessionSchema.NumFields())
+	for i, f := range sessionSchema.Fields() {
+		attrs[i] = plan.Attribute{Name: f.Name, Type: f.Type, Nullable: true}
+	}
+	var all []arrow.RecordBatch
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	rel := &plan.LocalRelation{Attrs: attrs, Batches: all, Name: "in"}
+	groups := []expr.Expr{expr.Col("k"), expr.NewCall("session_window", expr.Col("ts"), expr.Lit("5 seconds"))}
+	outs := append(append([]expr.Expr(nil), groups...), &expr.Call{Name: "count", Star: true}, expr.NewCall("sum", expr.Col("v")))
+	a, err := plan.NewAggregate(rel, groups, outs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	op, err := (&Planner{Partitions: 1}).Plan(a)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		countRows(b, mem, op)
+	}
+	reportPerRow(b, n, cpu0)
+}

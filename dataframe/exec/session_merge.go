@@ -120,6 +120,8 @@ func (m *SessionMerger) bounds(session arrow.Array, gids []uint32) error {
 	if err != nil {
 		return err
 	}
+	m.start = slices.Grow(m.start, len(starts))
+	m.end = slices.Grow(m.end, len(ends))
 	for _, v := range starts {
 		m.start = append(m.start, int64(v))
 	}
@@ -227,6 +229,10 @@ func (m *SessionMerger) Merge() error {
 	}
 	m.merged = true
 	order := m.sortedItems()
+	// At most one session per item: no growing while sweeping.
+	m.sGid = make([]uint32, 0, len(order))
+	m.sStart = make([]int64, 0, len(order))
+	m.sEnd = make([]int64, 0, len(order))
 	m.sid = make([]uint32, len(m.gid))
 	for i := range m.sid {
 		m.sid[i] = expr.NoGroup
