@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/dataframe/exec"
 	"github.com/sluicehq/sluice/dataframe/expr"
 	"github.com/sluicehq/sluice/dataframe/plan"
+	"github.com/sluicehq/sluice/microbatch/state"
 	"github.com/sluicehq/sluice/sinks"
 )
 
@@ -550,4 +551,44 @@ func BenchmarkStreamJoin(b *testing.B) {
 		rows += 2 * n
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// A query whose buffered columns or partition count changed is refused
+// when its state is opened (at Start), naming the store and column.
+func TestJoinStateShapeIsChecked(t *testing.T) {
+	r := newJoinRig(t, plan.InnerJoin, "l.k = r.k", [2]bool{}, 2)
+	r.mustRun(0, -1, r.bs("a 0 1"), r.bs("a 0 2"))
+	r.close()
+	ctx := context.Background()
+	reopen := func(r *joinRig) error {
+		ck, err := OpenCheckpoint(ctx, r.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ck.Close()
+		n, err := r.node(nil, nil, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op, err := openJoin(ctx, opEnv{ck: ck, nparts: r.nparts, mem: r.mem}, n)
+		if err == nil {
+			op.close()
+		}
+		return err
+	}
+	r2 := *r
+	r2.schema = arrow.NewSchema([]arrow.Field{
+		{Name: "k", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "ts", Type: expr.Timestamp, Nullable: true},
+		{Name: "v", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	if err := reopen(&r2); !errors.Is(err, state.ErrSchemaChanged) || !strings.Contains(err.Error(), "keyWithIndexToValue") {
+		t.Errorf("changed column type: %v, want ErrSchemaChanged naming the store", err)
+	}
+	r3 := *r
+	r3.nparts = 3
+	if err := reopen(&r3); !errors.Is(err, state.ErrPartitionsChanged) {
+		t.Errorf("changed partitions: %v, want ErrPartitionsChanged", err)
+	}
+	r.open() // for the cleanup
 }
