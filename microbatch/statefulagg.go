@@ -464,7 +464,7 @@ func (f *fold) addRows(b arrow.RecordBatch) error {
 	if err != nil {
 		return err
 	}
-	if ek := f.s.op.eventKey; ek >= 0 && f.s.lateUs > 0 {
+	if ek := f.s.op.eventKey; ek >= 0 && f.s.lateUs > 0 && anyClosed(keys[ek], f.s.lateUs) {
 		live, late, err := splitClosed(keys[ek], f.s.lateUs)
 		if err != nil {
 			exec.ReleaseArrays(keys)
@@ -512,7 +512,7 @@ func (f *fold) addPartials(b arrow.RecordBatch) error {
 	ng := len(f.s.agg.Groups)
 	cols := b.Columns()
 	n := int(b.NumRows())
-	if ek := f.s.op.eventKey; ek >= 0 && f.s.lateUs > 0 && n > 0 {
+	if ek := f.s.op.eventKey; ek >= 0 && f.s.lateUs > 0 && n > 0 && anyClosed(cols[ek], f.s.lateUs) {
 		live, late, err := splitClosed(cols[ek], f.s.lateUs)
 		if err != nil {
 			return err
@@ -646,6 +646,35 @@ func (f *fold) finish(out []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
 		cols = append(cols, r)
 	}
 	return append(out, f.s.batch(cols, n)), nil
+}
+
+// anyClosed reports whether the watermark may close some row of an
+// event-time key column (a window struct or a timestamp): one pass over
+// the ends, so that the common batch without late rows skips splitClosed.
+// It may say true for a NULL row's value: splitClosed decides.
+func anyClosed(key arrow.Array, wmUs int64) bool {
+	var ends *array.Timestamp
+	strict := false
+	switch c := key.(type) {
+	case *array.Struct:
+		e, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
+		if !ok {
+			return true // splitClosed reports the type
+		}
+		ends = e
+	case *array.Timestamp:
+		ends, strict = c, true
+	default:
+		return true
+	}
+	lo := int64(math.MaxInt64)
+	for _, v := range ends.TimestampValues() {
+		lo = min(lo, int64(v))
+	}
+	if strict {
+		return lo < wmUs
+	}
+	return lo <= wmUs
 }
 
 // evalAll evaluates expressions over b; the caller releases the arrays.
