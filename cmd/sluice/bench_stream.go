@@ -31,9 +31,9 @@ import (
 // --help.
 const streamOverheadHelp = `Stream mode (--mode stream) runs the whole job as a streaming query:
 
-  events.withColumn("event_time", timestamp_millis(ts))
+  events.filter(event_type = 'view')
+        .withColumn("event_time", timestamp_millis(ts))
         .withWatermark("event_time", "10 minutes")
-        .filter(event_type = 'view')
         .groupBy(window(event_time, "5 minutes"), user_id).count()
 
 in output mode update. The input is split into --batches equal micro-batches
@@ -167,13 +167,15 @@ func clicksBatchSummary(events *dataframe.DataFrame) (clicksSummary, error) {
 
 // clicksStream is the clicks job as a streaming query: the event time is
 // ts (epoch milliseconds) as a timestamp; window(event_time, 5 minutes)
-// starts where the batch job's ts - ts % 300000 does.
+// starts where the batch job's ts - ts % 300000 does. The filter comes
+// first, as in the batch job, so the event time is computed for views
+// only; the watermark is then the latest view's time less 10 minutes.
 func clicksStream(events *dataframe.DataFrame) *dataframe.DataFrame {
 	col := dataframe.Col
 	return events.
+		Filter(col("event_type").Eq("view")).
 		WithColumn("event_time", dataframe.Call("timestamp_millis", col("ts"))).
 		WithWatermark("event_time", "10 minutes").
-		Filter(col("event_type").Eq("view")).
 		GroupBy(dataframe.Window(col("event_time"), "5 minutes"), col("user_id")).
 		Agg(dataframe.Count("*").As("clicks"))
 }
