@@ -45,6 +45,13 @@ type Case struct {
 	// Sets names array columns compared without regard to element order
 	// (collect_set, collect_list).
 	Sets []string
+	// Then, when set, is a second stateful operator over Query's result
+	// (chained aggregations, Spark 3.4+; Append mode): the stream runs
+	// Then(Query(in...)). Input is late at the first operator, so
+	// FirstEventTime names Query's event-time key column; Key, EventTime
+	// and Count describe Then's output.
+	Then           func(df *dataframe.DataFrame) *dataframe.DataFrame
+	FirstEventTime string
 	// Count, when set, names an output column holding count(*) of an
 	// aggregation with an EventTime key: the in-process test then also
 	// routes late rows to a late-data sink and checks it got exactly the
@@ -211,6 +218,24 @@ var cases = []Case{
 		Key:       []string{"window", "g"},
 		EventTime: "window",
 		Count:     "n",
+	},
+	{
+		// A windowed count per key, then per 20-second window over the
+		// first windows' times: how many keys had rows, and how many rows.
+		Name:      "chained_windows",
+		Watermark: "5 seconds",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].GroupBy(dataframe.Window(dataframe.Col("ts"), "5 seconds"), dataframe.Col("k")).
+				Agg(dataframe.Count("*").As("n"), dataframe.Max("v").As("max_v"))
+		},
+		FirstEventTime: "window",
+		Then: func(df *dataframe.DataFrame) *dataframe.DataFrame {
+			return df.GroupBy(dataframe.Window(dataframe.WindowTime(dataframe.Col("window")), "20 seconds")).
+				Agg(dataframe.Count("*").As("keys"), dataframe.Sum("n").As("rows"), dataframe.Max("max_v").As("max_v"))
+		},
+		Modes:     []dataframe.OutputMode{dataframe.Append},
+		Key:       []string{"window"},
+		EventTime: "window",
 	},
 	{
 		// Grouped by the event-time column itself: a group closes when the

@@ -106,7 +106,7 @@ func childMain() error {
 	for i := range ins {
 		ins[i] = withWatermark(c, s.ReadStream(&chunkSource{sc: sc, input: i, mem: mem, k: k}))
 	}
-	df := c.Query(ins...)
+	df := c.query(ins...)
 	if df.Err() != nil {
 		return df.Err()
 	}

@@ -138,7 +138,7 @@ func inProcess(t *testing.T, c *Case, mode dataframe.OutputMode, seed uint64) (r
 		defer streams[i].Close()
 		ins[i] = withWatermark(c, s.ReadStream(streams[i]))
 	}
-	df := c.Query(ins...)
+	df := c.query(ins...)
 	if df.Err() != nil {
 		return 0, fmt.Errorf("build the streaming query: %w", df.Err())
 	}

@@ -154,7 +154,7 @@ func batchResult(mem memory.Allocator, c *Case, rd *renderer, inputs [][]event) 
 		defer b.Release()
 		dfs[i] = withWatermark(c, s.CreateDataFrame(inputSchema, b))
 	}
-	df := c.Query(dfs...)
+	df := c.query(dfs...)
 	bs, err := df.Collect()
 	if err != nil {
 		return nil, fmt.Errorf("batch query: %w", err)
@@ -173,6 +173,15 @@ func batchResult(mem memory.Allocator, c *Case, rd *renderer, inputs [][]event) 
 		out = append(out, rs...)
 	}
 	return out, nil
+}
+
+// query is the whole query of the case: Query, then Then when set.
+func (c *Case) query(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+	df := c.Query(in...)
+	if c.Then != nil {
+		df = c.Then(df)
+	}
+	return df
 }
 
 func withWatermark(c *Case, df *dataframe.DataFrame) *dataframe.DataFrame {
@@ -216,6 +225,9 @@ func expected(mem memory.Allocator, c *Case, rd *renderer, sc *scenario, mode da
 	}
 	if jm, ok := joinModelOf(c); ok { // cases_join_test.go
 		return jm.expected(mem, c, rd, sc)
+	}
+	if c.Then != nil { // chained_test.go
+		return expectedChained(mem, c, rd, sc, mode)
 	}
 	all := sc.inputs
 	if mode == dataframe.Complete || c.Watermark == "" || c.EventTime == "" {
