@@ -16,10 +16,14 @@ import "unsafe"
 // partitioned one only pays off on this shape.
 
 const (
-	partSample    = 4096 // rows sampled to choose the mode
-	partMaxSample = 16   // distinct partition values allowed in the sample
-	maxParts      = 1024 // distinct partition values before going flat
-	partMinSlots  = 64
+	// partTouchRows rows at a time touch their home slots first, in
+	// sub-tables of more than partTouchSlots slots.
+	partTouchRows  = 64
+	partTouchSlots = 1 << 15
+	partSample     = 4096 // rows sampled to choose the mode
+	partMaxSample  = 16   // distinct partition values allowed in the sample
+	maxParts       = 1024 // distinct partition values before going flat
+	partMinSlots   = 64
 )
 
 // pairParts is the set of sub-tables, one per partition value.
@@ -233,11 +237,11 @@ func (p *pairImpl) findParted(sc *scratch, va, vb *colView, gids []uint32, creat
 		fit = true
 	}
 	if pp.wideMode {
-		return findPartedIn(p, &pp.wide, va, vb, gids, create, false)
+		return findPartedIn(p, sc, &pp.wide, va, vb, gids, create, false)
 	}
 	// A Lookup of keys beyond 32 bits in narrow sub-tables: they cannot
 	// be there, and the tables must not change under concurrent Probers.
-	return findPartedIn(p, &pp.narrow, va, vb, gids, create, !fit)
+	return findPartedIn(p, sc, &pp.narrow, va, vb, gids, create, !fit)
 }
 
 // allFit32 reports whether every non-NULL value of v fits32.
@@ -258,7 +262,7 @@ func allFit32(v *colView) bool {
 	return true
 }
 
-func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colView, gids []uint32, create, checkFit bool) (int, error) {
+func findPartedIn[K uint32 | uint64](p *pairImpl, sc *scratch, parts *[]part[K], va, vb *colView, gids []uint32, create, checkFit bool) (int, error) {
 	pp := &p.pp
 	pv, kv := va, vb // partition and key column views
 	if pp.pcol == 1 {
@@ -267,14 +271,29 @@ func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colV
 	n := va.n
 	pvals, kvals := pv.u64[:n], kv.u64[:n]
 	anyNull := va.nulls > 0 || vb.nulls > 0
+	hs := sc.hashes(n)
+	for i, x := range kvals {
+		hs[i] = hash64(x, tableSeed)
+	}
 	// One pass in row order (first-seen numbering). Consecutive rows
 	// share a sub-table, found again only when the partition value
-	// changes to one other than the last two; the hot sub-tables are
-	// small enough to stay in cache, so unlike the flat table there is no
-	// separate pass to touch slots.
+	// changes to one other than the last two. A window's sub-table of
+	// 100K keys (1-2 MiB) outgrows the L2 cache, so each chunk of rows
+	// first touches its home slots in the current sub-table: independent
+	// loads whose misses overlap, instead of one miss per probe in turn.
 	cur, pt := uint64(0), (*part[K])(nil)
 	prev, prevIdx, curIdx := uint64(0), int32(-1), int32(-1)
 	for i := range n {
+		if i&(partTouchRows-1) == 0 && pt != nil && len(pt.slots) > partTouchSlots {
+			var x uint32
+			s, m := pt.slots, pt.mask
+			for r := i; r < min(i+partTouchRows, n); r++ {
+				if pvals[r] == cur {
+					x += s[hs[r]&m].ref
+				}
+			}
+			sc.sink += x
+		}
 		if anyNull && (va.isNull(i) || vb.isNull(i)) {
 			var err error
 			if gids[i], err = p.nullGroup(va, vb, i, create); err != nil {
@@ -307,7 +326,7 @@ func findPartedIn[K uint32 | uint64](p *pairImpl, parts *[]part[K], va, vb *colV
 			continue
 		}
 		k := K(kvals[i])
-		j := hash64(kvals[i], tableSeed) & pt.mask
+		j := hs[i] & pt.mask
 		for {
 			sl := &pt.slots[j]
 			if sl.ref == 0 {
