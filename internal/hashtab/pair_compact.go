@@ -81,44 +81,40 @@ func compactParts[K uint32 | uint64](pp *pairParts, parts []part[K], remap []uin
 	return out
 }
 
-// keptPart renumbers a sub-table's groups and returns how many it keeps;
-// when it drops some but not all, its slots are rebuilt (linear probing
-// cannot simply empty a slot).
+// keptPart renumbers a sub-table's groups in one pass over its slots and
+// returns how many it keeps; when it drops some but not all, the kept
+// ones are placed again in fresh slots (linear probing cannot simply
+// empty a slot).
 func keptPart[K uint32 | uint64](pt *part[K], remap []uint32) int {
 	kept, dropped := 0, 0
-	for _, sl := range pt.slots {
+	for j := range pt.slots {
+		sl := &pt.slots[j]
 		if sl.ref == 0 {
 			continue
 		}
-		if remap[sl.ref-1] == NoGroup {
+		if r := remap[sl.ref-1]; r == NoGroup {
+			sl.ref = 0
 			dropped++
 		} else {
+			sl.ref = r + 1
 			kept++
 		}
 	}
-	if kept == 0 {
-		return 0
-	}
-	if dropped == 0 {
-		for j := range pt.slots {
-			if sl := &pt.slots[j]; sl.ref != 0 {
-				sl.ref = remap[sl.ref-1] + 1
-			}
-		}
+	if kept == 0 || dropped == 0 {
 		return kept
 	}
 	old := pt.slots
 	pt.slots = make([]pslot[K], len(old))
 	pt.used = 0
 	for _, e := range old {
-		if e.ref == 0 || remap[e.ref-1] == NoGroup {
+		if e.ref == 0 {
 			continue
 		}
 		j := hash64(extend(e.k), tableSeed) & pt.mask
 		for pt.slots[j].ref != 0 {
 			j = (j + 1) & pt.mask
 		}
-		pt.slots[j] = pslot[K]{e.k, remap[e.ref-1] + 1}
+		pt.slots[j] = e
 		pt.used++
 	}
 	return kept
