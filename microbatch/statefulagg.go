@@ -55,6 +55,11 @@ func (op *aggOperator) operator(n plan.Node, planChild func(plan.Node) (exec.Ope
 	if err != nil {
 		return nil, err
 	}
+	if b.mode == sinks.Complete {
+		// Complete mode keeps every group (as Spark): the whole table is
+		// the result, so no input is late and nothing is evicted.
+		b.lateUs, b.late = 0, nil
+	}
 	if b.late != nil && op.eventKey >= 0 {
 		child = &lateSplit{child: child, key: a.Groups[op.eventKey], lateUs: b.lateUs, late: b.late, dropped: &op.stats.dropped}
 	}
@@ -300,7 +305,8 @@ func (s *stateSave) run(ctx context.Context, tc *exec.TaskContext, p int, in exe
 }
 
 // evict removes the keys the watermark closed, emitting them in append
-// mode; complete mode emits the whole table (and evicts as well).
+// mode; complete mode emits the whole table and evicts nothing (Spark:
+// the result is every group there ever was).
 func (s *stateSave) evict(tc *exec.TaskContext, store *state.Store, out []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
 	op := s.op
 	mem := tc.Mem
@@ -313,20 +319,7 @@ func (s *stateSave) evict(tc *exec.TaskContext, store *state.Store, out []arrow.
 				return err
 			}
 			out = append(out, s.batch(cols, len(slots)))
-			if !byWatermark {
-				return nil
-			}
-			_, late, err := splitClosed(keys[op.eventKey], s.watermarkUs)
-			if err != nil || len(late) == 0 {
-				return err
-			}
-			rm := make([]uint32, len(late))
-			for i, r := range late {
-				rm[i] = slots[r]
-			}
-			removed, err := store.Remove(rm)
-			op.stats.removed.Add(int64(removed))
-			return err
+			return nil
 		})
 		return out, err
 	}

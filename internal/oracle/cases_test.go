@@ -67,11 +67,6 @@ var knownBugs = []struct {
 	text  string
 }{
 	{
-		match: func(c *Case, mode dataframe.OutputMode) bool { return mode == dataframe.Complete && c.EventTime != "" },
-		text: "complete mode evicts groups the watermark closed (and drops their late input), so the last table lacks " +
-			"every window closed before the last batch; Spark keeps all state in complete mode (microbatch/statefulagg.go)",
-	},
-	{
 		// Without restarts the case matches (-oracle.norestart).
 		match: func(c *Case, mode dataframe.OutputMode) bool { return c.Name == "union_window" },
 		text: "with several watermarked inputs a restart changes the watermark: each input's largest event time is kept " +
