@@ -19,5 +19,10 @@
 //
 //	go test ./internal/oracle -oracle.seeds=500 -oracle.kills=2000
 //
+// A failure prints the flags that rerun it (-oracle.seed, the run's base
+// seed; -oracle.scenario, one scenario). -oracle.norestart tells a restart
+// bug from another; -oracle.knownbugs runs the cases of known, unfixed
+// engine bugs (knownBugs in cases_test.go).
+//
 // The package has no non-test code.
 package oracle
