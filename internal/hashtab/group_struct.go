@@ -2,6 +2,7 @@ package hashtab
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -47,11 +48,13 @@ func newStructCodes(dt arrow.DataType, mem memory.Allocator) (*structCodes, erro
 
 // codeScratch is the per-call working memory of one struct column.
 type codeScratch struct {
-	p        *Prober // lookups (Insert goes through the inner Grouper)
-	children []arrow.Array
-	codes    []uint32
-	u64      []uint64
-	bits     []byte
+	p         *Prober // lookups (Insert goes through the inner Grouper)
+	children  []arrow.Array
+	fieldVals [][]uint64
+	heads     []int32
+	codes     []uint32
+	u64       []uint64
+	bits      []byte
 }
 
 func (cs *codeScratch) memoryBytes() int64 {
@@ -102,6 +105,9 @@ func (sc *structCodes) codesOf(cs *codeScratch, st *array.Struct, create bool) (
 		cs.codes = make([]uint32, n, n+n/4)
 	}
 	codes := cs.codes[:n]
+	if ok, err := sc.codesOfRuns(cs, codes, create); ok || err != nil {
+		return codes, err
+	}
 	var err error
 	if create {
 		err = sc.g.Insert(cs.children, codes)
@@ -112,6 +118,103 @@ func (sc *structCodes) codesOf(cs *codeScratch, st *array.Struct, create bool) (
 		return nil, fmt.Errorf("struct field %w", err)
 	}
 	return codes, nil
+}
+
+// codesOfRuns codes struct values that come in runs (a window per row of
+// time-ordered input): when every field is a plain 8-byte column without
+// NULLs and the rows hold few runs of equal values, only the first row of
+// each run goes to the inner Grouper. It reports false, having done
+// nothing, when the columns do not qualify.
+func (sc *structCodes) codesOfRuns(cs *codeScratch, codes []uint32, create bool) (bool, error) {
+	n := len(codes)
+	if n < 64 {
+		return false, nil
+	}
+	vals := cs.fieldVals[:0]
+	for _, c := range cs.children {
+		v, ok := plainWords(c)
+		if !ok {
+			return false, nil
+		}
+		vals = append(vals, v)
+	}
+	cs.fieldVals = vals
+	defer clear(cs.fieldVals) // drop references to the batch
+	// Run heads: rows whose value differs from the previous row's.
+	heads := append(cs.heads[:0], 0)
+	for i := 1; i < n; i++ {
+		for _, v := range vals {
+			if v[i] != v[i-1] {
+				heads = append(heads, int32(i))
+				break
+			}
+		}
+		if len(heads)*8 > n {
+			cs.heads = heads
+			return false, nil // not runs: the general path is cheaper
+		}
+	}
+	cs.heads = heads
+	cols := make([]arrow.Array, len(vals))
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	buf := make([]uint64, len(heads))
+	for f, v := range vals {
+		for h, i := range heads {
+			buf[h] = v[i]
+		}
+		kt, _ := classify(cs.children[f].DataType())
+		cols[f] = buildFixed(sc.g.mem, kt, buf, nil)
+	}
+	hcodes := make([]uint32, len(heads))
+	var err error
+	if create {
+		err = sc.g.Insert(cols, hcodes)
+	} else {
+		err = cs.p.Lookup(cols, hcodes)
+	}
+	if err != nil {
+		return true, fmt.Errorf("struct field %w", err)
+	}
+	for h, start := range heads {
+		end := n
+		if h+1 < len(heads) {
+			end = int(heads[h+1])
+		}
+		c := hcodes[h]
+		for i := int(start); i < end; i++ {
+			codes[i] = c
+		}
+	}
+	return true, nil
+}
+
+// plainWords views an array of an 8-byte integer-like type (no floats:
+// their codes are normalised) without NULLs as its words.
+func plainWords(a arrow.Array) ([]uint64, bool) {
+	if a.NullN() > 0 {
+		return nil, false
+	}
+	switch a.DataType().ID() {
+	case arrow.INT64, arrow.UINT64, arrow.TIMESTAMP, arrow.DATE64, arrow.TIME64, arrow.DURATION:
+	default:
+		return nil, false
+	}
+	d := a.Data()
+	bufs := d.Buffers()
+	if len(bufs) < 2 || bufs[1] == nil || bufs[1].Len() < (d.Offset()+d.Len())*8 {
+		return nil, false
+	}
+	b := bufs[1].Bytes()[d.Offset()*8 : (d.Offset()+d.Len())*8]
+	if len(b) == 0 {
+		return nil, true
+	}
+	return unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), d.Len()), true
 }
 
 func widenCodes(cs *codeScratch, codes []uint32) []uint64 {

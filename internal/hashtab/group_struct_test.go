@@ -143,6 +143,28 @@ func TestStructCodesWindowsPartitioned(t *testing.T) {
 		t.Fatalf("mode %d, partition column %d; want partitioned by the window", p.mode, p.pp.pcol)
 	}
 	checkKeys(t, mem, g, o, rng)
+	// Lookup of runs of windows, one of them never seen.
+	sb := array.NewStructBuilder(mem, windowType)
+	ub := array.NewInt64Builder(mem)
+	for i := range 3000 {
+		w := int64(i / 1000 * 6) // windows 0, 6 and 12 (not inserted)
+		sb.Append(true)
+		sb.FieldBuilder(0).(*array.TimestampBuilder).Append(arrow.Timestamp(w * 300_000))
+		sb.FieldBuilder(1).(*array.TimestampBuilder).Append(arrow.Timestamp((w + 1) * 300_000))
+		ub.Append(rng.Int64N(5000))
+	}
+	cols := []arrow.Array{sb.NewArray(), ub.NewArray()}
+	sb.Release()
+	ub.Release()
+	defer releaseAll(cols)
+	gids := make([]uint32, 3000)
+	if err := g.Lookup(cols, gids); err != nil {
+		t.Fatal(err)
+	}
+	o.check(t, cols, gids, false)
+	if gids[2999] != NoGroup {
+		t.Fatalf("a window never inserted found group %d", gids[2999])
+	}
 }
 
 func int64sMem(mem memory.Allocator, v []int64) arrow.Array {
