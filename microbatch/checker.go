@@ -33,6 +33,10 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 				err = fmt.Errorf("%w: chained stateful operators (an aggregation, deduplication or stream-stream join feeding another) need append output mode, as in Spark: in %s mode the first operator emits rows that it changes later, which the second cannot take back. Use append with a watermark, grouping the second aggregation by window_time(window) of the first; or run the second level in ForeachBatch", plan.ErrUnsupported, mode)
 				return
 			}
+			if streamJoinBelow(n) {
+				err = fmt.Errorf("%w: a stateful operator after a stream-stream join is not supported: the join emits matches older than the watermark (its time-range condition lets them through), which the next operator would drop as late. Write the join's output to a sink and read it back as a stream, or aggregate it in ForeachBatch", plan.ErrUnsupported)
+				return
+			}
 			stateful++
 			if _, ok := n.(*plan.Aggregate); ok {
 				aggregated = true
@@ -99,4 +103,19 @@ func hasEventTimeKey(a *plan.Aggregate) bool {
 		}
 	}
 	return false
+}
+
+// streamJoinBelow reports whether n reads the output of a stream-stream
+// join.
+func streamJoinBelow(n plan.Node) bool {
+	found := false
+	for _, c := range n.Children() {
+		plan.Transform(c, func(x plan.Node) (plan.Node, error) {
+			if j, ok := x.(*plan.Join); ok && plan.IsStreaming(j.Left) && plan.IsStreaming(j.Right) {
+				found = true
+			}
+			return x, nil
+		})
+	}
+	return found
 }
