@@ -51,47 +51,110 @@ func fillPairs(tb testing.TB, st *Store, mem memory.Allocator, n int) {
 	}
 }
 
-// BenchmarkRestore1M: restoring 1M (int64, int64) -> int64 keys, from a
-// snapshot and from one delta. Target: under 1 s.
+// BenchmarkRestore1M: restoring 1M keys of count state: (int64, int64)
+// keys and the clicks store's (window, user_id) keys with their event
+// times, from a snapshot, from one delta, and from a snapshot plus 9
+// deltas of 100K changes each (updates, new keys, removals: what a
+// restart after a crash reads). Target: under 1 s.
 func BenchmarkRestore1M(b *testing.B) {
+	shapes := []struct {
+		name string
+		spec OperatorSpec
+		opts Options
+		keys func(mem memory.Allocator, lo, hi int) []arrow.Array
+	}{
+		{"pair", pairSpec(1), Options{}, pairKeys},
+		{"window", windowSpec(), Options{EventTime: windowEnd}, windowKeys},
+	}
 	for _, bf := range benchFSs {
-		for _, from := range []string{"snapshot", "delta"} {
-			b.Run(bf.name+"/"+from, func(b *testing.B) {
-				mem := memory.NewGoAllocator()
-				fsys, dir := bf.fs(b)
-				interval := 1
-				if from == "delta" {
-					interval = -1
-				}
-				op, err := OpenOperator(ctx, fsys, dir, pairSpec(1), Options{Mem: mem, SnapshotInterval: interval})
-				must(b, err)
-				st, _ := op.Store(0, "")
-				must(b, st.Load(ctx, 0))
-				fillPairs(b, st, mem, 1_000_000)
-				mustCommit(b, st)
-				must(b, st.Flush(ctx))
-				m := st.Metrics()
-				op.Close()
-				b.ResetTimer()
-				c0 := cpuTime()
-				for b.Loop() {
-					op, err := OpenOperator(ctx, fsys, dir, pairSpec(1), Options{Mem: mem})
+		for _, sh := range shapes {
+			for _, from := range []string{"snapshot", "delta", "snapshot+9deltas"} {
+				b.Run(bf.name+"/"+sh.name+"/"+from, func(b *testing.B) {
+					mem := memory.NewGoAllocator()
+					fsys, dir := bf.fs(b)
+					opts := sh.opts
+					opts.Mem = mem
+					opts.SnapshotInterval = 1
+					if from == "delta" {
+						opts.SnapshotInterval = -1
+					}
+					op, err := OpenOperator(ctx, fsys, dir, sh.spec, opts)
 					must(b, err)
 					st, _ := op.Store(0, "")
-					must(b, st.Load(ctx, 1))
-					if st.Len() != 1_000_000 {
-						b.Fatalf("restored %d keys", st.Len())
+					must(b, st.Load(ctx, 0))
+					putCounts(b, st, mem, sh.keys, 0, 1_000_000)
+					v := mustCommit(b, st)
+					must(b, st.Flush(ctx))
+					var fileBytes int64 = st.Metrics().CommitBytes
+					if from == "snapshot" {
+						fileBytes = st.Metrics().SnapshotBytes
 					}
 					op.Close()
-				}
-				b.ReportMetric(float64((cpuTime()-c0).Milliseconds())/float64(b.N), "cpu-ms/op")
-				if from == "delta" {
-					b.ReportMetric(float64(m.CommitBytes), "file-bytes")
-				} else {
-					b.ReportMetric(float64(m.SnapshotBytes), "file-bytes")
-				}
-			})
+					if from == "snapshot+9deltas" {
+						opts.SnapshotInterval = -1
+						op, err = OpenOperator(ctx, fsys, dir, sh.spec, opts)
+						must(b, err)
+						st, _ = op.Store(0, "")
+						must(b, st.Load(ctx, v))
+						for d := range 9 {
+							// 90K updates, 10K new keys, 10K removals.
+							lo := d * 100_000
+							putCounts(b, st, mem, sh.keys, lo, lo+90_000)
+							putCounts(b, st, mem, sh.keys, 1_000_000+d*10_000, 1_000_000+(d+1)*10_000)
+							keys := sh.keys(mem, lo+90_000, lo+100_000)
+							_, err := st.Delete(keys)
+							releaseAll(keys)
+							must(b, err)
+							v = mustCommit(b, st)
+							fileBytes += st.Metrics().CommitBytes
+						}
+						op.Close()
+					}
+					b.ResetTimer()
+					c0 := cpuTime()
+					for b.Loop() {
+						op, err := OpenOperator(ctx, fsys, dir, sh.spec, Options{Mem: mem, EventTime: opts.EventTime})
+						must(b, err)
+						st, _ := op.Store(0, "")
+						must(b, st.Load(ctx, v))
+						if st.Len() != 1_000_000 {
+							b.Fatalf("restored %d keys", st.Len())
+						}
+						op.Close()
+					}
+					b.ReportMetric(float64((cpuTime()-c0).Milliseconds())/float64(b.N), "cpu-ms/op")
+					b.ReportMetric(float64(fileBytes), "file-bytes")
+				})
+			}
 		}
+	}
+}
+
+// pairKeys builds keys lo..hi of fillPairs' sequence: (i, i%97 windows).
+func pairKeys(mem memory.Allocator, lo, hi int) []arrow.Array {
+	a := make([]int64, hi-lo)
+	w := make([]int64, hi-lo)
+	for i := range a {
+		a[i] = int64(lo + i)
+		w[i] = int64((lo + i) % 97 * 300_000)
+	}
+	return []arrow.Array{i64s(mem, a, nil), i64s(mem, w, nil)}
+}
+
+// putCounts adds one to the count of keys lo..hi, 64K at a time.
+func putCounts(tb testing.TB, st *Store, mem memory.Allocator, keysOf func(memory.Allocator, int, int) []arrow.Array, lo, hi int) {
+	const chunk = 1 << 16
+	slots := make([]uint32, chunk)
+	for l := lo; l < hi; l += chunk {
+		h := min(l+chunk, hi)
+		keys := keysOf(mem, l, h)
+		_, err := st.Insert(keys, slots[:h-l], nil)
+		must(tb, err)
+		old, err := st.Values(mem, slots[:h-l])
+		must(tb, err)
+		cnt := addOne(mem, old[0].(*array.Int64))
+		must(tb, st.Set(slots[:h-l], []arrow.Array{cnt}))
+		releaseAll(append(append(keys, old...), cnt))
 	}
 }
 
