@@ -613,10 +613,12 @@ func (f *fold) finish(out []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
 		}
 		states = append(states, cs...)
 	}
-	err := f.store.Set(f.touched, states)
-	exec.ReleaseArrays(states)
-	if err != nil {
-		return out, err
+	if f.s.mode != sinks.Update || len(f.s.agg.Groups) == 0 {
+		err := f.store.Set(f.touched, states)
+		exec.ReleaseArrays(states)
+		if err != nil {
+			return out, err
+		}
 	}
 	f.s.op.stats.updated.Add(int64(n))
 	if f.s.mode != sinks.Update {
@@ -624,7 +626,9 @@ func (f *fold) finish(out []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
 	}
 	var cols []arrow.Array
 	if len(f.s.agg.Groups) > 0 {
-		keys, err := f.store.Keys(mem, f.touched)
+		// The same keys and buffers make this version's delta.
+		keys, err := f.store.SetAndKeys(mem, f.touched, states)
+		exec.ReleaseArrays(states)
 		if err != nil {
 			return out, err
 		}

@@ -101,6 +101,7 @@ func (s *Store) Commit(ctx context.Context) (int64, error) {
 		}
 	}
 	data, err := s.encodeDelta(v, sel)
+	s.cache.drop()
 	if err != nil {
 		return 0, fmt.Errorf("%s: commit version %d: %w", s.label(), v, err)
 	}
@@ -186,6 +187,20 @@ func (s *Store) encodeDelta(v int64, sel []uint32) ([]byte, error) {
 		}
 		defer rec.Release()
 		return fw.write(rec)
+	}
+	if !s.cache.empty() {
+		rest, err := s.writeCached(fw, schema, sel)
+		if err != nil {
+			fw.abandon()
+			return nil, err
+		}
+		if len(rest) == 0 && len(sel) > 0 {
+			if err := fw.close(); err != nil {
+				return nil, err
+			}
+			return buf.Bytes(), nil
+		}
+		sel = rest
 	}
 	for lo := 0; lo < len(sel); lo += deltaChunk {
 		if err := write(sel[lo:min(lo+deltaChunk, len(sel))]); err != nil {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -226,7 +227,7 @@ func runModel(t *testing.T, v modelVariant, seed uint64) {
 		for i := range rows {
 			rows[i] = v.row(r)
 		}
-		kinds := []string{"put", "put", "put", "insert", "delete", "evict"}
+		kinds := []string{"put", "put", "put", "setkeys", "insert", "delete", "evict"}
 		return modelOp{kind: kinds[r.IntN(len(kinds))], rows: "[" + strings.Join(rows, ",") + "]", salt: r.Uint32()}
 	}
 
@@ -381,6 +382,37 @@ func applyOp(t *testing.T, mem memory.Allocator, st *Store, spec StoreSpec, o mo
 		must(t, st.Put(keys, vals))
 		for i := range n {
 			work[rowString(keys, i)] = rowString(vals, i)
+		}
+	case "setkeys": // an aggregation's update: Set and Keys of distinct slots, rows kept for the delta
+		slots := make([]uint32, n)
+		_, err := st.Insert(keys, slots, nil)
+		must(t, err)
+		last := map[uint32]int{}
+		for i, sl := range slots {
+			last[sl] = i
+		}
+		var raw []json.RawMessage
+		must(t, json.Unmarshal([]byte(o.rows), &raw))
+		var sel []uint32
+		sub := []json.RawMessage{}
+		var rows []int
+		for i, sl := range slots {
+			if last[sl] == i {
+				sel, sub, rows = append(sel, sl), append(sub, raw[i]), append(rows, i)
+			}
+		}
+		js, err := json.Marshal(sub)
+		must(t, err)
+		subRec := mustRecord(t, mem, spec, string(js))
+		defer subRec.Release()
+		got, err := st.SetAndKeys(mem, sel, subRec.Columns()[nk:])
+		must(t, err)
+		defer releaseAll(got)
+		for j, i := range rows {
+			if g, w := rowString(got, j), rowString(keys, i); g != w {
+				t.Fatalf("setkeys: key %d is %s, want %s", j, g, w)
+			}
+			work[rowString(keys, i)] = rowString(subRec.Columns()[nk:], j)
 		}
 	case "insert": // first writer wins, as dropDuplicates keeps the first row
 		slots := make([]uint32, n)

@@ -61,7 +61,8 @@ type Store struct {
 	lastSnap int64 // newest snapshot version known (0: none)
 	closed   bool
 	m        Metrics
-	timeBuf  []int64 // event times of an Insert's rows
+	cache    rowCache // rows of this version's update, for its delta
+	timeBuf  []int64  // event times of an Insert's rows
 	created  []int   // rows an Insert added
 }
 
@@ -184,6 +185,7 @@ func (s *Store) dropLocked() {
 	if j := s.snap; j != nil {
 		s.stopSnapshotLocked(j, errSnapshotCancelled)
 	}
+	s.cache.drop()
 	s.t.release()
 	s.t, s.version, s.dirty = nil, -1, false
 	s.changed, s.wasLive, s.changes = nil, nil, nil
@@ -280,6 +282,7 @@ func (s *Store) Insert(keys []arrow.Array, slots []uint32, created []bool) (int,
 		if int(sl) < before {
 			s.beforeWrite(sl)
 		}
+		s.uncache(sl)
 		s.markChanged(sl)
 		t.revive(sl)
 		if created != nil {
@@ -324,6 +327,7 @@ func (s *Store) Set(slots []uint32, values []arrow.Array) error {
 	for _, sl := range slots {
 		if sl != NoSlot {
 			s.beforeWrite(sl)
+			s.uncache(sl)
 			s.markChanged(sl)
 		}
 	}
@@ -371,6 +375,7 @@ func (s *Store) Remove(slots []uint32) (int, error) {
 			continue
 		}
 		s.beforeWrite(sl)
+		s.uncache(sl)
 		s.markChanged(sl)
 		t.kill(sl)
 		n++
