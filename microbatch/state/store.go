@@ -63,7 +63,7 @@ type Store struct {
 	m        Metrics
 	cache    rowCache // rows of this version's update, for its delta
 	timeBuf  []int64  // event times of an Insert's rows
-	created  []int   // rows an Insert added
+	created  []int    // rows an Insert added
 }
 
 func newStore(fsys storage.FS, stateDir string, op *OperatorSpec, spec *StoreSpec, partition int, opts Options) (*Store, error) {
