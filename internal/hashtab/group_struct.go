@@ -142,19 +142,29 @@ func (sc *structCodes) codesOfRuns(cs *codeScratch, codes []uint32, create bool)
 	defer clear(cs.fieldVals) // drop references to the batch
 	// Run heads: rows whose value differs from the previous row's.
 	heads := append(cs.heads[:0], 0)
-	for i := 1; i < n; i++ {
-		for _, v := range vals {
-			if v[i] != v[i-1] {
-				heads = append(heads, int32(i))
-				break
+	if len(vals) == 2 { // a window: start and end
+		a, b := vals[0][:n], vals[1][:n]
+		for i := 1; i < n; i++ {
+			if a[i] != a[i-1] || b[i] != b[i-1] {
+				if heads = append(heads, int32(i)); len(heads)*8 > n {
+					break
+				}
 			}
 		}
-		if len(heads)*8 > n {
-			cs.heads = heads
-			return false, nil // not runs: the general path is cheaper
+	} else {
+		for i := 1; i < n && len(heads)*8 <= n; i++ {
+			for _, v := range vals {
+				if v[i] != v[i-1] {
+					heads = append(heads, int32(i))
+					break
+				}
+			}
 		}
 	}
 	cs.heads = heads
+	if len(heads)*8 > n {
+		return false, nil // not runs: the general path is cheaper
+	}
 	cols := make([]arrow.Array, len(vals))
 	defer func() {
 		for _, c := range cols {
