@@ -314,82 +314,95 @@ func windowKeys(mem memory.Allocator, lo, hi int) []arrow.Array {
 	return []arrow.Array{sb.NewArray(), ub.NewArray()}
 }
 
-// TestMemory10M: 10M distinct (window, user_id) keys of count state (the
-// clicks aggregation's store, with the event-time column) must stay under
-// 1 GiB of RSS, peak included. It measures this process, so it runs
-// alone: set SLUICE_STATE_MEMTEST=1 (skipped otherwise, and in -short).
-// Two ways to get there, each with the peak (VmHWM) reset before it:
-// restoring a 10M-key snapshot, then a stream growing a state from empty
-// to 10M keys over 153 batches of 64K new keys (read counts, add, write
-// back, commit each batch, a snapshot every 10, on local disk).
+// TestMemory10M: 10M distinct (window, user_id) keys of count state must
+// stay under 1 GiB of RSS, peak (VmHWM) included. It measures this
+// process, so it runs alone: set SLUICE_STATE_MEMTEST=1 (skipped
+// otherwise, and in -short). Two key shapes: the clicks aggregation's
+// store (window struct, user_id) with its event-time column, keys
+// arriving window by window as a stream sees them; and (user, window)
+// int64 pairs arriving with all windows interleaved, which the pair
+// table keeps flat. Two ways to get there, each with the peak reset
+// before it: restoring a 10M-key snapshot, then a stream growing a state
+// from empty to 10M keys over 153 batches of 64K new keys (read counts,
+// add, write back, commit each batch, a snapshot every 10, on local disk).
 func TestMemory10M(t *testing.T) {
 	if testing.Short() || os.Getenv("SLUICE_STATE_MEMTEST") == "" {
 		t.Skip("set SLUICE_STATE_MEMTEST=1 to measure the RSS of 10M keys (takes ~1 GiB)")
 	}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	const n = 10_000_000
-	fsys, root := storage.Local{}, t.TempDir()
-	opts := Options{Mem: mem, EventTime: windowEnd}
+	unclustered := func(mem memory.Allocator, lo, hi int) []arrow.Array {
+		a := make([]int64, hi-lo)
+		w := make([]int64, hi-lo)
+		for i := range a {
+			a[i], w[i] = int64((lo+i)/12), int64((lo+i)%12*300_000)
+		}
+		return []arrow.Array{i64s(mem, a, nil), i64s(mem, w, nil)}
+	}
+	for _, sh := range []struct {
+		name string
+		spec OperatorSpec
+		opts Options
+		keys func(mem memory.Allocator, lo, hi int) []arrow.Array
+	}{
+		{"clicks windows", windowSpec(), Options{EventTime: windowEnd}, windowKeys},
+		{"interleaved pairs", pairSpec(1), Options{}, unclustered},
+	} {
+		t.Run(sh.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			const n = 10_000_000
+			fsys, root := storage.Local{}, t.TempDir()
+			opts := sh.opts
+			opts.Mem = mem
 
-	// Restore: write the snapshot of version 1 directly, then load it.
-	dir := filepath.Join(root, "restore")
-	op, err := OpenOperator(ctx, fsys, dir, windowSpec(), opts)
-	must(t, err)
-	st, _ := op.Store(0, "")
-	writeSnapshotFile(t, fsys, st, mem, n)
-	base := resetPeak(t)
-	t0, c0 := time.Now(), cpuTime()
-	must(t, st.Load(ctx, 1))
-	wall, cpu := time.Since(t0), cpuTime()-c0
-	if st.Len() != n {
-		t.Fatalf("restored %d keys", st.Len())
-	}
-	rss, hwm := settledRSS(t)
-	t.Logf("restore of 10M keys: %v wall, %v CPU; RSS %d MiB, peak %d MiB (from %d MiB); store reports %d MiB",
-		wall.Round(time.Millisecond), cpu.Round(time.Millisecond), rss>>20, hwm>>20, base>>20, st.Metrics().MemoryUsedBytes>>20)
-	if rss > 1<<30 || hwm > 1<<30 {
-		t.Errorf("restore: RSS %d MiB / peak %d MiB exceed 1 GiB", rss>>20, hwm>>20)
-	}
-	op.Close()
+			// Restore: write the snapshot of version 1 directly, then load it.
+			dir := filepath.Join(root, "restore")
+			op, err := OpenOperator(ctx, fsys, dir, sh.spec, opts)
+			must(t, err)
+			st, _ := op.Store(0, "")
+			writeSnapshotFile(t, fsys, st, mem, n, sh.keys)
+			base := resetPeak(t)
+			t0, c0 := time.Now(), cpuTime()
+			must(t, st.Load(ctx, 1))
+			wall, cpu := time.Since(t0), cpuTime()-c0
+			if st.Len() != n {
+				t.Fatalf("restored %d keys", st.Len())
+			}
+			rss, hwm := settledRSS(t)
+			t.Logf("restore of 10M keys: %v wall, %v CPU; RSS %d MiB, peak %d MiB (from %d MiB); store reports %d MiB",
+				wall.Round(time.Millisecond), cpu.Round(time.Millisecond), rss>>20, hwm>>20, base>>20, st.Metrics().MemoryUsedBytes>>20)
+			if rss > 1<<30 || hwm > 1<<30 {
+				t.Errorf("restore: RSS %d MiB / peak %d MiB exceed 1 GiB", rss>>20, hwm>>20)
+			}
+			op.Close()
 
-	// Stream: grow to 10M keys batch by batch.
-	op, err = OpenOperator(ctx, fsys, filepath.Join(root, "stream"), windowSpec(), opts)
-	must(t, err)
-	defer op.Close()
-	st, _ = op.Store(0, "")
-	must(t, st.Load(ctx, 0))
-	base = resetPeak(t)
-	t0, c0 = time.Now(), cpuTime()
-	const batch = 1 << 16
-	slots := make([]uint32, batch)
-	var written int64
-	for lo := 0; lo < n; lo += batch {
-		m := min(batch, n-lo)
-		keys := windowKeys(mem, lo, lo+m)
-		_, err := st.Insert(keys, slots[:m], nil)
-		must(t, err)
-		old, err := st.Values(mem, slots[:m])
-		must(t, err)
-		cnt := addOne(mem, old[0].(*array.Int64))
-		old[0].Release()
-		must(t, st.Set(slots[:m], []arrow.Array{cnt}))
-		cnt.Release()
-		releaseAll(keys)
-		mustCommit(t, st)
-		written += st.Metrics().CommitBytes
-	}
-	must(t, st.Flush(ctx))
-	wall, cpu = time.Since(t0), cpuTime()-c0
-	if st.Len() != n {
-		t.Fatalf("%d keys", st.Len())
-	}
-	rss, hwm = settledRSS(t)
-	m := st.Metrics()
-	t.Logf("stream to 10M keys: %v wall, %v CPU (%d snapshots, %d MiB of deltas); RSS %d MiB, peak %d MiB (from %d MiB); store reports %d MiB",
-		wall.Round(time.Millisecond), cpu.Round(time.Millisecond), m.SnapshotsWritten, written>>20, rss>>20, hwm>>20, base>>20, m.MemoryUsedBytes>>20)
-	if rss > 1<<30 || hwm > 1<<30 {
-		t.Errorf("stream: RSS %d MiB / peak %d MiB exceed 1 GiB", rss>>20, hwm>>20)
+			// Stream: grow to 10M keys batch by batch.
+			op, err = OpenOperator(ctx, fsys, filepath.Join(root, "stream"), sh.spec, opts)
+			must(t, err)
+			defer op.Close()
+			st, _ = op.Store(0, "")
+			must(t, st.Load(ctx, 0))
+			base = resetPeak(t)
+			t0, c0 = time.Now(), cpuTime()
+			const batch = 1 << 16
+			var written int64
+			for lo := 0; lo < n; lo += batch {
+				putCounts(t, st, mem, sh.keys, lo, min(lo+batch, n))
+				mustCommit(t, st)
+				written += st.Metrics().CommitBytes
+			}
+			must(t, st.Flush(ctx))
+			wall, cpu = time.Since(t0), cpuTime()-c0
+			if st.Len() != n {
+				t.Fatalf("%d keys", st.Len())
+			}
+			rss, hwm = settledRSS(t)
+			m := st.Metrics()
+			t.Logf("stream to 10M keys: %v wall, %v CPU (%d snapshots, %d MiB of deltas); RSS %d MiB, peak %d MiB (from %d MiB); store reports %d MiB",
+				wall.Round(time.Millisecond), cpu.Round(time.Millisecond), m.SnapshotsWritten, written>>20, rss>>20, hwm>>20, base>>20, m.MemoryUsedBytes>>20)
+			if rss > 1<<30 || hwm > 1<<30 {
+				t.Errorf("stream: RSS %d MiB / peak %d MiB exceed 1 GiB", rss>>20, hwm>>20)
+			}
+		})
 	}
 }
 
@@ -412,9 +425,9 @@ func settledRSS(t *testing.T) (rss, hwm int64) {
 	return procStatus(t, "VmRSS"), procStatus(t, "VmHWM")
 }
 
-// writeSnapshotFile writes version 1 of st as a snapshot of keys
-// 0..n-1 of windowKeys with count 1, streaming, without building a table.
-func writeSnapshotFile(t *testing.T, fsys storage.FS, st *Store, mem memory.Allocator, n int) {
+// writeSnapshotFile writes version 1 of st as a snapshot of keys 0..n-1
+// of keysOf with count 1, streaming, without building a table.
+func writeSnapshotFile(t *testing.T, fsys storage.FS, st *Store, mem memory.Allocator, n int, keysOf func(memory.Allocator, int, int) []arrow.Array) {
 	w, err := fsys.Create(ctx, snapshotName(st.dir, 1), storage.WriteOptions{})
 	must(t, err)
 	defer w.Abort()
@@ -428,7 +441,7 @@ func writeSnapshotFile(t *testing.T, fsys storage.FS, st *Store, mem memory.Allo
 	}
 	for lo := 0; lo < n; lo += chunk {
 		m := min(chunk, n-lo)
-		cols := append(windowKeys(mem, lo, lo+m), i64s(mem, c[:m], nil))
+		cols := append(keysOf(mem, lo, lo+m), i64s(mem, c[:m], nil))
 		rec := array.NewRecordBatch(schema, cols, int64(m))
 		releaseAll(cols)
 		must(t, fw.write(rec))
