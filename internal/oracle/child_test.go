@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -117,11 +118,18 @@ func childMain() error {
 	}
 	idle := make(chan struct{})
 	var once sync.Once
-	listener := microbatch.ListenerFuncs{Idle: func(microbatch.IdleEvent) {
-		// The source always has a next chunk until the last one: idle
-		// means every chunk is processed (and any no-data batch run).
-		once.Do(func() { close(idle) })
-	}}
+	var batches atomic.Int64
+	listener := microbatch.ListenerFuncs{
+		Idle: func(microbatch.IdleEvent) {
+			// The source always has a next chunk until the last one: idle
+			// means every chunk is processed (and any no-data batch run).
+			once.Do(func() { close(idle) })
+		},
+		Progress: func(microbatch.ProgressEvent) {
+			// The parent may kill a moment after the kth batch.
+			fmt.Printf("batch %d\n", batches.Add(1))
+		},
+	}
 	sink := &fileSink{dir: out, ckpt: ckpt, k: k, rd: &renderer{c: c}}
 	q, err := microbatch.Start(ctx, microbatch.Config{Name: "oracle", Plan: df.Plan(), Sink: sink, Mode: mode,
 		Checkpoint: ck, Mem: mem, ShufflePartitions: sc.partitions, BatchSize: sc.batchSize,

@@ -206,6 +206,7 @@ func (r *crashRun) killRun() (finished bool) {
 	var spec, label string
 	var delay time.Duration
 	fromExec := false
+	after := "running" // the line of the child the delay starts from
 	_, statErr := os.Stat(filepath.Join(r.ckpt, "metadata"))
 	fresh := os.IsNotExist(statErr)
 	switch x := r.rng.IntN(10); {
@@ -220,10 +221,14 @@ func (r *crashRun) killRun() (finished bool) {
 		points = append(points, crashtest.StatePoints...)
 		label = points[r.rng.IntN(len(points))]
 		spec, delay = crashtest.KillSpec(label, 1+r.rng.IntN(3)), 5*time.Second
-	case x < 8:
-		label, delay = "wall-clock", time.Duration(r.rng.Int64N(int64(30*time.Millisecond)))
+	case x < 7:
+		label, delay = "wall-clock", time.Duration(r.rng.Int64N(int64(15*time.Millisecond)))
+	case x < 9:
+		// A moment after the child's kth batch: anywhere in the next one.
+		after = fmt.Sprintf("batch %d", 1+r.rng.IntN(6))
+		label, delay = "after-batch", time.Duration(r.rng.Int64N(int64(2*time.Millisecond)))
 	default:
-		label, delay, fromExec = "wall-clock-from-exec", time.Duration(r.rng.Int64N(int64(150*time.Millisecond))), true
+		label, delay, fromExec = "wall-clock-from-exec", time.Duration(r.rng.Int64N(int64(80*time.Millisecond))), true
 	}
 	ch, err := crashtest.StartChild("TestOracleCrashChild", r.env(spec, false)...)
 	if err != nil {
@@ -234,7 +239,8 @@ func (r *crashRun) killRun() (finished bool) {
 	go func() {
 		if !fromExec {
 			select {
-			case <-ch.Seen("running"):
+			case <-ch.Seen(after):
+			case <-ch.Seen("idle"):
 			case <-ch.Exited():
 				killed <- ""
 				return
