@@ -12,7 +12,9 @@ import (
 // FuzzGrouper feeds rows decoded from the fuzz input, in batches split where
 // the input says, to every specialisation and checks the group ids against
 // the map oracle. Each row takes 3 bytes: a (int64), b (int64 or string),
-// and a flags byte (bit 0/1: a/b NULL, bit 2: end the batch here).
+// and a flags byte (bit 0/1: a/b NULL, bit 2: end the batch here, bit 3:
+// a NULL struct). Struct keys (coded by an inner Grouper) hold (a, a+1) as
+// a window does.
 func FuzzGrouper(f *testing.F) {
 	f.Add([]byte{1, 2, 0, 1, 2, 0, 3, 4, 4, 1, 2, 3, 0, 0, 1})
 	f.Add([]byte{0, 0, 3, 0, 0, 3, 0, 0, 0, 255, 255, 4})
@@ -20,7 +22,7 @@ func FuzzGrouper(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		defer mem.AssertSize(t, 0)
-		for _, types := range [][]arrow.DataType{{i64}, {i64, i64}, {str}, {i64, str}} {
+		for _, types := range [][]arrow.DataType{{i64}, {i64, i64}, {str}, {i64, str}, {windowType, i64}, {windowType}} {
 			g, err := New(types, mem)
 			if err != nil {
 				t.Fatal(err)
@@ -42,6 +44,21 @@ func FuzzGrouper(f *testing.F) {
 							v, null = b, fl&2 != 0
 						}
 						switch {
+						case types[c] == windowType:
+							sb := bd.(*array.StructBuilder)
+							if fl&8 != 0 {
+								sb.AppendNull()
+								break
+							}
+							sb.Append(true)
+							for f := range 2 {
+								fb := sb.FieldBuilder(f).(*array.TimestampBuilder)
+								if null && f == 1 {
+									fb.AppendNull()
+								} else {
+									fb.Append(arrow.Timestamp(int64(a)*300 + int64(f)*300))
+								}
+							}
 						case null:
 							bd.AppendNull()
 						case types[c] == str:
