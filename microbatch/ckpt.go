@@ -21,6 +21,8 @@ type offsetEntry struct {
 type commitEntry struct {
 	BatchID         int64
 	NextWatermarkMs int64
+	// EventTimeMaxMs is each watermark node's largest event time so far.
+	EventTimeMaxMs []int64
 }
 
 // checkpointStore is what the loop needs from the checkpoint (package wal).

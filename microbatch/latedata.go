@@ -121,7 +121,7 @@ func (it *lateIter) Next() (arrow.RecordBatch, error) {
 
 // splitClosed returns the rows whose event-time key is open and those the
 // watermark closed: a window is closed when its end <= wm, a timestamp
-// when it is < wm; NULL is never closed. The rule is stateSave.liveRows'.
+// when it is <= wm (Spark's rule); NULL is never closed.
 func splitClosed(key arrow.Array, wmUs int64) (live, late []int32, err error) {
 	var ends *array.Timestamp
 	var parent arrow.Array
@@ -140,11 +140,7 @@ func splitClosed(key arrow.Array, wmUs int64) (live, late []int32, err error) {
 	for i := 0; i < key.Len(); i++ {
 		closed := false
 		if !(parent != nil && parent.IsNull(i)) && !ends.IsNull(i) {
-			end := int64(ends.Value(i))
-			closed = end <= wmUs
-			if parent == nil {
-				closed = end < wmUs
-			}
+			closed = int64(ends.Value(i)) <= wmUs
 		}
 		if closed {
 			late = append(late, int32(i))

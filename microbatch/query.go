@@ -260,6 +260,7 @@ func (q *Query) recover(ctx context.Context) error {
 		q.committed = off.Offsets
 		q.nextBatch = off.BatchID + 1
 		q.watermarkMs = com.NextWatermarkMs
+		q.restoreEventTimes(com)
 		q.batchWatermarkMs = off.WatermarkMs
 		return nil
 	case cok && com.BatchID > off.BatchID:
@@ -293,6 +294,7 @@ func (q *Query) recover(ctx context.Context) error {
 	q.nextBatch = off.BatchID
 	if cok {
 		q.watermarkMs = com.NextWatermarkMs
+		q.restoreEventTimes(com)
 	}
 	q.pendingReplay = &off
 	return nil
@@ -631,7 +633,7 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 	}
 	q.batchWatermarkMs = entry.WatermarkMs
 	t0 := clock.Now()
-	if err := q.cfg.Checkpoint.AddCommit(ctx, commitEntry{BatchID: n, NextWatermarkMs: q.watermarkMs}); err != nil {
+	if err := q.cfg.Checkpoint.AddCommit(ctx, commitEntry{BatchID: n, NextWatermarkMs: q.watermarkMs, EventTimeMaxMs: q.eventTimeMaxes()}); err != nil {
 		return false, fmt.Errorf("%w: batch %d: write commit: %w", ErrQuery, n, err)
 	}
 	timings["commitOffsets"] = clock.Now().Sub(t0)
@@ -651,6 +653,33 @@ type batchResult struct {
 	inputRows  []int64
 	outputRows int64
 	eventTime  map[string]string
+}
+
+// eventTimeMaxes is nodeMax by watermark node id, for commits/N.
+func (q *Query) eventTimeMaxes() []int64 {
+	if len(q.nodeMax) == 0 {
+		return nil
+	}
+	out := make([]int64, len(q.watermarks))
+	for _, w := range q.watermarks {
+		out[w.ID] = q.nodeMax[w.ID]
+	}
+	return out
+}
+
+// restoreEventTimes takes each watermark input's largest event time from
+// the last commit, so a restart computes the next watermark as an
+// uninterrupted run would (an input with nothing new must not hold it).
+func (q *Query) restoreEventTimes(com commitEntry) {
+	if len(com.EventTimeMaxMs) != len(q.watermarks) {
+		return // an older checkpoint, or a changed query
+	}
+	q.nodeMax = map[int]int64{}
+	for id, v := range com.EventTimeMaxMs {
+		if v != 0 {
+			q.nodeMax[id] = v
+		}
+	}
 }
 
 // observeEventTime folds the batch's event times into the watermark for

@@ -126,8 +126,9 @@ func openAggOperator(ctx context.Context, ck checkpointStore, a *plan.Aggregate,
 
 // eventTimeOf is the store's EventTimeFunc for an aggregation whose key
 // column k is the event time: a window closes when the watermark reaches
-// its end, a timestamp when the watermark passes it, so a key expires at
-// (window end) or (timestamp + 1µs) <= watermark; see expireUpTo.
+// its end, a timestamp when the watermark reaches it (Spark's
+// eventTime <= watermark), so a key expires at (window end) or
+// (timestamp) <= watermark.
 func eventTimeOf(k int) state.EventTimeFunc {
 	return func(keys []arrow.Array, rows []int, out []int64) error {
 		col := keys[k]
@@ -158,10 +159,8 @@ func eventTimeOf(k int) state.EventTimeFunc {
 				out[j] = state.NoEventTime
 			case parent != nil:
 				out[j] = v // a window closes when the watermark reaches its end
-			case v == math.MaxInt64:
-				out[j] = state.NoEventTime
 			default:
-				out[j] = v + 1 // a timestamp when the watermark passes it
+				out[j] = v // a timestamp when the watermark reaches it
 			}
 		}
 		return nil
@@ -651,7 +650,6 @@ func (f *fold) finish(out []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
 // It may say true for a NULL row's value: splitClosed decides.
 func anyClosed(key arrow.Array, wmUs int64) bool {
 	var ends *array.Timestamp
-	strict := false
 	switch c := key.(type) {
 	case *array.Struct:
 		e, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
@@ -660,16 +658,13 @@ func anyClosed(key arrow.Array, wmUs int64) bool {
 		}
 		ends = e
 	case *array.Timestamp:
-		ends, strict = c, true
+		ends = c
 	default:
 		return true
 	}
 	lo := int64(math.MaxInt64)
 	for _, v := range ends.TimestampValues() {
 		lo = min(lo, int64(v))
-	}
-	if strict {
-		return lo < wmUs
 	}
 	return lo <= wmUs
 }

@@ -150,14 +150,14 @@ func (w *walStore) LatestCommit(ctx context.Context) (commitEntry, bool, error) 
 	if err != nil || !ok {
 		return commitEntry{}, ok, err
 	}
-	return commitEntry{BatchID: id, NextWatermarkMs: c.NextBatchWatermarkMs}, true, nil
+	return commitEntry{BatchID: id, NextWatermarkMs: c.NextBatchWatermarkMs, EventTimeMaxMs: c.EventTimeMaxMs}, true, nil
 }
 
 func (w *walStore) AddCommit(ctx context.Context, e commitEntry) error {
 	if err := w.leaseErr(); err != nil {
 		return err
 	}
-	return w.c.Commits().Add(ctx, e.BatchID, wal.CommitMetadata{NextBatchWatermarkMs: e.NextWatermarkMs})
+	return w.c.Commits().Add(ctx, e.BatchID, wal.CommitMetadata{NextBatchWatermarkMs: e.NextWatermarkMs, EventTimeMaxMs: e.EventTimeMaxMs})
 }
 
 // InitialOffset keeps a source's starting offset in sources/<i>/0, as

@@ -19,6 +19,11 @@ import (
 type CommitMetadata struct {
 	// NextBatchWatermarkMs is the watermark batch N+1 uses.
 	NextBatchWatermarkMs int64 `json:"nextBatchWatermarkMs"`
+	// EventTimeMaxMs is the largest event time each watermark input has
+	// seen (0: none yet), by input; with several inputs the watermark is
+	// their minimum, so a restart must remember each one (beyond Spark's
+	// format; older entries without it read as none seen).
+	EventTimeMaxMs []int64 `json:"eventTimeMaxMs,omitempty"`
 }
 
 // CommitLog is the commit log, commits/<N>.

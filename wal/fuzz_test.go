@@ -3,6 +3,7 @@ package wal
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -73,7 +74,7 @@ func FuzzCommitEntry(f *testing.F) {
 			t.Fatal(err)
 		}
 		c2, err := DecodeCommit(fuzzName, enc)
-		if err != nil || c2 != c {
+		if err != nil || c2.NextBatchWatermarkMs != c.NextBatchWatermarkMs || !slices.Equal(c2.EventTimeMaxMs, c.EventTimeMaxMs) {
 			t.Fatalf("round trip: %+v -> %q -> %+v, %v", c, enc, c2, err)
 		}
 	})

@@ -65,16 +65,6 @@ func joinOf(how, cond string) func(in ...*dataframe.DataFrame) *dataframe.DataFr
 var appendOnly = []dataframe.OutputMode{dataframe.Append}
 
 func init() {
-	knownBugs = append(knownBugs, struct {
-		match func(c *Case, mode dataframe.OutputMode) bool
-		text  string
-	}{
-		match: func(c *Case, mode dataframe.OutputMode) bool { _, ok := joinModels[c.Name]; return ok && !noRestart() },
-		text: "with several watermarked inputs a restart changes which rows are late: the engine keeps each input's " +
-			"largest event time in memory only (microbatch/query.go nodeMax) and after a restart holds the watermark " +
-			"until every input has new rows, where the run without the restart moves it; the joins match the batch " +
-			"join in runs without restarts (-oracle.norestart runs them)",
-	})
 	cases = append(cases,
 		Case{
 			// No time bound: every row stays in state.

@@ -70,19 +70,6 @@ var knownBugs = []struct {
 	match func(c *Case, mode dataframe.OutputMode) bool
 	text  string
 }{
-	{
-		// Without restarts the case matches (-oracle.norestart).
-		match: func(c *Case, mode dataframe.OutputMode) bool { return c.Name == "union_window" },
-		text: "with several watermarked inputs a restart changes the watermark: each input's largest event time is kept " +
-			"in memory only (microbatch/query.go nodeMax), so after a restart a batch in which one input has no rows holds " +
-			"the watermark back where the run without the restart moves it",
-	},
-	{
-		match: func(c *Case, mode dataframe.OutputMode) bool { return c.Name == "group_by_event_time" },
-		text: "a group keyed by the event-time column itself closes when ts < watermark; Spark closes it (and drops its " +
-			"input) when ts <= watermark, as for a window's end (microbatch/statefulagg.go eventTimeOf and anyClosed, " +
-			"microbatch/latedata.go splitClosed; streaming dedup keeps such rows too)",
-	},
 }
 
 // knownBug returns the text of the known bug that run (c, mode) hits.
