@@ -41,6 +41,8 @@ type checkpointStore interface {
 	// Purge drops log entries older than the retention, given the batch
 	// that just committed.
 	Purge(ctx context.Context, latest int64) error
+	// Retained is how many batches the logs keep (MinBatchesToRetain).
+	Retained() int
 	// StateLocation is where stateful operators keep their stores.
 	StateLocation() (storage.FS, string)
 	// SourceDir is sources/<i>, for sources that keep their own log.

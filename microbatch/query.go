@@ -104,6 +104,8 @@ type Query struct {
 	nodeMax map[int]int64
 	// stateOps are the stateful operators, by id.
 	stateOps []statefulOp
+	// statePurge reports the state purge in flight.
+	statePurge chan error
 	// batchWatermarkMs is the watermark the last batch ran with.
 	batchWatermarkMs int64
 }
@@ -444,6 +446,7 @@ func (q *Query) loop() {
 		for _, l := range q.cfg.Listeners {
 			l.OnQueryTerminated(TerminatedEvent{ID: q.id, RunID: q.runID, Err: err})
 		}
+		q.waitStatePurge() // its error would only say some old files remain
 		q.closeState()
 		q.cfg.Checkpoint.Close()
 		close(q.done)
@@ -643,6 +646,9 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 	if err := q.cfg.Checkpoint.Purge(ctx, n); err != nil {
 		return false, fmt.Errorf("%w: batch %d: purge old logs: %w", ErrQuery, n, err)
 	}
+	if err := q.purgeState(ctx, n); err != nil {
+		return false, fmt.Errorf("%w: batch %d: purge old state: %w", ErrQuery, n, err)
+	}
 	end := clock.Now()
 	timings["triggerExecution"] = end.Sub(start)
 	q.report(entry, starts, latest, res, timings, start, end)
@@ -653,6 +659,47 @@ type batchResult struct {
 	inputRows  []int64
 	outputRows int64
 	eventTime  map[string]string
+}
+
+// statePurgeEvery is how often (in batches) state versions no retained
+// batch needs are removed: a purge lists every store directory, which
+// would cost a small batch its latency if done each time.
+const statePurgeEvery = 10
+
+// purgeState removes, in the background, the state versions older than
+// the first batch the logs keep: every retained batch can still be
+// replayed or read (state reader), and state stays bounded like the logs.
+func (q *Query) purgeState(ctx context.Context, latest int64) error {
+	if len(q.stateOps) == 0 || (latest+1)%statePurgeEvery != 0 {
+		return nil
+	}
+	keepFrom := latest - int64(q.cfg.Checkpoint.Retained()) + 1
+	if keepFrom <= 0 {
+		return nil
+	}
+	if err := q.waitStatePurge(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	q.statePurge = done
+	ops := q.stateOps
+	go func(ctx context.Context) {
+		var errs []error
+		for _, op := range ops {
+			errs = append(errs, op.stateStore().Purge(ctx, keepFrom))
+		}
+		done <- errors.Join(errs...)
+	}(context.WithoutCancel(ctx))
+	return nil
+}
+
+func (q *Query) waitStatePurge() error {
+	if q.statePurge == nil {
+		return nil
+	}
+	err := <-q.statePurge
+	q.statePurge = nil
+	return err
 }
 
 // eventTimeMaxes is nodeMax by watermark node id, for commits/N.

@@ -22,6 +22,8 @@ type statefulOp interface {
 	// metrics reports the operator after a batch and resets its per-batch
 	// counters.
 	metrics() StateOperator
+	// stateStore is the operator's versioned state, for purging.
+	stateStore() *state.Operator
 	close()
 }
 

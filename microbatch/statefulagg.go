@@ -690,3 +690,5 @@ func grow(s []uint32, n int) []uint32 {
 	}
 	return s[:n]
 }
+
+func (op *aggOperator) stateStore() *state.Operator { return op.store }

@@ -687,3 +687,5 @@ func dedupKeyTime(k int) state.EventTimeFunc {
 		return nil
 	}
 }
+
+func (op *dedupOperator) stateStore() *state.Operator { return op.store }

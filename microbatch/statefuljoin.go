@@ -966,3 +966,5 @@ func markEvicted(col arrow.Array, rule evictRule, watermarkUs int64, gone []bool
 	}
 	return nil
 }
+
+func (op *joinOperator) stateStore() *state.Operator { return op.store }

@@ -770,3 +770,5 @@ func int32Const(mem memory.Allocator, v int32, n int) arrow.Array {
 	}
 	return b.NewArray()
 }
+
+func (op *sessionOperator) stateStore() *state.Operator { return op.store }

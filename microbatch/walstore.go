@@ -95,6 +95,7 @@ func (w *walStore) leaseErr() error {
 }
 
 func (w *walStore) QueryID() string  { return w.c.QueryID() }
+func (w *walStore) Retained() int    { return w.c.MinBatchesToRetain() }
 func (w *walStore) Location() string { return w.c.Location() }
 func (w *walStore) Close() error {
 	w.waitPurge() // its error would only say some old entries remain
