@@ -387,7 +387,9 @@ func (q *Query) ProcessAllAvailable(ctx context.Context) error {
 	target := q.pokeGen
 	q.mu.Unlock()
 	for {
-		q.poke()
+		// Take the change channel before poking: a batch the poke starts
+		// then closes this channel, not a later one (else a fast loop
+		// could finish and sleep a whole trigger interval unnoticed).
 		q.mu.Lock()
 		idle := q.idleSeen >= target
 		active, err, ch := q.active, q.err, q.changed
@@ -401,6 +403,7 @@ func (q *Query) ProcessAllAvailable(ctx context.Context) error {
 		if !active {
 			return ErrStopped
 		}
+		q.poke()
 		select {
 		case <-ch:
 		case <-ctx.Done():
