@@ -182,6 +182,9 @@ func (h *streamHarness) start(ctx context.Context) string {
 	df := h.streamScript(s, h.queryText)
 	w := df.WriteStream().Sink(h.sink).Clock(h.clock).Option("checkpointLocation", filepath.Join(h.dir, "ckpt"))
 	w = h.configureMore(w)
+	if v, ok := h.opts["watermarkpolicy"]; ok {
+		w = w.Option("multipleWatermarkPolicy", v)
+	}
 	if h.opts["late"] == "true" {
 		if h.late == nil {
 			h.late = &recordingSink{}

@@ -131,8 +131,9 @@ func (w *DataStreamWriter) Trigger(t trigger.Trigger) *DataStreamWriter {
 	return w
 }
 
-// Option sets a writer option: checkpointLocation, numRows and truncate
-// (console), minBatchesToRetain.
+// Option sets a writer option: checkpointLocation, minBatchesToRetain,
+// multipleWatermarkPolicy (min or max, as Spark's conf of that name), and
+// the sink format's own options.
 func (w *DataStreamWriter) Option(key, value string) *DataStreamWriter {
 	w.opts[key] = value
 	return w
@@ -239,6 +240,14 @@ func (w *DataStreamWriter) Start(ctx context.Context) (*StreamingQuery, error) {
 			return nil, fmt.Errorf("%w: option minBatchesToRetain=%q must be a positive integer", ErrStreaming, v)
 		}
 	}
+	maxWatermark := false
+	switch v := strings.ToLower(w.opts["multipleWatermarkPolicy"]); v {
+	case "", "min":
+	case "max":
+		maxWatermark = true
+	default:
+		return nil, fmt.Errorf("%w: option multipleWatermarkPolicy=%q must be min (default: the slowest input decides, no input's on-time rows are dropped) or max (the fastest input decides)", ErrStreaming, v)
+	}
 	ck, err := microbatch.OpenCheckpointWith(ctx, loc, wal.Options{MinBatchesToRetain: retain})
 	if err != nil {
 		return nil, err
@@ -258,7 +267,7 @@ func (w *DataStreamWriter) Start(ctx context.Context) (*StreamingQuery, error) {
 	default:
 		opts := make(map[string]string, len(w.opts))
 		for k, v := range w.opts {
-			if k != "checkpointLocation" && k != "minBatchesToRetain" {
+			if k != "checkpointLocation" && k != "minBatchesToRetain" && k != "multipleWatermarkPolicy" {
 				opts[k] = v
 			}
 		}
@@ -282,7 +291,7 @@ func (w *DataStreamWriter) Start(ctx context.Context) (*StreamingQuery, error) {
 	q, err := microbatch.Start(ctx, microbatch.Config{
 		Name: w.name, Plan: df.plan, Sink: sink, Mode: w.mode, Trigger: w.trig, Checkpoint: ck,
 		Clock: clock, Mem: conf.Allocator, ShufflePartitions: conf.ShufflePartitions, BatchSize: conf.BatchSize,
-		Listeners: listeners, LateData: w.lateData,
+		Listeners: listeners, LateData: w.lateData, MaxWatermark: maxWatermark,
 	})
 	if err != nil {
 		if w.sink == nil {

@@ -63,6 +63,12 @@ type Config struct {
 	// The query must have a streaming aggregation grouped by an event-time
 	// column or window.
 	LateData sinks.Sink
+	// MaxWatermark, with several watermarked inputs, makes the watermark
+	// follow the fastest input instead of the slowest (Spark's
+	// multipleWatermarkPolicy=max): rows of the slower inputs are then
+	// more likely late. Default: the minimum, which drops no row an input
+	// still considers on time.
+	MaxWatermark bool
 	// Conf is logged with every batch (offsets/N "conf").
 	Conf map[string]string
 }
@@ -745,8 +751,9 @@ func (q *Query) observeEventTime(tc *exec.TaskContext, res *batchResult) {
 		st := tc.EventTimes(w.ID)
 		n := st.Count.Load()
 		if n == 0 {
-			// A node that has seen nothing yet holds the watermark back.
-			if q.nodeMax == nil || q.nodeMax[w.ID] == 0 {
+			// A node that has seen nothing yet holds the (minimum)
+			// watermark back.
+			if !q.cfg.MaxWatermark && (q.nodeMax == nil || q.nodeMax[w.ID] == 0) {
 				next = -2
 			}
 			continue
@@ -762,8 +769,11 @@ func (q *Query) observeEventTime(tc *exec.TaskContext, res *batchResult) {
 	}
 	if next != -2 {
 		for _, w := range q.watermarks {
+			if q.nodeMax[w.ID] == 0 {
+				continue // max policy: an input without rows has no say
+			}
 			cand := q.nodeMax[w.ID] - w.Delay.Milliseconds()
-			if next == -1 || cand < next {
+			if next == -1 || (cand < next) != q.cfg.MaxWatermark {
 				next = cand
 			}
 		}
