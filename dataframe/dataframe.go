@@ -20,6 +20,8 @@ type DataFrame struct {
 	plan plan.Node
 	err  error
 	ctx  context.Context
+	// cache is set on a DataFrame returned by Cache, for Unpersist.
+	cache *cached
 }
 
 func (df *DataFrame) derive(n plan.Node, err error) *DataFrame {
