@@ -378,9 +378,11 @@ func (df *DataFrame) DropDuplicates(cols ...string) *DataFrame {
 	if df.err != nil {
 		return df
 	}
-	if len(cols) == 0 {
+	if len(cols) == 0 && !plan.IsStreaming(df.plan) {
 		return df.Distinct()
 	}
+	// On a stream, no columns means whole rows: a deduplication (state of
+	// the rows seen), not an aggregation, so append mode works as in Spark.
 	keys := make([]expr.Expr, len(cols))
 	for i, c := range cols {
 		k, err := plan.Resolve(expr.Col(c), df.plan.Output(), false, "DropDuplicates")
