@@ -69,8 +69,7 @@ type Case struct {
 var knownBugs = []struct {
 	match func(c *Case, mode dataframe.OutputMode) bool
 	text  string
-}{
-}
+}{}
 
 // knownBug returns the text of the known bug that run (c, mode) hits.
 func knownBug(c *Case, mode dataframe.OutputMode) string {
