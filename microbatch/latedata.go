@@ -123,19 +123,9 @@ func (it *lateIter) Next() (arrow.RecordBatch, error) {
 // watermark closed: a window is closed when its end <= wm, a timestamp
 // when it is <= wm (Spark's rule); NULL is never closed.
 func splitClosed(key arrow.Array, wmUs int64) (live, late []int32, err error) {
-	var ends *array.Timestamp
-	var parent arrow.Array
-	switch c := key.(type) {
-	case *array.Struct:
-		e, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
-		if !ok {
-			return nil, nil, fmt.Errorf("%w: event-time key %s has no timestamp end", ErrQuery, key.DataType())
-		}
-		ends, parent = e, c
-	case *array.Timestamp:
-		ends = c
-	default:
-		return nil, nil, fmt.Errorf("%w: event-time key of type %s", ErrQuery, key.DataType())
+	ends, parent, err := eventEnds(key)
+	if err != nil {
+		return nil, nil, err
 	}
 	for i := 0; i < key.Len(); i++ {
 		closed := false

@@ -131,20 +131,9 @@ func openAggOperator(ctx context.Context, ck checkpointStore, a *plan.Aggregate,
 // (timestamp) <= watermark.
 func eventTimeOf(k int) state.EventTimeFunc {
 	return func(keys []arrow.Array, rows []int, out []int64) error {
-		col := keys[k]
-		var ends *array.Timestamp
-		var parent arrow.Array
-		switch c := col.(type) {
-		case *array.Struct:
-			e, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
-			if !ok {
-				return fmt.Errorf("%w: event-time key %s has no timestamp end", ErrQuery, col.DataType())
-			}
-			ends, parent = e, c
-		case *array.Timestamp:
-			ends = c
-		default:
-			return fmt.Errorf("%w: event-time key of type %s", ErrQuery, col.DataType())
+		ends, parent, err := eventEnds(keys[k])
+		if err != nil {
+			return err
 		}
 		vals := ends.TimestampValues()
 		noNulls := ends.NullN() == 0 && (parent == nil || parent.NullN() == 0)
@@ -153,14 +142,10 @@ func eventTimeOf(k int) state.EventTimeFunc {
 			if rows != nil {
 				i = rows[j]
 			}
-			v := int64(vals[i])
-			switch {
-			case !noNulls && ((parent != nil && parent.IsNull(i)) || ends.IsNull(i)):
+			if !noNulls && ((parent != nil && parent.IsNull(i)) || ends.IsNull(i)) {
 				out[j] = state.NoEventTime
-			case parent != nil:
-				out[j] = v // a window closes when the watermark reaches its end
-			default:
-				out[j] = v // a timestamp when the watermark reaches it
+			} else {
+				out[j] = int64(vals[i])
 			}
 		}
 		return nil
@@ -649,18 +634,9 @@ func (f *fold) finish(out []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
 // the ends, so that the common batch without late rows skips splitClosed.
 // It may say true for a NULL row's value: splitClosed decides.
 func anyClosed(key arrow.Array, wmUs int64) bool {
-	var ends *array.Timestamp
-	switch c := key.(type) {
-	case *array.Struct:
-		e, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
-		if !ok {
-			return true // splitClosed reports the type
-		}
-		ends = e
-	case *array.Timestamp:
-		ends = c
-	default:
-		return true
+	ends, _, err := eventEnds(key)
+	if err != nil {
+		return true // splitClosed reports it
 	}
 	lo := int64(math.MaxInt64)
 	for _, v := range ends.TimestampValues() {

@@ -171,20 +171,13 @@ type dedupTimes struct {
 
 func dedupTimesOf(col arrow.Array) (dedupTimes, error) {
 	var e dedupTimes
-	switch c := col.(type) {
-	case *array.Timestamp:
-		e.ts = c
-	case *array.Struct:
-		end, ok := c.Field(c.NumField() - 1).(*array.Timestamp)
-		if !ok {
-			return e, fmt.Errorf("%w: event-time column %s has no timestamp end", ErrQuery, col.DataType())
-		}
-		e.ts, e.parent = end, c
-	default:
-		return e, fmt.Errorf("%w: event-time column of type %s", ErrQuery, col.DataType())
+	ts, parent, err := eventEnds(col)
+	if err != nil {
+		return e, err
 	}
+	e.ts, e.parent = ts, parent
 	e.vals = e.ts.TimestampValues()
-	e.mul, e.div = dedupMicrosPer(e.ts.DataType().(*arrow.TimestampType).Unit)
+	e.mul, e.div = microsPer(e.ts.DataType().(*arrow.TimestampType).Unit)
 	return e, nil
 }
 
@@ -477,19 +470,6 @@ func (s *dedupSave) lateRows(b arrow.RecordBatch) (dedupLateMask, error) {
 		}
 	}
 	return m, nil
-}
-
-// dedupMicrosPer converts a timestamp unit to microseconds: v*mul/div.
-func dedupMicrosPer(u arrow.TimeUnit) (mul, div int64) {
-	switch u {
-	case arrow.Second:
-		return 1_000_000, 1
-	case arrow.Millisecond:
-		return 1000, 1
-	case arrow.Nanosecond:
-		return 1, 1000
-	}
-	return 1, 1
 }
 
 func evalDedupKeys(ec *expr.EvalContext, keys []expr.Typed, b arrow.RecordBatch) ([]arrow.Array, error) {

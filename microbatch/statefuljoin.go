@@ -548,7 +548,7 @@ func markLate(col arrow.Array, window bool, lateUs int64, keep []bool, dropped *
 	if err != nil {
 		return err
 	}
-	mul, div := unitToMicros(ts.DataType().(*arrow.TimestampType).Unit)
+	mul, div := microsPer(ts.DataType().(*arrow.TimestampType).Unit)
 	vals := ts.TimestampValues()
 	for i, v := range vals {
 		if !keep[i] || ts.IsNull(i) || (parent != nil && parent.IsNull(i)) {
@@ -566,34 +566,18 @@ func markLate(col arrow.Array, window bool, lateUs int64, keep []bool, dropped *
 // eventTimes returns the timestamps of an event-time column: the column,
 // or a window's end (with the window, whose NULLs count too).
 func eventTimes(col arrow.Array, window bool) (*array.Timestamp, arrow.Array, error) {
-	if window {
-		st, ok := col.(*array.Struct)
-		if !ok || st.NumField() == 0 {
-			return nil, nil, fmt.Errorf("%w: stream-stream join: event-time window column is %s", ErrQuery, col.DataType())
+	ts, parent, err := eventEnds(col)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stream-stream join: %w", err)
+	}
+	if (parent != nil) != window {
+		want := "timestamp"
+		if window {
+			want = "window"
 		}
-		end, ok := st.Field(st.NumField() - 1).(*array.Timestamp)
-		if !ok {
-			return nil, nil, fmt.Errorf("%w: stream-stream join: event-time window column %s has no timestamp end", ErrQuery, col.DataType())
-		}
-		return end, st, nil
+		return nil, nil, fmt.Errorf("%w: stream-stream join: event-time column is %s, not a %s", ErrQuery, col.DataType(), want)
 	}
-	ts, ok := col.(*array.Timestamp)
-	if !ok {
-		return nil, nil, fmt.Errorf("%w: stream-stream join: event-time column is %s, not a timestamp", ErrQuery, col.DataType())
-	}
-	return ts, nil, nil
-}
-
-func unitToMicros(u arrow.TimeUnit) (mul, div int64) {
-	switch u {
-	case arrow.Second:
-		return 1_000_000, 1
-	case arrow.Millisecond:
-		return 1000, 1
-	case arrow.Nanosecond:
-		return 1, 1000
-	}
-	return 1, 1
+	return ts, parent, nil
 }
 
 func toMicros(v, mul, div int64) int64 {
@@ -947,7 +931,7 @@ func markEvicted(col arrow.Array, rule evictRule, watermarkUs int64, gone []bool
 	if err != nil {
 		return err
 	}
-	mul, div := unitToMicros(ts.DataType().(*arrow.TimestampType).Unit)
+	mul, div := microsPer(ts.DataType().(*arrow.TimestampType).Unit)
 	limit := rule.limit(watermarkUs)
 	vals := ts.TimestampValues()
 	for i, v := range vals {
