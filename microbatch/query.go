@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -75,11 +76,15 @@ type Config struct {
 
 // Query is a running streaming query.
 type Query struct {
-	cfg     Config
-	id      string
-	runID   string
-	rels    []*plan.StreamingRelation
-	sources []sources.Source
+	cfg   Config
+	id    string
+	runID string
+	rels  []*plan.StreamingRelation
+	// relSource is the index in sources of each relation's source: a
+	// source read by several relations (a stream joined with itself) is
+	// one source with one offset, read once per batch.
+	relSource []int
+	sources   []sources.Source
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -188,7 +193,12 @@ func Start(ctx context.Context, cfg Config) (*Query, error) {
 			q.closeState()
 			return nil, fmt.Errorf("%w: streaming relation %s has no source", ErrQuery, r.Name)
 		}
-		q.sources = append(q.sources, src)
+		i := slices.IndexFunc(q.sources, func(s sources.Source) bool { return sameSource(s, src) })
+		if i < 0 {
+			i = len(q.sources)
+			q.sources = append(q.sources, src)
+		}
+		q.relSource = append(q.relSource, i)
 	}
 	for i, s := range q.sources {
 		if ca, ok := s.(sources.CheckpointAware); ok {
@@ -711,6 +721,14 @@ func (q *Query) waitStatePurge() error {
 	return err
 }
 
+// sameSource reports whether two relations read the same source value.
+func sameSource(a, b sources.Source) bool {
+	if reflect.TypeOf(a) != reflect.TypeOf(b) || !reflect.TypeOf(a).Comparable() {
+		return false
+	}
+	return a == b
+}
+
 // eventTimeMaxes is nodeMax by watermark node id, for commits/N.
 func (q *Query) eventTimeMaxes() []int64 {
 	if len(q.nodeMax) == 0 {
@@ -801,7 +819,7 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 			b.Release()
 		}
 	}()
-	locals := make(map[*plan.StreamingRelation]plan.Node, len(q.rels))
+	read := make([][]arrow.RecordBatch, len(q.sources))
 	for i, s := range q.sources {
 		var batches []arrow.RecordBatch
 		if !bytes.Equal(q.committed[i], entry.Offsets[i]) {
@@ -822,7 +840,11 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 				return nil, fmt.Errorf("%s: read batch: %w", describeSource(s), err)
 			}
 		}
-		locals[q.rels[i]] = &plan.LocalRelation{Attrs: q.rels[i].Attrs, Batches: batches, Name: q.rels[i].Name}
+		read[i] = batches
+	}
+	locals := make(map[*plan.StreamingRelation]plan.Node, len(q.rels))
+	for j, r := range q.rels {
+		locals[r] = &plan.LocalRelation{Attrs: r.Attrs, Batches: read[q.relSource[j]], Name: r.Name}
 	}
 	timings["getBatch"] = clock.Now().Sub(t0)
 
