@@ -108,14 +108,8 @@ func hasEventTimeKey(a *plan.Aggregate) bool {
 // streamJoinBelow reports whether n reads the output of a stream-stream
 // join.
 func streamJoinBelow(n plan.Node) bool {
-	found := false
-	for _, c := range n.Children() {
-		plan.Transform(c, func(x plan.Node) (plan.Node, error) {
-			if j, ok := x.(*plan.Join); ok && plan.IsStreaming(j.Left) && plan.IsStreaming(j.Right) {
-				found = true
-			}
-			return x, nil
-		})
-	}
-	return found
+	return plan.Below(n, func(x plan.Node) bool {
+		j, ok := x.(*plan.Join)
+		return ok && plan.IsStreaming(j.Left) && plan.IsStreaming(j.Right)
+	})
 }

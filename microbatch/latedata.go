@@ -144,12 +144,8 @@ func splitClosed(key arrow.Array, wmUs int64) (live, late []int32, err error) {
 // hasEventTimeAggregate reports whether p has a streaming aggregation
 // grouped by an event-time key, the operator that routes late rows.
 func hasEventTimeAggregate(p plan.Node) bool {
-	found := false
-	plan.Transform(p, func(n plan.Node) (plan.Node, error) {
-		if a, ok := n.(*plan.Aggregate); ok && a.Stateful && hasEventTimeKey(a) {
-			found = true
-		}
-		return n, nil
+	return plan.Any(p, func(n plan.Node) bool {
+		a, ok := n.(*plan.Aggregate)
+		return ok && a.Stateful && hasEventTimeKey(a)
 	})
-	return found
 }

@@ -140,14 +140,8 @@ func closeStateful(ops []statefulOp) {
 // fedByState reports whether n reads the output of another stateful
 // operator.
 func fedByState(n plan.Node) bool {
-	found := false
-	for _, c := range n.Children() {
-		plan.Transform(c, func(x plan.Node) (plan.Node, error) {
-			if s, ok := x.(plan.Stateful); ok && s.State().Stateful {
-				found = true
-			}
-			return x, nil
-		})
-	}
-	return found
+	return plan.Below(n, func(x plan.Node) bool {
+		s, ok := x.(plan.Stateful)
+		return ok && s.State().Stateful
+	})
 }

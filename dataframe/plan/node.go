@@ -97,6 +97,29 @@ func Explain(n Node) string {
 	return b.String()
 }
 
+// Any reports whether pred holds for n or a node under it.
+func Any(n Node, pred func(Node) bool) bool {
+	if pred(n) {
+		return true
+	}
+	for _, c := range n.Children() {
+		if Any(c, pred) {
+			return true
+		}
+	}
+	return false
+}
+
+// Below reports whether pred holds for a node strictly under n.
+func Below(n Node, pred func(Node) bool) bool {
+	for _, c := range n.Children() {
+		if Any(c, pred) {
+			return true
+		}
+	}
+	return false
+}
+
 // Transform rewrites a plan bottom-up.
 func Transform(n Node, fn func(Node) (Node, error)) (Node, error) {
 	ch := n.Children()

@@ -22,15 +22,7 @@ func (r *StreamingRelation) String() string {
 
 // IsStreaming reports whether n reads a streaming source anywhere.
 func IsStreaming(n Node) bool {
-	if _, ok := n.(*StreamingRelation); ok {
-		return true
-	}
-	for _, c := range n.Children() {
-		if IsStreaming(c) {
-			return true
-		}
-	}
-	return false
+	return Any(n, func(x Node) bool { _, ok := x.(*StreamingRelation); return ok })
 }
 
 // StreamingRelations lists the streaming leaves of n, left to right; their
