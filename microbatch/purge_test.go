@@ -34,26 +34,45 @@ func logIDs(t *testing.T, dir string) []int64 {
 	return ids
 }
 
-// runBatches runs a rate-micro-batch query on ckpt until batch until has
-// committed, then stops it; it returns the latest committed batch.
+// runBatches runs a rate-micro-batch query (the rate rows as they are)
+// on ckpt until batch until has committed, then stops it.
 func runBatches(t *testing.T, ckpt string, until int64) {
+	runRateQuery(t, ckpt, until, rateQuery{rows: 2, parts: 1, mode: sinks.Append})
+}
+
+// rateQuery is a query over a rate-micro-batch source: rows per batch,
+// shuffle partitions, output mode, and build (nil: the rate rows).
+type rateQuery struct {
+	rows  int64
+	parts int
+	mode  sinks.OutputMode
+	build func(*dataframe.DataFrame) *dataframe.DataFrame
+}
+
+// runRateQuery runs rq on ckpt (3 batches retained) until batch until has
+// committed, then stops it.
+func runRateQuery(t *testing.T, ckpt string, until int64, rq rateQuery) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	src, err := rate.New(rate.Options{RowsPerBatch: 2, Mem: mem})
+	src, err := rate.New(rate.Options{RowsPerBatch: rq.rows, Mem: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := dataframe.NewSessionWith(dataframe.Config{Allocator: mem})
+	s := dataframe.NewSessionWith(dataframe.Config{Allocator: mem, ShufflePartitions: rq.parts})
+	df := s.ReadStream(src)
+	if rq.build != nil {
+		df = rq.build(df)
+	}
 	ck, err := microbatch.OpenCheckpointWith(ctx, ckpt, wal.Options{MinBatchesToRetain: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	reached := make(chan struct{}, 1)
-	q, err := microbatch.Start(ctx, microbatch.Config{Plan: s.ReadStream(src).Plan(), Sink: &discardSink{}, Mode: sinks.Append,
-		Checkpoint: ck, Mem: mem, Listeners: []microbatch.Listener{microbatch.ListenerFuncs{Progress: func(e microbatch.ProgressEvent) {
+	q, err := microbatch.Start(ctx, microbatch.Config{Plan: df.Plan(), Sink: &discardSink{}, Mode: rq.mode,
+		Checkpoint: ck, Mem: mem, ShufflePartitions: rq.parts, Listeners: []microbatch.Listener{microbatch.ListenerFuncs{Progress: func(e microbatch.ProgressEvent) {
 			if e.Progress.BatchID >= until {
 				select {
 				case reached <- struct{}{}:

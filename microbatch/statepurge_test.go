@@ -1,64 +1,22 @@
 package microbatch_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/dataframe"
-	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/sinks"
-	"github.com/sluicehq/sluice/sources/rate"
-	"github.com/sluicehq/sluice/wal"
 )
 
-// runAggBatches runs a rate-micro-batch aggregation on ckpt until batch
-// until has committed.
+// runAggBatches runs a rate-micro-batch aggregation (2 state partitions,
+// update mode) on ckpt until batch until has committed.
 func runAggBatches(t *testing.T, ckpt string, until int64) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	src, err := rate.New(rate.Options{RowsPerBatch: 5, Mem: mem})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := dataframe.NewSessionWith(dataframe.Config{Allocator: mem, ShufflePartitions: 2})
-	df := s.ReadStream(src).GroupBy(dataframe.Expr("value % 7 AS k")).Agg(dataframe.Count("*").As("n"))
-	ck, err := microbatch.OpenCheckpointWith(ctx, ckpt, wal.Options{MinBatchesToRetain: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reached := make(chan struct{}, 1)
-	q, err := microbatch.Start(ctx, microbatch.Config{Plan: df.Plan(), Sink: &discardSink{}, Mode: sinks.Update,
-		Checkpoint: ck, Mem: mem, ShufflePartitions: 2, Listeners: []microbatch.Listener{microbatch.ListenerFuncs{Progress: func(e microbatch.ProgressEvent) {
-			if e.Progress.BatchID >= until {
-				select {
-				case reached <- struct{}{}:
-				default:
-				}
-			}
-		}}}})
-	if err != nil {
-		ck.Close()
-		t.Fatal(err)
-	}
-	select {
-	case <-reached:
-	case <-q.Done():
-		t.Fatalf("query stopped: %v", q.Exception())
-	case <-ctx.Done():
-		t.Fatal("timed out")
-	}
-	if err := q.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
+	runRateQuery(t, ckpt, until, rateQuery{rows: 5, parts: 2, mode: sinks.Update,
+		build: func(df *dataframe.DataFrame) *dataframe.DataFrame {
+			return df.GroupBy(dataframe.Expr("value % 7 AS k")).Agg(dataframe.Count("*").As("n"))
+		}})
 }
 
 // stateFiles counts the delta and snapshot files of each store
