@@ -80,8 +80,9 @@ func LookupFormat(name string) (Format, bool) {
 	return Format{}, false
 }
 
-// formatNames lists the formats that can act as a source or a sink.
-func formatNames(sink bool) string {
+// FormatNames lists, comma-separated, the formats that can act as a sink
+// (or, with sink false, as a streaming source): for messages.
+func FormatNames(sink bool) string {
 	var names []string
 	for _, f := range Formats() {
 		if (sink && f.Sink != nil) || (!sink && f.Source != nil) {
@@ -164,7 +165,7 @@ func (r *DataStreamReader) Load(paths ...string) *DataFrame {
 	}
 	f, ok := LookupFormat(r.format)
 	if !ok || f.Source == nil {
-		return df.fail(fmt.Errorf("%w: unknown streaming source format %q; formats: %s", ErrStreaming, r.format, formatNames(false)))
+		return df.fail(fmt.Errorf("%w: unknown streaming source format %q; formats: %s", ErrStreaming, r.format, FormatNames(false)))
 	}
 	src, err := f.Source(context.Background(), r.s, FormatOptions{Options: r.opts, Schema: r.schema, Paths: paths})
 	if err != nil {

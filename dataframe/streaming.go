@@ -188,15 +188,25 @@ func (w *DataStreamWriter) Validate() error {
 	if w.modeErr != nil {
 		return w.modeErr
 	}
-	if w.sink == nil && w.foreach == nil {
-		if w.format == "" {
-			return fmt.Errorf("%w: no sink: set Format(%s), Sink(...) or ForeachBatch(...)", ErrStreaming, formatNames(true))
-		}
-		if f, ok := LookupFormat(w.format); !ok || f.Sink == nil {
-			return fmt.Errorf("%w: unknown sink format %q; formats: %s; or use Sink(...) for your own", ErrStreaming, w.format, formatNames(true))
-		}
+	if _, err := w.sinkFormat(); err != nil {
+		return err
 	}
 	return microbatch.Check(w.df.plan, w.mode)
+}
+
+// sinkFormat is the format Format named (zero for Sink and ForeachBatch).
+func (w *DataStreamWriter) sinkFormat() (Format, error) {
+	if w.sink != nil || w.foreach != nil {
+		return Format{}, nil
+	}
+	if w.format == "" {
+		return Format{}, fmt.Errorf("%w: no sink: set Format(%s), Sink(...) or ForeachBatch(...)", ErrStreaming, FormatNames(true))
+	}
+	f, ok := LookupFormat(w.format)
+	if !ok || f.Sink == nil {
+		return Format{}, fmt.Errorf("%w: unknown sink format %q; formats: %s; or use Sink(...) for your own", ErrStreaming, w.format, FormatNames(true))
+	}
+	return f, nil
 }
 
 // Start validates everything (plan, output mode, sink, checkpoint) and
@@ -210,17 +220,9 @@ func (w *DataStreamWriter) Start(ctx context.Context) (*StreamingQuery, error) {
 		return nil, w.modeErr
 	}
 	s := df.s
-	var format Format
-	switch {
-	case w.sink != nil, w.foreach != nil:
-	case w.format == "":
-		return nil, fmt.Errorf("%w: no sink: set Format(%s), Sink(...) or ForeachBatch(...)", ErrStreaming, formatNames(true))
-	default:
-		f, ok := LookupFormat(w.format)
-		if !ok || f.Sink == nil {
-			return nil, fmt.Errorf("%w: unknown sink format %q; formats: %s; or use Sink(...) for your own", ErrStreaming, w.format, formatNames(true))
-		}
-		format = f
+	format, err := w.sinkFormat()
+	if err != nil {
+		return nil, err
 	}
 	loc := w.opts["checkpointLocation"]
 	temp := false

@@ -235,7 +235,7 @@ func sortedKeys(m map[string]bool) string {
 // and exactly one key naming a format whose value is its options.
 func decodeIO(n *yaml.Node, what string, sink bool, field func(string, *yaml.Node) (bool, error), format *string, opts *map[string]string) error {
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: a %s is a mapping with one format key (%s)", n.Line, what, formatList(sink))
+		return fmt.Errorf("line %d: a %s is a mapping with one format key (%s)", n.Line, what, dataframe.FormatNames(sink))
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -248,7 +248,7 @@ func decodeIO(n *yaml.Node, what string, sink bool, field func(string, *yaml.Nod
 		}
 		f, found := dataframe.LookupFormat(k.Value)
 		if !found || (sink && f.Sink == nil) || (!sink && f.Source == nil) {
-			return fmt.Errorf("line %d: %s: unknown field or format %q; formats: %s", k.Line, what, k.Value, formatList(sink))
+			return fmt.Errorf("line %d: %s: unknown field or format %q; formats: %s", k.Line, what, k.Value, dataframe.FormatNames(sink))
 		}
 		if *format != "" {
 			return fmt.Errorf("line %d: %s has two formats, %s and %s; give one", k.Line, what, *format, f.Name)
@@ -269,17 +269,7 @@ func decodeIO(n *yaml.Node, what string, sink bool, field func(string, *yaml.Nod
 		*opts = m
 	}
 	if *format == "" {
-		return fmt.Errorf("line %d: %s names no format; give one of %s", n.Line, what, formatList(sink))
+		return fmt.Errorf("line %d: %s names no format; give one of %s", n.Line, what, dataframe.FormatNames(sink))
 	}
 	return nil
-}
-
-func formatList(sink bool) string {
-	var names []string
-	for _, f := range dataframe.Formats() {
-		if (sink && f.Sink != nil) || (!sink && f.Source != nil) {
-			names = append(names, f.Name)
-		}
-	}
-	return strings.Join(names, ", ")
 }

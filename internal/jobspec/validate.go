@@ -26,7 +26,7 @@ func (sp *Spec) Validate() error {
 	for _, name := range sortedSources(sp.Sources) {
 		src := sp.Sources[name]
 		if src == nil {
-			add("sources.%s: empty; give a format (%s)", name, formatList(false))
+			add("sources.%s: empty; give a format (%s)", name, dataframe.FormatNames(false))
 			continue
 		}
 		if src.Value != nil {
@@ -50,7 +50,7 @@ func (sp *Spec) Validate() error {
 		add("query: required (a SQL SELECT over the sources)")
 	}
 	if sp.Sink == nil {
-		add("sink: required; give a format (%s)", formatList(true))
+		add("sink: required; give a format (%s)", dataframe.FormatNames(true))
 	} else if sp.Sink.Value != nil && !strings.EqualFold(sp.Sink.Value.Format, "json") {
 		add("sink.value.format: %q is not supported; use json", sp.Sink.Value.Format)
 	}
