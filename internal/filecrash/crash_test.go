@@ -1,23 +1,18 @@
 package filecrash
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/dataframe"
+	"github.com/sluicehq/sluice/internal/crashtest"
 	"github.com/sluicehq/sluice/internal/fileformat"
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/internal/testutil/versitygw"
@@ -175,79 +171,34 @@ type childSpec struct {
 }
 
 type child struct {
-	spec    childSpec
-	cmd     *exec.Cmd
-	stderr  bytes.Buffer
-	running chan struct{}
-	exited  chan struct{}
-	scanned chan struct{}
-	ran     bool
+	spec childSpec
+	*crashtest.Child
 }
 
 func (w *world) startChild(spec childSpec) *child {
 	w.t.Helper()
 	w.runs++
-	ch := &child{spec: spec, running: make(chan struct{}), exited: make(chan struct{}), scanned: make(chan struct{})}
-	ch.cmd = exec.Command(os.Args[0], "-test.run=^TestFileCrashChild$", "-test.count=1")
 	final := ""
 	if spec.final {
 		final = "1"
 	}
-	ch.cmd.Env = append(os.Environ(), envChild+"=1", envIn+"="+w.in, envOut+"="+w.out, envCkpt+"="+w.ckpt,
+	c, err := crashtest.StartChild("TestFileCrashChild", envChild+"=1", envIn+"="+w.in, envOut+"="+w.out, envCkpt+"="+w.ckpt,
 		envAPI+"="+spec.api, envKill+"="+spec.kill, envFinal+"="+final)
-	ch.cmd.Stderr = &ch.stderr
-	stdout, err := ch.cmd.StdoutPipe()
 	if err != nil {
 		w.fatalf("%v", err)
 	}
-	if err := ch.cmd.Start(); err != nil {
-		w.fatalf("start child: %v", err)
-	}
-	go func() {
-		defer close(ch.scanned)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if sc.Text() == "running" && !ch.ran {
-				ch.ran = true
-				close(ch.running)
-			}
-		}
-	}()
-	return ch
-}
-
-type result struct {
-	signaled bool
-	code     int
-	status   string
-	stderr   string
+	return &child{spec: spec, Child: c}
 }
 
 // wait reaps the child, killing it after 90s: a hang is a failure.
-func (w *world) wait(ch *child) result {
+func (w *world) wait(ch *child) crashtest.Result {
 	w.t.Helper()
-	hung := time.AfterFunc(90*time.Second, func() { ch.cmd.Process.Kill() })
-	<-ch.scanned
-	err := ch.cmd.Wait()
-	close(ch.exited)
-	if !hung.Stop() {
-		w.fatalf("child %+v hung for 90s; stderr:\n%s", ch.spec, ch.stderr.String())
+	res, err := ch.Wait(90 * time.Second)
+	if err != nil {
+		w.fatalf("%v", err)
 	}
-	res := result{stderr: ch.stderr.String(), status: "exit 0"}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		ws := ee.Sys().(syscall.WaitStatus)
-		res.code = ws.ExitStatus()
-		if ws.Signaled() {
-			res.signaled = ws.Signal() == syscall.SIGKILL
-			res.status = "signal " + ws.Signal().String()
-		} else {
-			res.status = "exit " + strconv.Itoa(res.code)
-		}
-	default:
-		w.fatalf("wait child: %v", err)
+	if res.Hung {
+		w.fatalf("child %+v hung for 90s; stderr:\n%s", ch.spec, res.Stderr)
 	}
 	return res
 }
@@ -278,22 +229,22 @@ func (w *world) killRun() {
 	parentKilled := make(chan bool, 1)
 	go func() {
 		select {
-		case <-ch.running:
-		case <-ch.exited:
+		case <-ch.Seen("running"):
+		case <-ch.Exited():
 			parentKilled <- false
 			return
 		}
 		select {
 		case <-time.After(delay):
-			ch.cmd.Process.Signal(syscall.SIGKILL)
+			ch.Kill()
 			parentKilled <- true
-		case <-ch.exited:
+		case <-ch.Exited():
 			parentKilled <- false
 		}
 	}()
 	res := w.wait(ch)
-	if !res.signaled {
-		w.fatalf("run %d (%+v) should have died by SIGKILL but ended with %s\nstderr:\n%s", w.runs, spec, res.status, res.stderr)
+	if !res.Signaled {
+		w.fatalf("run %d (%+v) should have died by SIGKILL but ended with %s\nstderr:\n%s", w.runs, spec, res.Status, res.Stderr)
 	}
 	if <-parentKilled && spec.kill != "" {
 		label = "backstop"
@@ -322,8 +273,8 @@ func (w *world) run(kills int) {
 	if w.rng.IntN(2) == 0 {
 		spec.api = "engine"
 	}
-	if res := w.wait(w.startChild(spec)); res.code != exitDone || res.signaled {
-		w.fatalf("final run (%s) ended with %s\nstderr:\n%s", spec.api, res.status, res.stderr)
+	if res := w.wait(w.startChild(spec)); res.Code != exitDone || res.Signaled {
+		w.fatalf("final run (%s) ended with %s\nstderr:\n%s", spec.api, res.Status, res.Stderr)
 	}
 	leftovers := w.verify()
 	names := slices.Sorted(maps.Keys(w.kills))
