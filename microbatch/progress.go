@@ -3,6 +3,8 @@ package microbatch
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/sluicehq/sluice/sources"
 )
 
 // Progress reports one micro-batch, shaped like Spark's
@@ -50,6 +52,12 @@ type SourceProgress struct {
 	NumInputRows           int64           `json:"numInputRows"`
 	InputRowsPerSecond     float64         `json:"inputRowsPerSecond"`
 	ProcessedRowsPerSecond float64         `json:"processedRowsPerSecond"`
+	// Metrics are the source's extra figures under Spark's names
+	// (avgOffsetsBehindLatest, numFilesOutstanding), from its Backlog.
+	Metrics map[string]string `json:"metrics,omitempty"`
+	// Backlog is what the batch read and what is left after it, for
+	// sources with the sources.Backlogger capability; nil otherwise.
+	Backlog *sources.Backlog `json:"backlog,omitempty"`
 }
 
 // SinkProgress reports the sink.

@@ -670,7 +670,8 @@ func (q *Query) runTrigger(ctx context.Context, start time.Time) (bool, error) {
 	}
 	end := clock.Now()
 	timings["triggerExecution"] = end.Sub(start)
-	q.report(entry, starts, latest, res, timings, start, end)
+	backlogs := q.backlogs(ctx, starts, entry.Offsets)
+	q.report(entry, starts, latest, res, timings, start, end, backlogs)
 	return true, nil
 }
 
@@ -925,7 +926,21 @@ func (q *Query) runBatch(ctx context.Context, entry offsetEntry, timings map[str
 	return res, nil
 }
 
-func (q *Query) report(entry offsetEntry, starts, latest []sources.Offset, res *batchResult, timings map[string]time.Duration, start, end time.Time) {
+// backlogs asks each source with the Backlogger capability what the batch
+// read and what is left; a failure leaves that source's figures out.
+func (q *Query) backlogs(ctx context.Context, starts, ends []sources.Offset) []*sources.Backlog {
+	out := make([]*sources.Backlog, len(q.sources))
+	for i, s := range q.sources {
+		if b, ok := s.(sources.Backlogger); ok {
+			if bl, err := b.Backlog(ctx, starts[i], ends[i]); err == nil {
+				out[i] = &bl
+			}
+		}
+	}
+	return out
+}
+
+func (q *Query) report(entry offsetEntry, starts, latest []sources.Offset, res *batchResult, timings map[string]time.Duration, start, end time.Time, backlogs []*sources.Backlog) {
 	var total int64
 	for _, r := range res.inputRows {
 		total += r
@@ -957,7 +972,11 @@ func (q *Query) report(entry offsetEntry, starts, latest []sources.Offset, res *
 			Description: describeSource(s), StartOffset: rawOffset(starts[i]), EndOffset: rawOffset(entry.Offsets[i]),
 			LatestOffset: rawOffset(latest[i]), NumInputRows: res.inputRows[i],
 			InputRowsPerSecond: rate(res.inputRows[i], sinceLast), ProcessedRowsPerSecond: rate(res.inputRows[i], dur),
+			Backlog: backlogs[i],
 		})
+		if b := backlogs[i]; b != nil && len(b.Metrics) > 0 {
+			p.Sources[i].Metrics = b.Metrics
+		}
 	}
 	q.mu.Lock()
 	q.last = p

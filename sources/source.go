@@ -98,3 +98,37 @@ type AvailableNowPreparer interface {
 type CheckpointAware interface {
 	SetCheckpoint(ctx context.Context, fsys storage.FS, dir string) error
 }
+
+// Backlog is how much of a source one batch read and how much is left
+// after it, in the source's own unit, for progress bars, ETAs and lag
+// metrics.
+type Backlog struct {
+	// Unit names what the counts count: "offsets" (Kafka), "files",
+	// "rows" (memory, rate).
+	Unit string `json:"unit"`
+	// Processed is the amount in (start, end], the batch's share.
+	Processed int64 `json:"processed"`
+	// Remaining is the amount after end that is available: up to the
+	// AvailableNow snapshot once prepared, else up to what the source's
+	// last LatestOffset saw.
+	Remaining int64 `json:"remaining"`
+	// RemainingBytes is the size of Remaining when the source knows it
+	// (files), else 0.
+	RemainingBytes int64 `json:"remainingBytes,omitempty"`
+	// Metrics are extra figures under Spark's names (Kafka's
+	// avgOffsetsBehindLatest, the file source's numFilesOutstanding); the
+	// engine reports them as the source progress's "metrics".
+	Metrics map[string]string `json:"-"`
+}
+
+// Backlogger is an optional capability: after each batch the engine asks
+// Backlog(start, end) with the batch's offsets and reports the answer in
+// the source's progress (SourceProgress.Backlog and Metrics). It must be
+// cheap: it runs once per batch, so a source answers from what its last
+// LatestOffset learnt (as Spark's Kafka source does) rather than asking
+// the service again. An error only leaves the figures out of the
+// progress; it never fails the query. Without it a source reports no
+// backlog.
+type Backlogger interface {
+	Backlog(ctx context.Context, start, end Offset) (Backlog, error)
+}
