@@ -255,7 +255,7 @@ func (g *gen) auction(n int64) Auction {
 	// The auction lasts twice, on average, the time until NumInFlightAuctions
 	// more auctions have been generated.
 	ahead := int64(g.c.NumInFlightAuctions) * g.c.total() / int64(g.c.AuctionProportion)
-	horizonMs := g.c.eventTime(n+ahead).Sub(a.DateTime).Milliseconds()
+	horizonMs := g.c.eventTime(n + ahead).Sub(a.DateTime).Milliseconds()
 	a.Expires = a.DateTime.Add(time.Duration(1+r.Int64N(max(horizonMs*2, 1))) * time.Millisecond)
 	a.ItemName = g.nextString(20, ' ')
 	a.Description = g.nextString(100, ' ')

@@ -280,4 +280,3 @@ func q8(people []Person, auctions []Auction) Result {
 	}
 	return r
 }
-
