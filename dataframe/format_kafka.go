@@ -27,6 +27,24 @@ var kafkaFormat = Format{
 	Source: openKafkaSource,
 	Batch:  readKafka,
 	Sink:   openKafkaSink,
+	Aliases: map[string]string{
+		"bootstrapServers":  "kafka.bootstrap.servers",
+		"isolationLevel":    "kafka.isolation.level",
+		"clientId":          "kafka.client.id",
+		"securityProtocol":  "kafka.security.protocol",
+		"saslMechanism":     "kafka.sasl.mechanism",
+		"saslUsername":      "kafka.sasl.username",
+		"saslPassword":      "kafka.sasl.password",
+		"schemaRegistryUrl": "schema.registry.url",
+		"pollTimeoutMs":     "kafkaConsumer.pollTimeoutMs",
+		// A job spec's value: {format: json, schema: "a INT, ..."} block.
+		"value.format":                 "valueFormat",
+		"value.schema":                 "valueSchema",
+		"value.subject":                "valueSubject",
+		"value.avroSchema":             "avroSchema",
+		"value.schemaRegistryUrl":      "schema.registry.url",
+		"value.schemaRegistryUserInfo": "schema.registry.basic.auth.user.info",
+	},
 }
 
 func kafkaSourceOptions(s *Session, o FormatOptions) (kafkasrc.Options, error) {

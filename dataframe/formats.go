@@ -32,6 +32,76 @@ type Format struct {
 	// Sink opens a streaming sink; nil if the format cannot be written by
 	// a streaming query.
 	Sink func(ctx context.Context, s *Session, o FormatOptions) (sinks.Sink, error)
+	// Aliases map spec-friendly option names to the format's own
+	// (bootstrapServers -> kafka.bootstrap.servers), declared here so job
+	// specs need no second mapping. A key "value.NAME" names the option
+	// behind NAME in a job spec's value block (value.format -> valueFormat).
+	Aliases map[string]string
+}
+
+// ResolveOptions renames the aliases in opts to the format's option
+// names (other keys pass unchanged, for the format to check). Giving an
+// option under both names is an error.
+func (f Format) ResolveOptions(opts map[string]string) (map[string]string, error) {
+	out := make(map[string]string, len(opts))
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // aliases first or not, the message is the same
+	var dup []string
+	for _, k := range keys {
+		name := k
+		if a, ok := f.Aliases[k]; ok && !strings.HasPrefix(k, "value.") {
+			name = a
+		}
+		if _, seen := out[name]; seen {
+			dup = append(dup, name)
+			continue
+		}
+		out[name] = opts[k]
+	}
+	if len(dup) > 0 {
+		return nil, fmt.Errorf("%s option %s is given twice (under its name and an alias); keep one", f.Name, strings.Join(dup, ", "))
+	}
+	return out, nil
+}
+
+// ValueOptions maps the keys of a job spec's value block ({format: json,
+// schema: "..."}) to the format's options through its "value.NAME"
+// aliases. A format without such aliases does not decode values.
+func (f Format) ValueOptions(value map[string]string) (map[string]string, error) {
+	names := f.ValueOptionNames()
+	if len(names) == 0 {
+		return nil, fmt.Errorf("the %s format does not decode a value column; remove value (decode with from_json in the query)", f.Name)
+	}
+	out := make(map[string]string, len(value))
+	var bad []string
+	for k, v := range value {
+		o, ok := f.Aliases["value."+k]
+		if !ok {
+			bad = append(bad, k)
+			continue
+		}
+		out[o] = v
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return nil, fmt.Errorf("unknown value option %s; the %s format takes %s", strings.Join(bad, ", "), f.Name, strings.Join(names, ", "))
+	}
+	return out, nil
+}
+
+// ValueOptionNames lists the keys of a value block the format takes.
+func (f Format) ValueOptionNames() []string {
+	var names []string
+	for k := range f.Aliases {
+		if n, ok := strings.CutPrefix(k, "value."); ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // FormatOptions are one use of a format.

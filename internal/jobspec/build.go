@@ -1,11 +1,15 @@
 package jobspec
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/sluicehq/sluice/dataframe"
+	"github.com/sluicehq/sluice/dataframe/expr"
 	"github.com/sluicehq/sluice/trigger"
 )
 
@@ -19,16 +23,21 @@ func sortedSources(m map[string]*Source) []string {
 }
 
 // DataFrame builds the job's streaming DataFrame in s: each source opened and
-// registered as a view under its name, then the SQL over them.
+// registered as a view under its name, then the SQL over them. Every
+// source's problem is reported, not only the first.
 func (sp *Spec) DataFrame(s *dataframe.Session) (*dataframe.DataFrame, error) {
+	var errs []error
 	for _, name := range sortedSources(sp.Sources) {
 		df, err := sp.Sources[name].open(s)
+		if err == nil {
+			err = df.CreateOrReplaceTempView(name)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: sources.%s: %w", ErrSpec, name, err)
+			errs = append(errs, fmt.Errorf("%w: sources.%s: %w", ErrSpec, name, err))
 		}
-		if err := df.CreateOrReplaceTempView(name); err != nil {
-			return nil, fmt.Errorf("%w: sources.%s: %w", ErrSpec, name, err)
-		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	df := s.SQL(sp.Query)
 	if err := df.Err(); err != nil {
@@ -39,7 +48,7 @@ func (sp *Spec) DataFrame(s *dataframe.Session) (*dataframe.DataFrame, error) {
 		cols := df.Columns()
 		quoted := make([]string, len(cols))
 		for i, c := range cols {
-			quoted[i] = "`" + strings.ReplaceAll(c, "`", "``") + "`"
+			quoted[i] = expr.QuoteIdent(c)
 		}
 		df = df.SelectExpr("to_json(struct(" + strings.Join(quoted, ", ") + ")) AS value")
 		if err := df.Err(); err != nil {
@@ -49,8 +58,38 @@ func (sp *Spec) DataFrame(s *dataframe.Session) (*dataframe.DataFrame, error) {
 	return df, nil
 }
 
+// options are the source's options by the format's own names: aliases
+// resolved and the value block mapped through the format's entry.
+func (src *Source) options() (dataframe.Format, map[string]string, error) {
+	f, ok := dataframe.LookupFormat(src.Format)
+	if !ok {
+		return f, nil, fmt.Errorf("unknown format %q; formats: %s", src.Format, dataframe.FormatNames(false))
+	}
+	opts, err := f.ResolveOptions(src.Options)
+	if err != nil {
+		return f, nil, err
+	}
+	if src.Value != nil {
+		vo, err := f.ValueOptions(src.Value.all())
+		if err != nil {
+			return f, nil, fmt.Errorf("value: %w", err)
+		}
+		for k, v := range vo {
+			if _, dup := opts[k]; dup {
+				return f, nil, fmt.Errorf("value: option %s is given twice (in value and in %s); keep one", k, f.Name)
+			}
+			opts[k] = v
+		}
+	}
+	return f, opts, nil
+}
+
 func (src *Source) open(s *dataframe.Session) (*dataframe.DataFrame, error) {
-	r := s.ReadStreamFormat(src.Format).Options(src.Options)
+	f, opts, err := src.options()
+	if err != nil {
+		return nil, err
+	}
+	r := s.ReadStreamFormat(f.Name).Options(opts)
 	if src.Schema != "" {
 		r = r.Schema(src.Schema)
 	}
@@ -59,22 +98,40 @@ func (src *Source) open(s *dataframe.Session) (*dataframe.DataFrame, error) {
 		paths = []string{src.Path}
 	}
 	df := r.Load(paths...)
-	if v := src.Value; v != nil {
-		// Decode the value, keep the record's other columns beside it.
-		var keep []string
-		for _, c := range df.Columns() {
-			if c != "value" {
-				keep = append(keep, "`"+c+"`")
-			}
-		}
-		schema := strings.ReplaceAll(v.Schema, "'", "\\'")
-		df = df.SelectExpr(append([]string{"from_json(CAST(value AS STRING), '" + schema + "') AS __value"}, keep...)...).
-			SelectExpr(append([]string{"__value.*"}, keep...)...)
+	if src.Value != nil && df.Err() == nil {
+		df = flattenValue(df)
 	}
 	if w := src.Watermark; w != nil {
 		df = df.WithWatermark(w.Column, w.Delay)
 	}
 	return df, df.Err()
+}
+
+// flattenValue turns a decoded value struct into top-level columns beside
+// the record's other columns; a value field hides a record column of the
+// same name (a value's timestamp, not Kafka's).
+func flattenValue(df *dataframe.DataFrame) *dataframe.DataFrame {
+	sc := df.Schema()
+	idx := sc.FieldIndices("value")
+	if len(idx) != 1 {
+		return df
+	}
+	st, ok := sc.Field(idx[0]).Type.(*arrow.StructType)
+	if !ok {
+		return df
+	}
+	inner := map[string]bool{}
+	var cols []any
+	for _, f := range st.Fields() {
+		inner[f.Name] = true
+		cols = append(cols, dataframe.Col("value").Field(f.Name).As(f.Name))
+	}
+	for _, f := range sc.Fields() {
+		if f.Name != "value" && !inner[f.Name] {
+			cols = append(cols, dataframe.Col(f.Name))
+		}
+	}
+	return df.Select(cols...)
 }
 
 // Writer builds the job's streaming query in s, ready to Start: the query,
@@ -89,7 +146,12 @@ func (sp *Spec) Writer(s *dataframe.Session) (*dataframe.DataStreamWriter, error
 		return nil, err
 	}
 	w := df.WriteStream().Format(sp.Sink.Format).QueryName(sp.Name)
-	for k, v := range sp.Sink.Options {
+	f, _ := dataframe.LookupFormat(sp.Sink.Format)
+	opts, err := f.ResolveOptions(sp.Sink.Options)
+	if err != nil {
+		return nil, fmt.Errorf("%w: sink: %w", ErrSpec, err)
+	}
+	for k, v := range opts {
 		w = w.Option(k, v)
 	}
 	if sp.Sink.Path != "" {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -68,11 +69,48 @@ type Source struct {
 }
 
 // Value is how a Kafka value is decoded (sources) or encoded (sinks).
+// A source's value block is format plus that format's value options, by
+// the names its registry entry declares (dataframe.Format.Aliases
+// "value.NAME": for kafka format, schema, subject, avroSchema,
+// schemaRegistryUrl, ...). A sink's value block is {format: json}: each
+// row is written as one JSON object.
 type Value struct {
-	// Format is json.
-	Format string `yaml:"format"`
-	// Schema is the DDL of the decoded value (sources only).
-	Schema string `yaml:"schema"`
+	// Format is json or avro (sources), json (sinks).
+	Format string
+	// Options are the block's other keys (schema, subject, ...).
+	Options map[string]string
+	line    int
+}
+
+// UnmarshalYAML reads a value block: a mapping of single values.
+func (v *Value) UnmarshalYAML(n *yaml.Node) error {
+	v.line = n.Line
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: value is a mapping such as {format: json, schema: \"a INT, b STRING\"}", n.Line)
+	}
+	v.Options = map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if val.Kind != yaml.ScalarNode {
+			return fmt.Errorf("line %d: value option %s must be a single value", val.Line, k.Value)
+		}
+		if k.Value == "format" {
+			v.Format = val.Value
+			continue
+		}
+		v.Options[k.Value] = val.Value
+	}
+	return nil
+}
+
+// all is the value block as one map, format included.
+func (v *Value) all() map[string]string {
+	m := make(map[string]string, len(v.Options)+1)
+	for k, x := range v.Options {
+		m[k] = x
+	}
+	m["format"] = v.Format
+	return m
 }
 
 // Watermark is WithWatermark(Column, Delay).
@@ -166,7 +204,7 @@ func (s *Source) UnmarshalYAML(n *yaml.Node) error {
 		case "schema":
 			return true, v.Decode(&s.Schema)
 		case "value":
-			return true, strictDecode(v, &s.Value)
+			return true, v.Decode(&s.Value)
 		case "watermark":
 			return true, strictDecode(v, &s.Watermark)
 		}
@@ -182,7 +220,7 @@ func (s *Sink) UnmarshalYAML(n *yaml.Node) error {
 		case "path":
 			return true, v.Decode(&s.Path)
 		case "value":
-			return true, strictDecode(v, &s.Value)
+			return true, v.Decode(&s.Value)
 		case "partitionBy":
 			return true, v.Decode(&s.PartitionBy)
 		}
@@ -201,7 +239,7 @@ func strictDecode[T any](n *yaml.Node, into **T) error {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i].Value
 		if !known[k] {
-			return fmt.Errorf("line %d: field %s not found; fields: %s", n.Content[i].Line, k, sortedKeys(known))
+			return fmt.Errorf("line %d: field %s not found; fields: %s", n.Content[i].Line, k, strings.Join(sortedKeys(known), ", "))
 		}
 	}
 	v := new(T)
@@ -212,23 +250,25 @@ func strictDecode[T any](n *yaml.Node, into **T) error {
 	return nil
 }
 
+// yamlFields are the yaml keys of a struct's fields, from their tags.
 func yamlFields(v any) map[string]bool {
-	switch v.(type) {
-	case Value:
-		return map[string]bool{"format": true, "schema": true}
-	case Watermark:
-		return map[string]bool{"column": true, "delay": true}
+	known := map[string]bool{}
+	t := reflect.TypeOf(v)
+	for i := 0; i < t.NumField(); i++ {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" && name != "-" {
+			known[name] = true
+		}
 	}
-	return nil
+	return known
 }
 
-func sortedKeys(m map[string]bool) string {
+func sortedKeys[V any](m map[string]V) []string {
 	var ks []string
 	for k := range m {
 		ks = append(ks, k)
 	}
 	sort.Strings(ks)
-	return strings.Join(ks, ", ")
+	return ks
 }
 
 // decodeIO reads a source or sink mapping: fixed fields through field,

@@ -29,13 +29,11 @@ func (sp *Spec) Validate() error {
 			add("sources.%s: empty; give a format (%s)", name, dataframe.FormatNames(false))
 			continue
 		}
-		if src.Value != nil {
-			if !strings.EqualFold(src.Value.Format, "json") {
-				add("sources.%s.value.format: %q is not supported; use json", name, src.Value.Format)
-			}
-			if src.Value.Schema == "" {
-				add("sources.%s.value.schema: required to decode values (\"col TYPE, ...\")", name)
-			}
+		if _, _, err := src.options(); err != nil {
+			add("sources.%s: %v", name, err)
+		}
+		if src.Value != nil && src.Value.Format == "" {
+			add("sources.%s.value.format: required (%s)", name, "json or avro")
 		}
 		if w := src.Watermark; w != nil {
 			if w.Column == "" {
@@ -51,8 +49,20 @@ func (sp *Spec) Validate() error {
 	}
 	if sp.Sink == nil {
 		add("sink: required; give a format (%s)", dataframe.FormatNames(true))
-	} else if sp.Sink.Value != nil && !strings.EqualFold(sp.Sink.Value.Format, "json") {
-		add("sink.value.format: %q is not supported; use json", sp.Sink.Value.Format)
+	} else {
+		if f, ok := dataframe.LookupFormat(sp.Sink.Format); ok {
+			if _, err := f.ResolveOptions(sp.Sink.Options); err != nil {
+				add("sink: %v", err)
+			}
+		}
+		if v := sp.Sink.Value; v != nil {
+			if !strings.EqualFold(v.Format, "json") {
+				add("sink.value.format: %q is not supported; use json (each row written as one JSON object)", v.Format)
+			}
+			for _, k := range sortedKeys(v.Options) {
+				add("sink.value.%s: unknown; a sink's value takes only format", k)
+			}
+		}
 	}
 	if sp.OutputMode != "" {
 		if _, err := sinks.ParseOutputMode(sp.OutputMode); err != nil {
