@@ -43,7 +43,7 @@ func TestCLI(t *testing.T) {
 					defer os.Chdir(wd)
 					var out, errb bytes.Buffer
 					code := run(c.Args, &out, &errb)
-					res := fmt.Sprintf("exit %d\n%s%s", code, out.String(), summarise(errb.String()))
+					res := normalise(fmt.Sprintf("exit %d\n%s%s", code, out.String(), summariseProgress(errb.String())))
 					// A blank line would end the expected output.
 					return strings.ReplaceAll(strings.TrimSpace(strings.ReplaceAll(res, dir, "$DIR")), "\n\n", "\n")
 				}
@@ -54,9 +54,21 @@ func TestCLI(t *testing.T) {
 	}
 }
 
+var (
+	uuidRe      = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	batchTimeRe = regexp.MustCompile(`(at |"batchTimestampMs": )(\d{4}-\d\d-\d\dT[0-9:.]+Z|\d{13})`)
+)
+
+// normalise hides what changes from run to run: query ids and the wall
+// clock time of batches.
+func normalise(s string) string {
+	s = uuidRe.ReplaceAllString(s, "<uuid>")
+	return batchTimeRe.ReplaceAllString(s, "${1}<time>")
+}
+
 var progressLine = regexp.MustCompile(`"batchId":(\d+).*?"numInputRows":(\d+)`)
 
-func summarise(stderr string) string {
+func summariseProgress(stderr string) string {
 	var b strings.Builder
 	for _, l := range strings.SplitAfter(stderr, "\n") {
 		if strings.HasPrefix(l, "{") {
