@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/dataframe/expr"
 	"github.com/sluicehq/sluice/internal/avro"
 	"github.com/sluicehq/sluice/internal/kafkaconf"
+	"github.com/sluicehq/sluice/internal/protobuf"
 	"github.com/sluicehq/sluice/sources"
 	"github.com/sluicehq/sluice/trigger"
 )
@@ -86,7 +87,9 @@ type Options struct {
 
 	// ValueFormat "binary" (default) keeps value as bytes; "json" decodes
 	// each value with ValueSchema straight into a struct column named
-	// value (like from_json(value, schema) AS value, without the detour).
+	// value (like from_json(value, schema) AS value, without the detour);
+	// "avro" and "protobuf" decode with a schema registry's schemas (or a
+	// schema given here) the same way.
 	ValueFormat string `yaml:"valueFormat"`
 	// ValueSchema is the DDL of the JSON values: "ad_id STRING, ts TIMESTAMP".
 	ValueSchema string `yaml:"valueSchema"`
@@ -95,10 +98,13 @@ type Options struct {
 	// FAILFAST: a malformed value fails the batch, naming its offset.
 	ValueOptions map[string]string `yaml:"valueOptions"`
 
-	// SchemaRegistryURL (valueFormat "avro") is the Confluent schema
-	// registry the values are framed by (magic byte, schema id): each
-	// value decodes with its writer schema, resolved against the reader
-	// schema, the latest version of ValueSubject when the source starts.
+	// SchemaRegistryURL (valueFormat "avro" or "protobuf") is the
+	// Confluent schema registry the values are framed by (magic byte,
+	// schema id; Protobuf adds the message index). Avro values decode with
+	// their writer schema resolved against the reader schema, the latest
+	// version of ValueSubject when the source starts; Protobuf values
+	// decode by field number into the reader schema's message, and must be
+	// of that message (by full name).
 	SchemaRegistryURL string `yaml:"schema.registry.url"`
 	// SchemaRegistryUserInfo is "user:password" for the registry's basic
 	// authentication. Secret: never printed.
@@ -109,6 +115,14 @@ type Options struct {
 	// AvroSchema (valueFormat "avro", without a registry) is the Avro
 	// schema (JSON) of raw Avro values, as Spark's from_avro takes it.
 	AvroSchema string `yaml:"avroSchema"`
+	// ProtobufSchema (valueFormat "protobuf", without a registry) is the
+	// .proto text of raw (unframed) Protobuf values; it may import only the
+	// well-known google/protobuf files.
+	ProtobufSchema string `yaml:"protobufSchema"`
+	// ProtobufMessage (valueFormat "protobuf") is the message type of the
+	// values, by full name (package.Message) or unambiguous short name.
+	// Default: the schema's first message, as Confluent's serializers.
+	ProtobufMessage string `yaml:"protobufMessage"`
 
 	// Kafka holds the other kafka.* client options, as in Spark:
 	// kafka.client.id, kafka.security.protocol, kafka.sasl.mechanism,
@@ -163,6 +177,7 @@ func (o Options) String() string {
 		add("schema.registry.basic.auth.user.info", "***")
 	}
 	add("valueSubject", o.ValueSubject)
+	add("protobufMessage", o.ProtobufMessage)
 	if len(o.Kafka) > 0 {
 		add("kafka", "{"+kafkaconf.FormatMap(o.Kafka)+"}")
 	}
@@ -242,6 +257,10 @@ func ParseOptions(m map[string]string) (Options, error) {
 			o.ValueSubject = v
 		case "avroSchema":
 			o.AvroSchema = v
+		case "protobufSchema":
+			o.ProtobufSchema = v
+		case "protobufMessage":
+			o.ProtobufMessage = v
 		case "startingTimestamp", "endingTimestamp", "maxOffsetsPerTrigger", "minOffsetsPerTrigger", "kafkaConsumer.pollTimeoutMs":
 			// below
 		default:
@@ -309,6 +328,9 @@ type resolved struct {
 	// is made.
 	avroSchema *avro.Schema
 	subject    string
+	// valueFormat protobuf: the message of raw values (nil with a
+	// registry: the subject's latest schema gives it).
+	protoMsg *protobuf.Message
 }
 
 // startSpec is a parsed startingOffsets/endingOffsets family.
@@ -430,10 +452,21 @@ func (o *Options) resolve() (*resolved, error) {
 		}
 	}
 
-	if strings.ToLower(o.ValueFormat) != "avro" {
-		for k, v := range map[string]string{"schema.registry.url": o.SchemaRegistryURL, "valueSubject": o.ValueSubject, "avroSchema": o.AvroSchema} {
+	vf := strings.ToLower(o.ValueFormat)
+	if vf != "avro" && vf != "protobuf" {
+		for k, v := range map[string]string{"schema.registry.url": o.SchemaRegistryURL, "valueSubject": o.ValueSubject} {
 			if v != "" {
-				errs = append(errs, fmt.Errorf(`option %s needs valueFormat "avro"`, k))
+				errs = append(errs, fmt.Errorf(`option %s needs valueFormat "avro" or "protobuf"`, k))
+			}
+		}
+	}
+	if vf != "avro" && o.AvroSchema != "" {
+		errs = append(errs, errors.New(`option avroSchema needs valueFormat "avro"`))
+	}
+	if vf != "protobuf" {
+		for k, v := range map[string]string{"protobufSchema": o.ProtobufSchema, "protobufMessage": o.ProtobufMessage} {
+			if v != "" {
+				errs = append(errs, fmt.Errorf(`option %s needs valueFormat "protobuf"`, k))
 			}
 		}
 	}
@@ -459,19 +492,34 @@ func (o *Options) resolve() (*resolved, error) {
 			}
 			r.avroSchema = as
 		case o.SchemaRegistryURL != "":
-			r.subject = o.ValueSubject
-			if r.subject == "" {
-				if len(r.topics) != 1 {
-					errs = append(errs, errors.New(`valueFormat "avro" reads the schema of subject "<topic>-value" when the source subscribes to one topic; with several topics or a pattern set valueSubject`))
-				} else {
-					r.subject = r.topics[0] + "-value"
-				}
-			}
-			if _, _, ok := strings.Cut(o.SchemaRegistryUserInfo, ":"); o.SchemaRegistryUserInfo != "" && !ok {
-				errs = append(errs, errors.New(`option schema.registry.basic.auth.user.info (value hidden) must be "user:password"`))
-			}
+			errs = append(errs, r.registrySubject(o, "avro")...)
 		default:
 			errs = append(errs, errors.New(`valueFormat "avro" needs schema.registry.url (values framed by a Confluent schema registry) or avroSchema (raw Avro values with this schema)`))
+		}
+	case "protobuf":
+		if o.ValueSchema != "" {
+			errs = append(errs, errors.New(`option valueSchema is for valueFormat "json"; Protobuf values take their schema from the registry (schema.registry.url) or from protobufSchema`))
+		}
+		switch {
+		case o.ProtobufSchema != "" && o.SchemaRegistryURL != "":
+			errs = append(errs, errors.New(`set one of schema.registry.url (values framed by a schema registry) and protobufSchema (raw Protobuf values)`))
+		case o.ProtobufSchema != "":
+			ps, err := protobuf.Parse(o.ProtobufSchema)
+			var m *protobuf.Message
+			if err == nil {
+				m, err = ps.Message(o.ProtobufMessage)
+			}
+			if err == nil {
+				r.valueSchema, err = m.ArrowSchema()
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("option protobufSchema: %w", err))
+			}
+			r.protoMsg = m
+		case o.SchemaRegistryURL != "":
+			errs = append(errs, r.registrySubject(o, "protobuf")...)
+		default:
+			errs = append(errs, errors.New(`valueFormat "protobuf" needs schema.registry.url (values framed by a Confluent schema registry) or protobufSchema (raw Protobuf values of this .proto schema)`))
 		}
 	case "json":
 		if strings.TrimSpace(o.ValueSchema) == "" {
@@ -485,12 +533,30 @@ func (o *Options) resolve() (*resolved, error) {
 		}
 		r.valueSchema = s
 	default:
-		errs = append(errs, fmt.Errorf("option valueFormat=%q: use binary, json or avro", o.ValueFormat))
+		errs = append(errs, fmt.Errorf("option valueFormat=%q: use binary, json, avro or protobuf", o.ValueFormat))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("%w: kafka source options:\n%w", sources.ErrSource, err)
 	}
 	return r, nil
+}
+
+// registrySubject sets the subject whose latest schema is the values'
+// (reader) schema: valueSubject, or "<topic>-value" for one topic.
+func (r *resolved) registrySubject(o *Options, format string) []error {
+	var errs []error
+	r.subject = o.ValueSubject
+	if r.subject == "" {
+		if len(r.topics) != 1 {
+			errs = append(errs, fmt.Errorf(`valueFormat %q reads the schema of subject "<topic>-value" when the source subscribes to one topic; with several topics or a pattern set valueSubject`, format))
+		} else {
+			r.subject = r.topics[0] + "-value"
+		}
+	}
+	if _, _, ok := strings.Cut(o.SchemaRegistryUserInfo, ":"); o.SchemaRegistryUserInfo != "" && !ok {
+		errs = append(errs, errors.New(`option schema.registry.basic.auth.user.info (value hidden) must be "user:password"`))
+	}
+	return errs
 }
 
 // parseSpec reads one of the starting/ending families; timestamp options

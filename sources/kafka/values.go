@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/avro"
 	"github.com/sluicehq/sluice/internal/fileformat"
+	"github.com/sluicehq/sluice/internal/protobuf"
 	"github.com/sluicehq/sluice/sources"
 )
 
@@ -101,6 +102,7 @@ type registry struct {
 
 	mu      sync.Mutex
 	schemas map[int]*avro.Schema
+	protos  map[int]*protobuf.Schema
 }
 
 func newRegistry(o *Options, subject string, timeout time.Duration) (*registry, error) {
@@ -116,7 +118,7 @@ func newRegistry(o *Options, subject string, timeout time.Duration) (*registry, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: kafka source: schema registry %s: %w", sources.ErrSource, shown, err)
 	}
-	return &registry{cl: cl, url: shown, subject: subject, timeout: timeout, schemas: map[int]*avro.Schema{}}, nil
+	return &registry{cl: cl, url: shown, subject: subject, timeout: timeout, schemas: map[int]*avro.Schema{}, protos: map[int]*protobuf.Schema{}}, nil
 }
 
 // latest fetches the subject's latest schema: the reader schema.
@@ -209,6 +211,28 @@ func (s *Source) setupValues() (func(memory.Allocator) (valueDecoder, error), er
 				return nil, fmt.Errorf("%w: kafka source: %w", sources.ErrSource, err)
 			}
 			return &avroValues{d: d, reg: reg, progs: map[int]*avro.Program{}}, nil
+		}, nil
+	case "protobuf":
+		msg := s.r.protoMsg
+		var reg *registry
+		if s.r.subject != "" {
+			var err error
+			if reg, err = newRegistry(&s.o, s.r.subject, min(s.r.pollTimeout, 30*time.Second)); err != nil {
+				return nil, err
+			}
+			if msg, err = reg.latestProto(s.o.ProtobufMessage); err != nil {
+				return nil, err
+			}
+			if s.r.valueSchema, err = msg.ArrowSchema(); err != nil {
+				return nil, fmt.Errorf("%w: kafka source: schema %d of subject %q: %w", sources.ErrSource, reg.readerID, reg.subject, err)
+			}
+		}
+		return func(mem memory.Allocator) (valueDecoder, error) {
+			d, err := protobuf.NewDecoder(msg, mem)
+			if err != nil {
+				return nil, fmt.Errorf("%w: kafka source: %w", sources.ErrSource, err)
+			}
+			return &protoValues{d: d, reg: reg, writers: map[string]error{}}, nil
 		}, nil
 	}
 	return nil, nil
