@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/internal/devkafka"
@@ -75,11 +76,39 @@ func add(t testing.TB, s *Sink, id int64, rr array.RecordReader) error {
 	return s.AddBatch(context.Background(), id, sinks.Append, rr)
 }
 
+// sentinel ends every partition in consume; it is not returned.
+const sentinel = "--end-of-test--"
+
 // consume reads every committed value of topic with a read_committed
-// consumer: at least want records, then until nothing more arrives for
-// half a second (so duplicates would show).
-func consume(t testing.TB, b *devkafka.Broker, topic string, want int) []string {
+// consumer. It first appends a sentinel record to every partition (not
+// transactional, after everything under test): once the consumer has
+// read all sentinels it has read everything before them, so a duplicate
+// cannot hide behind a guessed quiet period and a slow machine only makes
+// the read slower, not wrong. On a timeout it reports where the
+// partitions end and what was read.
+func consume(t testing.TB, b *devkafka.Broker, topic string) []string {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	prod, err := b.Client(kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	adm := kadm.NewClient(prod)
+	tds, err := adm.ListTopics(ctx, topic)
+	if err == nil {
+		err = tds[topic].Err
+	}
+	if err != nil {
+		t.Fatalf("list topic %s: %v", topic, err)
+	}
+	parts := tds[topic].Partitions.Numbers()
+	for _, p := range parts {
+		if err := prod.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: p, Value: []byte(sentinel)}).FirstErr(); err != nil {
+			t.Fatalf("write the end sentinel to %s-%d: %v", topic, p, err)
+		}
+	}
 	cl, err := b.Client(kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
 	if err != nil {
@@ -87,15 +116,25 @@ func consume(t testing.TB, b *devkafka.Broker, topic string, want int) []string 
 	}
 	defer cl.Close()
 	var out []string
-	deadline := time.Now().Add(20 * time.Second)
-	quiet := time.Now()
-	for (len(out) < want && time.Now().Before(deadline)) || time.Since(quiet) < 500*time.Millisecond {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ended := map[int32]bool{}
+	for len(ended) < len(parts) {
 		fs := cl.PollFetches(ctx)
-		cancel()
+		if ctx.Err() != nil {
+			ends, _ := adm.ListEndOffsets(context.Background(), topic)
+			stable, _ := adm.ListCommittedOffsets(context.Background(), topic)
+			var where []string
+			ends.Each(func(o kadm.ListedOffset) {
+				lso, _ := stable.Lookup(o.Topic, o.Partition)
+				where = append(where, fmt.Sprintf("%s-%d: end %d, last stable %d, sentinel read %v", o.Topic, o.Partition, o.Offset, lso.Offset, ended[o.Partition]))
+			})
+			t.Fatalf("read_committed consumer did not reach the end of %s in 2 minutes (%s); read so far: %v", topic, strings.Join(where, "; "), out)
+		}
 		fs.EachRecord(func(r *kgo.Record) {
+			if string(r.Value) == sentinel {
+				ended[r.Partition] = true
+				return
+			}
 			out = append(out, string(r.Value))
-			quiet = time.Now()
 		})
 	}
 	sort.Strings(out)
@@ -113,7 +152,7 @@ func kcatConsume(t testing.TB, addr, topic string) []string {
 	if err != nil {
 		t.Fatalf("kcat -C: %v: %s", err, out)
 	}
-	lines := strings.Fields(string(out))
+	lines := slices.DeleteFunc(strings.Fields(string(out)), func(l string) bool { return l == sentinel })
 	sort.Strings(lines)
 	return lines
 }
@@ -148,7 +187,7 @@ func TestExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"1", "2", "3", "4"}
-	if got := consume(t, b, "out", len(want)); !slices.Equal(got, want) {
+	if got := consume(t, b, "out"); !slices.Equal(got, want) {
 		t.Fatalf("read_committed consumer saw %v, want %v", got, want)
 	}
 	if got := kcatConsume(t, b.Addr(), "out"); !slices.Equal(got, want) {
@@ -203,7 +242,7 @@ func TestAbortedTransactionsInvisible(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"a", "b", "c"}
-	if got := consume(t, b, "out", len(want)); !slices.Equal(got, want) {
+	if got := consume(t, b, "out"); !slices.Equal(got, want) {
 		t.Fatalf("read_committed consumer saw %v, want %v", got, want)
 	}
 	if got := kcatConsume(t, b.Addr(), "out"); !slices.Equal(got, want) {
@@ -238,7 +277,7 @@ func TestZombieFenced(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"a", "b", "c"}
-	if got := consume(t, b, "out", len(want)); !slices.Equal(got, want) {
+	if got := consume(t, b, "out"); !slices.Equal(got, want) {
 		t.Fatalf("read_committed consumer saw %v, want %v", got, want)
 	}
 }
@@ -253,7 +292,7 @@ func TestAtLeastOnceRewritesReplays(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, want := consume(t, b, "out", 2), []string{"a", "a"}; !slices.Equal(got, want) {
+	if got, want := consume(t, b, "out"), []string{"a", "a"}; !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
@@ -417,7 +456,63 @@ func TestFailedBatchAborted(t *testing.T) {
 	if err := add(t, s, 0, batch(0, 1, -1)); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := consume(t, b, "out", 3), []string{"v0-p0", "v1-p1", "v2-p-1"}; !slices.Equal(got, want) {
+	if got, want := consume(t, b, "out"), []string{"v0-p0", "v1-p1", "v2-p-1"}; !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+// The topic option wins over a topic column (Spark), and a key column
+// sends every record of a key to one partition.
+func TestTopicOptionOverridesColumn(t *testing.T) {
+	b := startBroker(t, 3, "opt", "col")
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "key", Type: arrow.BinaryTypes.String},
+		{Name: "value", Type: arrow.BinaryTypes.String},
+		{Name: "topic", Type: arrow.BinaryTypes.String},
+	}, nil)
+	rb := array.NewRecordBuilder(mem, schema)
+	defer rb.Release()
+	for i := 0; i < 30; i++ {
+		rb.Field(0).(*array.StringBuilder).Append(fmt.Sprint("k", i%3))
+		rb.Field(1).(*array.StringBuilder).Append(fmt.Sprint(i))
+		rb.Field(2).(*array.StringBuilder).Append("col")
+	}
+	rec := rb.NewRecordBatch()
+	defer rec.Release()
+	rr, _ := array.NewRecordReader(schema, []arrow.RecordBatch{rec})
+	s := newSink(t, Options{BootstrapServers: b.Addr(), Topic: "opt", TransactionalID: "override"})
+	if err := add(t, s, 0, rr); err != nil {
+		t.Fatal(err)
+	}
+	if got := consume(t, b, "opt"); len(got) != 30 {
+		t.Fatalf("topic opt holds %d records, want 30", len(got))
+	}
+	if got := consume(t, b, "col"); len(got) != 0 {
+		t.Fatalf("the topic column was used: %v", got)
+	}
+	cl, err := b.Client(kgo.ConsumeTopics("opt"), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	partOf := map[string]int32{}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for n := 0; n < 30 && ctx.Err() == nil; {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if string(r.Value) == sentinel {
+				return
+			}
+			n++
+			if p, ok := partOf[string(r.Key)]; ok && p != r.Partition {
+				t.Errorf("key %s in partitions %d and %d", r.Key, p, r.Partition)
+			}
+			partOf[string(r.Key)] = r.Partition
+		})
+	}
+	if len(partOf) != 3 {
+		t.Fatalf("keys seen: %v", partOf)
 	}
 }
