@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sluicehq/sluice/internal/storage"
 	"github.com/sluicehq/sluice/wal"
@@ -140,6 +141,27 @@ func (c *CheckpointReader) Inspect(ctx context.Context) (*CheckpointInfo, error)
 		info.Operators = append(info.Operators, oi)
 	}
 	return info, nil
+}
+
+// LastBatchTime is the processing time (the query clock's, when the
+// batch was planned) of the last committed batch: when the query last
+// found new data. ok is false when no batch has committed or its offsets
+// were purged. The scheduler decides from it whether a cron firing was
+// missed while it was down.
+func (c *CheckpointReader) LastBatchTime(ctx context.Context) (batchID int64, t time.Time, ok bool, err error) {
+	committed, err := c.Committed(ctx)
+	if err != nil || len(committed) == 0 {
+		return -1, time.Time{}, false, err
+	}
+	last := committed[len(committed)-1]
+	seq, err := c.offsets.Get(ctx, last)
+	switch {
+	case errors.Is(err, wal.ErrNotFound):
+		return last, time.Time{}, false, nil
+	case err != nil:
+		return last, time.Time{}, false, fmt.Errorf("microbatch: checkpoint %s: offsets of batch %d: %w", c.location, last, err)
+	}
+	return last, time.UnixMilli(seq.Metadata.BatchTimestampMs), true, nil
 }
 
 // secretWords mark configuration keys whose values are not shown.

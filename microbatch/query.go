@@ -95,6 +95,7 @@ type Query struct {
 	changed      chan struct{} // closed and replaced on every state change
 	active       bool
 	stopped      bool
+	finishing    bool // StopAfterBatch: stop once no batch is in flight
 	err          error
 	status       Status
 	last         *Progress
@@ -378,6 +379,25 @@ func (q *Query) Stop(ctx context.Context) error {
 	}
 }
 
+// StopAfterBatch asks the query to stop gracefully and returns at once:
+// the batch in flight, if any, runs to its commit, then the query stops
+// (Done is closed) without starting another. A query waiting for its
+// trigger or for data stops at once. Stop still abandons the batch.
+func (q *Query) StopAfterBatch() {
+	q.mu.Lock()
+	q.finishing = true
+	q.status.Message = "Stopping after the batch in flight"
+	q.notifyLocked()
+	q.mu.Unlock()
+	q.poke()
+}
+
+func (q *Query) isFinishing() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.finishing
+}
+
 // AwaitTermination waits for the query to stop; it returns the query's
 // error (wrapping the failing batch id), nil after Stop or a finished
 // Once/AvailableNow run, or ctx's error.
@@ -443,6 +463,9 @@ func (q *Query) notifyLocked() {
 
 func (q *Query) setStatus(msg string, data, active bool) {
 	q.mu.Lock()
+	if q.finishing {
+		msg = "Stopping after the batch in flight: " + msg
+	}
 	q.status = Status{Message: msg, IsDataAvailable: data, IsTriggerActive: active}
 	q.mu.Unlock()
 }
@@ -486,6 +509,9 @@ func (q *Query) run() error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if q.isFinishing() {
+			return nil
+		}
 		q.mu.Lock()
 		seenPoke := q.pokeGen
 		q.mu.Unlock()
@@ -493,6 +519,9 @@ func (q *Query) run() error {
 		ran, err := q.runTrigger(ctx, start)
 		if err != nil {
 			return err
+		}
+		if q.isFinishing() {
+			return nil
 		}
 		if !ran {
 			q.mu.Lock()

@@ -2,14 +2,23 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
+	"sync"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/internal/datadriven"
+	"github.com/sluicehq/sluice/internal/jobspec"
+	"github.com/sluicehq/sluice/trigger"
 )
 
 // TestCLI runs testdata/cli/*.txt:
@@ -80,4 +89,203 @@ func summariseProgress(stderr string) string {
 		b.WriteString(l)
 	}
 	return b.String()
+}
+
+// TestScheduleFilesExactlyOnce drives `sluice schedule` on a manual clock
+// with a cron every minute: each new file is processed exactly once
+// across many firings, an overlapping firing is skipped, a firing missed
+// while the scheduler was down runs at its restart, and the checkpoint is
+// then shared with a continuous run and the scheduler again.
+func TestScheduleFilesExactlyOnce(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	spec := func(trig string) string {
+		return fmt.Sprintf(`name: sched
+sources:
+  src:
+    csv: {header: "true"}
+    path: %s
+    schema: "id INT, v STRING"
+query: SELECT id, v FROM src
+sink: {parquet: {}, path: %s}
+trigger: %s
+checkpoint: %s
+`, in, filepath.Join(dir, "out"), trig, filepath.Join(dir, "ck"))
+	}
+	jobFile := filepath.Join(dir, "job.yaml")
+	if err := os.WriteFile(jobFile, []byte(spec(`{cron: "* * * * *", timezone: UTC, runMissed: true}`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	nextID := 0
+	addFile := func(rows int) {
+		var b strings.Builder
+		b.WriteString("id,v\n")
+		for i := 0; i < rows; i++ {
+			nextID++
+			fmt.Fprintf(&b, "%d,r%d\n", nextID, nextID)
+			want = append(want, fmt.Sprintf("%d r%d", nextID, nextID))
+		}
+		name := filepath.Join(in, fmt.Sprintf("%03d.csv", nextID))
+		if err := os.WriteFile(name, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	clock := trigger.NewManualClock(time.Date(2026, 1, 1, 0, 0, 30, 0, time.UTC))
+	log := &syncBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	type firing struct {
+		at  time.Time
+		err error
+	}
+	// start runs a scheduler over job.yaml until the returned stop.
+	var holdMu sync.Mutex
+	var hold chan struct{} // a firing waits for it to close
+	start := func() (fired chan firing, started chan time.Time, stop func()) {
+		jobs, err := loadScheduled([]string{jobFile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newScheduler(clock, log, jobs)
+		fired, started = make(chan firing, 16), make(chan time.Time, 16)
+		s.beforeFiring = func(_ string, at time.Time) {
+			started <- at
+			holdMu.Lock()
+			h := hold
+			holdMu.Unlock()
+			if h != nil {
+				<-h
+			}
+		}
+		s.afterFiring = func(_ string, at time.Time, err error) { fired <- firing{at, err} }
+		sctx, scancel := context.WithCancel(ctx)
+		ran := make(chan bool)
+		go func() { ran <- s.run(sctx) }()
+		return fired, started, func() {
+			scancel()
+			if failed := <-ran; failed {
+				t.Errorf("a firing failed:\n%s", log.String())
+			}
+		}
+	}
+	wait := func(fired chan firing, at string) {
+		t.Helper()
+		select {
+		case f := <-fired:
+			if f.err != nil || fmtTime(f.at) != at {
+				t.Fatalf("firing at %s (err %v), want one at %s\n%s", fmtTime(f.at), f.err, at, log.String())
+			}
+		case <-ctx.Done():
+			t.Fatalf("no firing at %s:\n%s", at, log.String())
+		}
+	}
+	advanceTo := func(hhmmss string) {
+		t.Helper()
+		if err := clock.WaitForWaiters(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		at, _ := time.Parse(time.RFC3339, "2026-01-01T"+hhmmss+"Z")
+		clock.Set(at)
+	}
+
+	// Many firings: new files, then none.
+	addFile(3)
+	fired, started, stop := start()
+	advanceTo("00:01:00")
+	wait(fired, "2026-01-01T00:01:00Z")
+	addFile(2)
+	advanceTo("00:02:00")
+	wait(fired, "2026-01-01T00:02:00Z")
+	advanceTo("00:03:00") // nothing new
+	wait(fired, "2026-01-01T00:03:00Z")
+
+	// An overlapping firing is skipped while the previous one runs.
+	holdMu.Lock()
+	hold = make(chan struct{})
+	holdMu.Unlock()
+	addFile(1)
+	for len(started) > 0 {
+		<-started
+	}
+	advanceTo("00:04:00")
+	<-started
+	advanceTo("00:05:00")
+	if err := clock.WaitForWaiters(ctx, 1); err != nil { // the loop has passed the skip
+		t.Fatal(err)
+	}
+	holdMu.Lock()
+	close(hold)
+	hold = nil
+	holdMu.Unlock()
+	wait(fired, "2026-01-01T00:04:00Z")
+	if !strings.Contains(log.String(), "firing at 2026-01-01T00:05:00Z skipped: the previous firing is still running") {
+		t.Errorf("the overlapping firing was not logged as skipped:\n%s", log.String())
+	}
+	stop()
+
+	// Down from 00:05 to 00:09:30: the last batch ran at 00:05 (the held
+	// firing started its query then), so the 00:06 firing was missed and
+	// runs at the restart; the next one comes on schedule.
+	addFile(4)
+	clock.Set(time.Date(2026, 1, 1, 0, 9, 30, 0, time.UTC))
+	fired, _, stop = start()
+	wait(fired, "2026-01-01T00:09:30Z")
+	if !strings.Contains(log.String(), "the firing due at 2026-01-01T00:06:00Z was missed") {
+		t.Errorf("the missed firing was not logged:\n%s", log.String())
+	}
+	addFile(2)
+	advanceTo("00:10:00")
+	wait(fired, "2026-01-01T00:10:00Z")
+	stop()
+
+	// The same checkpoint, run continuously by `sluice run`'s path.
+	addFile(5)
+	sp, err := jobspec.Parse([]byte(spec(`{processingTime: 50ms}`)), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := sp.Writer(sp.NewSession())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := w.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.ProcessAllAvailable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q.StopAfterBatch()
+	<-q.Done()
+	if err := q.Exception(); err != nil {
+		t.Fatal(err)
+	}
+
+	// And scheduled again: only the new file.
+	addFile(1)
+	fired, _, stop = start()
+	advanceTo("00:11:00")
+	wait(fired, "2026-01-01T00:11:00Z")
+	stop()
+
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rows, err := dataframe.NewSessionWith(dataframe.Config{Allocator: mem}).Read().Parquet(filepath.Join(dir, "out")).Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%v %v", r[0], r[1]))
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("output rows:\n%s\nwant (each input row once):\n%s\nlog:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), log.String())
+	}
 }
