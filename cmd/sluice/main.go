@@ -1,5 +1,7 @@
 // Command sluice runs and inspects sluice jobs.
 //
+//	sluice demo
+//	sluice run job.yaml
 //	sluice bench clicks --input FILE.parquet
 //	sluice version
 package main
@@ -30,6 +32,7 @@ type command struct {
 var commands = []command{
 	{"bench", "run a benchmark workload (clicks)", runBench},
 	{"compact", "merge the small files of a file sink's output directory (atomic manifest swap)", runCompact},
+	{"demo", "run the click-count pipeline end to end on an embedded broker (try this first)", runDemo},
 	{"dev", "run local stand-ins for services (dev kafka: an embedded Kafka broker)", runDev},
 	{"run", "run a job spec until it finishes or Ctrl-C", runRun},
 	{"validate", "check a job spec, its SQL and output mode, without side effects", runValidate},
