@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/sluicehq/sluice/internal/devkafka"
+	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/trigger"
 )
 
@@ -284,8 +288,9 @@ func TestKafkaFormatHidesSecrets(t *testing.T) {
 	// A working query over SASL.
 	in := s.ReadStreamFormat("kafka").Options(auth).Option("subscribe", "in").Option("startingOffsets", "earliest").Load()
 	check("EXPLAIN", in.Explain(true))
+	ckpt := t.TempDir()
 	q, err := withOptions(in.SelectExpr("key", "value").WriteStream().Format("kafka"), auth).Option("topic", "out").
-		Option("checkpointLocation", t.TempDir()).Trigger(trigger.AvailableNow()).Start(ctx)
+		Option("checkpointLocation", ckpt).Trigger(trigger.AvailableNow()).Start(ctx)
 	if err != nil {
 		check("start error", err.Error())
 		t.Fatal(err)
@@ -298,6 +303,24 @@ func TestKafkaFormatHidesSecrets(t *testing.T) {
 	check("progress", string(progress))
 	if !strings.Contains(string(progress), `"numInputRows":2`) {
 		t.Fatalf("the query did not read the two records: %s", progress)
+	}
+	// Nothing of the checkpoint holds the password (offsets, commits,
+	// metadata, state).
+	files := 0
+	err = filepath.WalkDir(ckpt, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		check("checkpoint file "+path, string(data))
+		return nil
+	})
+	if err != nil || files < 3 {
+		t.Fatalf("checkpoint walk: %d files, %v", files, err)
 	}
 	n, err := s.Read().Format("kafka").Options(auth).Option("subscribe", "out").Load().Count()
 	if err != nil || n != 2 {
@@ -418,5 +441,84 @@ func TestKafkaBrokerRestartMidStream(t *testing.T) {
 	want := []string{"a=1", "b=2", "c=3", "d=4"}
 	if got := kafkaConsume(t, b, "out", len(want)); !slices.Equal(got, want) {
 		t.Fatalf("out holds %v, want %v", got, want)
+	}
+}
+
+// Complete and update mode to Kafka: complete rewrites the whole table
+// each batch, update writes only the changed groups; the group key is the
+// record key, so every upsert of a key lands in one partition, in order.
+// AvailableNow with maxOffsetsPerTrigger splits the backlog into bounded
+// batches.
+func TestKafkaOutputModes(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := context.Background()
+	b := startKafka(t, devkafka.Config{Partitions: 3, Topics: []string{"in", "complete", "update"}})
+	kafkaProduce(t, b, "in", "a=1", "b=1", "a=2", "c=1", "a=3")
+	s := NewSessionWith(Config{Allocator: mem, ShufflePartitions: 2})
+	run := func(mode OutputMode, topic string) []*microbatch.Progress {
+		t.Helper()
+		counts := s.ReadStreamFormat("kafka").Option("kafka.bootstrap.servers", b.Addr()).
+			Option("subscribe", "in").Option("startingOffsets", "earliest").Option("maxOffsetsPerTrigger", "2").Load().
+			SelectExpr("CAST(key AS STRING) AS k").GroupBy("k").Agg(Count("*").As("n")).
+			SelectExpr("k AS key", "CAST(n AS STRING) AS value")
+		q, err := counts.WriteStream().Format("kafka").OutputMode(mode).
+			Option("kafka.bootstrap.servers", b.Addr()).Option("topic", topic).
+			Option("checkpointLocation", t.TempDir()).Trigger(trigger.AvailableNow()).Start(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.AwaitTermination(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return q.RecentProgress()
+	}
+	progress := run(Complete, "complete")
+	var sizes []int64
+	for _, p := range progress {
+		if p.NumInputRows > 0 {
+			sizes = append(sizes, p.NumInputRows)
+		}
+	}
+	// 5 records over 3 partitions, at most 2 offsets per batch (a partition
+	// with a backlog below one share still gets one offset).
+	if len(sizes) < 3 || slices.ContainsFunc(sizes, func(n int64) bool { return n > 3 }) {
+		t.Fatalf("AvailableNow with maxOffsetsPerTrigger=2 ran batches of %v rows", sizes)
+	}
+	run(Update, "update")
+	// Every record of a topic, per key in partition order.
+	read := func(topic string) (map[string][]string, int) {
+		rows, err := s.Read().Format("kafka").Option("kafka.bootstrap.servers", b.Addr()).Option("subscribe", topic).Load().
+			SelectExpr("CAST(key AS STRING) AS k", "CAST(value AS STRING) AS v", "partition", "offset").OrderBy("partition", "offset").Rows()
+		if err != nil {
+			t.Fatal(err)
+		}
+		byKey := map[string][]string{}
+		part := map[string]any{}
+		for _, r := range rows {
+			k := r[0].(string)
+			if p, ok := part[k]; ok && p != r[2] {
+				t.Fatalf("%s: key %s in partitions %v and %v", topic, k, p, r[2])
+			}
+			part[k] = r[2]
+			byKey[k] = append(byKey[k], r[1].(string))
+		}
+		return byKey, len(rows)
+	}
+	complete, n := read("complete")
+	if n <= 5 || complete["a"][len(complete["a"])-1] != "3" || complete["b"][len(complete["b"])-1] != "1" || complete["c"][len(complete["c"])-1] != "1" {
+		t.Fatalf("complete mode wrote %d records: %v", n, complete)
+	}
+	// Complete mode rewrites unchanged groups: b's count appears in every
+	// batch from the one that first saw it.
+	if len(complete["b"]) < 2 {
+		t.Fatalf("complete mode did not rewrite the whole table each batch: %v", complete)
+	}
+	update, n := read("update")
+	// Update mode writes a group only when it changed: a's counts 1, 2, 3
+	// at most once each, in order (two of a's records may share a batch).
+	if !slices.IsSorted(update["a"]) || update["a"][len(update["a"])-1] != "3" || len(update["a"]) > 3 ||
+		!slices.Equal(update["b"], []string{"1"}) || !slices.Equal(update["c"], []string{"1"}) || n > 5 {
+		t.Fatalf("update mode wrote %d records: %v", n, update)
 	}
 }

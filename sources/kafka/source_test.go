@@ -153,6 +153,23 @@ func TestStartingTimestamps(t *testing.T) {
 	if rr.Err() != nil || n != 2 {
 		t.Fatalf("endingTimestamp read %d rows, %v; want 2", n, rr.Err())
 	}
+	// endingOffsetsByTimestamp: per partition, before the first record at
+	// or after the timestamp (t-1's only record is at 500: nothing of it).
+	rr2, err := Read(ctx, Options{BootstrapServers: b.Addr(), Subscribe: "t", EndingOffsetsByTimestamp: `{"t":{"0":2500,"1":500}}`, Mem: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, rr2); !slices.Equal(got, []string{"t/0/0=a", "t/0/1=b"}) {
+		t.Fatalf("endingOffsetsByTimestamp read %v", got)
+	}
+	// A timestamp past the last record ends at the partition's end.
+	rr3, err := Read(ctx, Options{BootstrapServers: b.Addr(), Subscribe: "t", EndingOffsetsByTimestamp: `{"t":{"0":9999,"1":9999}}`, Mem: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, rr3); len(got) != 4 {
+		t.Fatalf("endingOffsetsByTimestamp past the end read %v", got)
+	}
 }
 
 func TestBatchRead(t *testing.T) {
