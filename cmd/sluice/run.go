@@ -11,14 +11,16 @@ import (
 	"syscall"
 
 	"github.com/sluicehq/sluice/internal/jobspec"
-	"github.com/sluicehq/sluice/microbatch"
 )
 
 // specCommand parses the flags and the one JOB argument of run, validate
-// and explain.
-func specCommand(name, help string, args []string, stderr io.Writer) (*jobspec.Spec, int) {
+// and explain; flags register a command's own flags.
+func specCommand(name, help string, args []string, stderr io.Writer, flags ...func(*flag.FlagSet)) (*jobspec.Spec, int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	for _, f := range flags {
+		f(fs)
+	}
 	fs.Usage = func() { fmt.Fprint(stderr, help) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -91,23 +93,28 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-const runHelp = `Usage: sluice run JOB.yaml
+const runHelp = `Usage: sluice run [flags] JOB.yaml
 
 Runs a job spec until it finishes (once / availableNow triggers) or until
 Ctrl-C (SIGINT/SIGTERM): the first lets the batch in flight commit and
 stops; a second abandons it (it is replayed from the checkpoint on the next
-run). Progress is
-printed as one JSON line per batch on stderr. A cron trigger runs one
-firing's worth (availableNow) and stops; use sluice schedule for the cron.
+run). Progress goes
+to stderr: a live status line on a terminal (with a progress bar and ETA for
+once / availableNow / cron), one JSON line per batch otherwise. A cron
+trigger runs one firing's worth (availableNow) and stops; use sluice
+schedule for the cron.
 
+` + progressFlagsHelp + `
 Exit codes: 0 done, 1 the job failed, 2 bad spec or usage.
 
-Example:
+Examples:
   sluice run examples/clickcount/job.yaml
+  sluice run --log-format json --metrics-addr 127.0.0.1:9090 job.yaml
 `
 
 func runRun(args []string, stdout, stderr io.Writer) int {
-	sp, code := specCommand("run", runHelp, args, stderr)
+	var pf progressFlags
+	sp, code := specCommand("run", runHelp, args, stderr, pf.register)
 	if sp == nil {
 		return code
 	}
@@ -121,15 +128,21 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice run: %s: %v\n", sp.File, err)
 		return exitUsage
 	}
-	w = w.Listener(microbatch.ListenerFuncs{Progress: func(e microbatch.ProgressEvent) {
-		fmt.Fprintln(stderr, e.Progress.JSON())
-	}})
+	out, err := startProgress(pf, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice run: %v\n", err)
+		return exitUsage
+	}
+	defer out.Close()
+	t := sp.Trigger
+	w = w.Listener(out.Listener(t.AvailableNow || t.Once || t.Cron != ""))
 	q, err := w.Start(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice run: %s: %v\n", sp.File, err)
 		return exitFail
 	}
 	awaitQuery(ctx, q, stderr, "sluice run")
+	out.Close() // the final status line before any error
 	if err := q.Exception(); err != nil {
 		fmt.Fprintf(stderr, "sluice run: %s: %v\n", sp.File, err)
 		return exitFail
