@@ -52,6 +52,9 @@ type Source struct {
 
 	availableNow  offsets // set by PrepareForAvailableNow
 	lastTriggerMs int64
+	// seenLatest and seenBegin are the last LatestOffset's latest offsets
+	// (capped at the snapshot) and partition starts, for Backlog.
+	seenLatest, seenBegin offsets
 	// newValues makes a reader's value decoder (nil: binary values).
 	newValues func(memory.Allocator) (valueDecoder, error)
 }
@@ -470,17 +473,7 @@ func (s *Source) LatestOffset(ctx context.Context, start sources.Offset, limit s
 	if err != nil {
 		return nil, err
 	}
-	if s.availableNow != nil {
-		for p, v := range latest {
-			c, ok := s.availableNow[p]
-			switch {
-			case !ok:
-				delete(latest, p)
-			case v > c:
-				latest[p] = c
-			}
-		}
-	}
+	s.capAvailableNow(latest)
 	// Partitions that went away.
 	for _, p := range from.sorted() {
 		if _, ok := latest[p]; ok {
@@ -523,6 +516,7 @@ func (s *Source) LatestOffset(ctx context.Context, start sources.Offset, limit s
 			}
 		}
 	}
+	s.remember(latest, begin)
 	next := latest
 	if limit.MaxRows > 0 {
 		next = rateLimit(limit.MaxRows, begin, latest)
