@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/dataframe/expr"
 	"github.com/sluicehq/sluice/dataframe/plan"
 	"github.com/sluicehq/sluice/internal/fileformat"
+	"github.com/sluicehq/sluice/internal/storage"
 )
 
 // DataFrameReader loads files into a DataFrame:
@@ -112,6 +113,12 @@ func (r *DataFrameReader) scan(ctx context.Context, paths []string) (*plan.FileS
 	if err := fileformat.ValidateOptions(f.Name(), r.opts); err != nil {
 		return nil, fmt.Errorf("dataframe: read %s: %w", f.Name(), err)
 	}
+	// Locations may hold secrets (s3://...?secretAccessKey=): messages and
+	// the plan show them redacted.
+	shown := make([]string, len(paths))
+	for i, p := range paths {
+		shown[i] = storage.RedactLocation(p)
+	}
 	var files []fileformat.FileInfo
 	for _, p := range paths {
 		fs, err := fileformat.ListFiles(ctx, p)
@@ -127,11 +134,11 @@ func (r *DataFrameReader) scan(ctx context.Context, paths []string) (*plan.FileS
 	schema := r.schema
 	if schema == nil && f.Name() != "parquet" && f.Name() != "text" && !strings.EqualFold(r.opts["inferSchema"], "true") {
 		return nil, fmt.Errorf("dataframe: read %s from %s: %w: pass Schema(\"col TYPE, ...\") or Option(\"inferSchema\", \"true\")",
-			f.Name(), strings.Join(paths, ", "), fileformat.ErrNoSchema)
+			f.Name(), strings.Join(shown, ", "), fileformat.ErrNoSchema)
 	}
 	if schema == nil {
 		if len(files) == 0 {
-			return nil, fmt.Errorf("dataframe: read %s from %s: no files found and no schema given, so the columns are unknown; pass Schema(...)", f.Name(), strings.Join(paths, ", "))
+			return nil, fmt.Errorf("dataframe: read %s from %s: no files found and no schema given, so the columns are unknown; pass Schema(...)", f.Name(), strings.Join(shown, ", "))
 		}
 		schema, err = f.Infer(ctx, files[0].Path, fileformat.ReadOptions{Options: r.opts, Mem: r.s.conf.Allocator})
 		if err != nil {
@@ -163,7 +170,7 @@ func (r *DataFrameReader) scan(ctx context.Context, paths []string) (*plan.FileS
 			for _, f := range parts {
 				for _, file := range files {
 					if _, err := fileformat.PartitionValueOf(file.Partition[f.Name], f.Type); err != nil {
-						return nil, fmt.Errorf("dataframe: read %s: %s: partition column %s as %s: %w", r.format, file.Path, f.Name, expr.TypeName(f.Type), err)
+						return nil, fmt.Errorf("dataframe: read %s: %s: partition column %s as %s: %w", r.format, fileformat.DisplayName(file.Path), f.Name, expr.TypeName(f.Type), err)
 					}
 				}
 			}
@@ -184,6 +191,6 @@ func (r *DataFrameReader) scan(ctx context.Context, paths []string) (*plan.FileS
 			partSchema = arrow.NewSchema(keep, nil)
 		}
 	}
-	return &plan.FileScan{Format: f.Name(), Paths: paths, Options: r.opts, DataSchema: schema,
+	return &plan.FileScan{Format: f.Name(), Paths: shown, Options: r.opts, DataSchema: schema,
 		PartitionSchema: partSchema, Files: files}, nil
 }

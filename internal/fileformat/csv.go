@@ -44,7 +44,7 @@ func (f csvFormat) Open(ctx context.Context, path string, opts ReadOptions) (Rea
 	}
 	if opts.Schema == nil {
 		if !o.inferSchema {
-			return nil, errNoSchema("csv", path)
+			return nil, errNoSchema("csv", DisplayName(path))
 		}
 		s, err := f.Infer(ctx, path, opts)
 		if err != nil {
@@ -52,11 +52,11 @@ func (f csvFormat) Open(ctx context.Context, path string, opts ReadOptions) (Rea
 		}
 		opts.Schema = s
 	}
-	file, err := openLocal(path)
+	file, name, err := openInput(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	r, err := newCSVReader(ctx, file, path, opts, o)
+	r, err := newCSVReader(ctx, file, name, opts, o)
 	if err != nil {
 		file.Close()
 		return nil, err
@@ -83,12 +83,12 @@ func (csvFormat) Infer(ctx context.Context, path string, opts ReadOptions) (*arr
 	if err != nil {
 		return nil, err
 	}
-	file, err := openLocal(path)
+	file, name, err := openInput(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer file.Close()
-	return inferCSV(ctx, file, path, o)
+	return inferCSV(ctx, file, name, o)
 }
 
 func (csvFormat) InferReader(ctx context.Context, r io.Reader, name string, opts ReadOptions) (*arrow.Schema, error) {

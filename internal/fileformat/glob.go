@@ -39,7 +39,16 @@ type FileInfo struct {
 // manifest log (ManifestDir) lists exactly the files the manifest names,
 // so a crashed half-batch is never read. The result is sorted by path; a
 // pattern that names nothing is an error wrapping ErrNotFound.
+//
+// A remote location (s3://bucket/prefix?params, mem://name/dir) is listed
+// through internal/storage, with the same rules; its files are named by
+// URLs that Format.Open and Infer read (see location.go), with secrets
+// redacted. In an s3:// location a '?' starts the query, so it cannot be
+// a glob character there.
 func ListFiles(ctx context.Context, pattern string) ([]FileInfo, error) {
+	if IsRemote(pattern) {
+		return listRemote(ctx, pattern)
+	}
 	p := strings.TrimPrefix(pattern, "file://")
 	if p == "" {
 		return nil, fmt.Errorf("%w: empty path", ErrNotFound)

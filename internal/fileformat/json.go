@@ -34,7 +34,7 @@ func (f jsonFormat) Open(ctx context.Context, path string, opts ReadOptions) (Re
 	}
 	if opts.Schema == nil {
 		if !o.inferSchema {
-			return nil, errNoSchema("json", path)
+			return nil, errNoSchema("json", DisplayName(path))
 		}
 		s, err := f.Infer(ctx, path, opts)
 		if err != nil {
@@ -42,11 +42,11 @@ func (f jsonFormat) Open(ctx context.Context, path string, opts ReadOptions) (Re
 		}
 		opts.Schema = s
 	}
-	file, err := openLocal(path)
+	file, name, err := openInput(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	r, err := newJSONReader(ctx, file, path, opts, o)
+	r, err := newJSONReader(ctx, file, name, opts, o)
 	if err != nil {
 		file.Close()
 		return nil, err
@@ -73,12 +73,12 @@ func (jsonFormat) Infer(ctx context.Context, path string, opts ReadOptions) (*ar
 	if err != nil {
 		return nil, err
 	}
-	file, err := openLocal(path)
+	file, name, err := openInput(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer file.Close()
-	return inferJSON(ctx, file, path, o)
+	return inferJSON(ctx, file, name, o)
 }
 
 func (jsonFormat) InferReader(ctx context.Context, r io.Reader, name string, opts ReadOptions) (*arrow.Schema, error) {

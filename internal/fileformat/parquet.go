@@ -39,14 +39,14 @@ func (Parquet) Extension() string { return ".parquet" }
 
 // Infer reads the footer and proposes the file's schema.
 func (Parquet) Infer(ctx context.Context, path string, opts ReadOptions) (*arrow.Schema, error) {
-	f, err := openPQ(path)
+	f, err := openPQ(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.close()
 	s, err := fileArrowSchema(f.root)
 	if err != nil {
-		return nil, fmt.Errorf("file %s: %w", path, err)
+		return nil, fmt.Errorf("file %s: %w", f.path, err)
 	}
 	return s, nil
 }

@@ -2,7 +2,6 @@ package fileformat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,35 +22,29 @@ type pqFile struct {
 	path   string
 	ra     io.ReaderAt
 	size   int64
-	osf    *os.File
+	closer io.Closer // nil: the caller owns ra
 	pf     *parquet.File
 	root   *pqNode
 	leaves []*pqNode
 }
 
-// openPQ opens path and parses its footer. parquet-go may panic on some
+// openPQ opens path (a local path, file:// or a remote URL, see
+// ListFiles) and parses its footer. parquet-go may panic on some
 // malformed footers; that is turned into ErrMalformed naming the file.
-func openPQ(path string) (pf *pqFile, err error) {
-	f, err := os.Open(path)
+func openPQ(ctx context.Context, path string) (pf *pqFile, err error) {
+	r, size, c, name, err := openRandom(ctx, path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("parquet: open %s: %w", path, errors.Join(ErrNotFound, err))
-		}
-		return nil, fmt.Errorf("parquet: open %s: %w", path, err)
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
-			f.Close()
+			c.Close()
 		}
 	}()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("parquet: stat %s: %w", path, err)
-	}
-	return openPQReaderAt(path, f, st.Size(), f)
+	return openPQReaderAt(name, r, size, c)
 }
 
-func openPQReaderAt(path string, r io.ReaderAt, size int64, osf *os.File) (pf *pqFile, err error) {
+func openPQReaderAt(path string, r io.ReaderAt, size int64, closer io.Closer) (pf *pqFile, err error) {
 	defer recoverMalformed(&err, path)
 	if size < 12 {
 		return nil, fmt.Errorf("%w: file %s is %d bytes, too short for Parquet", ErrMalformed, path, size)
@@ -90,12 +83,12 @@ func openPQReaderAt(path string, r io.ReaderAt, size int64, osf *os.File) (pf *p
 			}
 		}
 	}
-	return &pqFile{path: path, ra: r, size: size, osf: osf, pf: p, root: root, leaves: leaves}, nil
+	return &pqFile{path: path, ra: r, size: size, closer: closer, pf: p, root: root, leaves: leaves}, nil
 }
 
 func (f *pqFile) close() error {
-	if f.osf != nil {
-		return f.osf.Close()
+	if f.closer != nil {
+		return f.closer.Close()
 	}
 	return nil
 }
@@ -135,7 +128,7 @@ type parquetReader struct {
 }
 
 func newParquetReader(ctx context.Context, path string, opts ReadOptions) (_ *parquetReader, err error) {
-	f, err := openPQ(path)
+	f, err := openPQ(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -413,7 +406,7 @@ func parseSplit(opts map[string]string) (k, n int, err error) {
 // its row count, from the footer. A scan with fewer files than
 // partitions reads a file with rowGroupSplit=k/n in n tasks.
 func (Parquet) Splits(ctx context.Context, path string) (rowGroups int, rows int64, err error) {
-	f, err := openPQ(path)
+	f, err := openPQ(ctx, path)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -40,11 +40,11 @@ func (f textFormat) InferReader(ctx context.Context, r io.Reader, name string, o
 }
 
 func (f textFormat) Open(ctx context.Context, path string, opts ReadOptions) (Reader, error) {
-	file, err := openLocal(path)
+	file, name, err := openInput(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	r, err := f.newReader(ctx, file, path, opts)
+	r, err := f.newReader(ctx, file, name, opts)
 	if err != nil {
 		file.Close()
 		return nil, err
