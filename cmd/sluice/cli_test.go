@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/internal/datadriven"
 	"github.com/sluicehq/sluice/internal/jobspec"
+	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/trigger"
 )
 
@@ -287,5 +290,76 @@ checkpoint: %s
 	sort.Strings(want)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("output rows:\n%s\nwant (each input row once):\n%s\nlog:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), log.String())
+	}
+}
+
+// TestRunSignals sends SIGINT to the test process while `sluice run` runs
+// a stream of big batches: one signal lets the batch in flight commit and
+// stops (nothing pending), a second abandons it (its offsets stay
+// pending, replayed by the next run).
+func TestRunSignals(t *testing.T) {
+	// Catch the signals ourselves too, so none can kill the test binary
+	// between run's handlers.
+	guard := make(chan os.Signal, 8)
+	signal.Notify(guard, os.Interrupt)
+	defer signal.Stop(guard)
+	for _, n := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d signals", n), func(t *testing.T) {
+			dir := t.TempDir()
+			job := filepath.Join(dir, "job.yaml")
+			ck := filepath.Join(dir, "ck")
+			os.WriteFile(job, []byte(fmt.Sprintf(`name: big
+sources:
+  r: {rate: {rowsPerBatch: "300000"}}
+query: SELECT value, value * 2 AS v2 FROM r
+sink: {parquet: {}, path: %s}
+checkpoint: %s
+`, filepath.Join(dir, "out"), ck)), 0o644)
+			errb := &syncBuffer{}
+			done := make(chan int, 1)
+			go func() { done <- run([]string{"run", job}, io.Discard, errb) }()
+			waitFor := func(s string) {
+				t.Helper()
+				deadline := time.Now().Add(20 * time.Second)
+				for !strings.Contains(errb.String(), s) {
+					if time.Now().After(deadline) {
+						t.Fatalf("no %q in:\n%s", s, errb.String())
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
+			}
+			waitFor(`"batchId":0`)
+			interrupt(t)
+			waitFor("stopping after the batch in flight")
+			if n == 2 {
+				interrupt(t)
+				waitFor("abandoning the batch in flight")
+			}
+			if code := <-done; code != exitOK {
+				t.Fatalf("exit %d:\n%s", code, errb.String())
+			}
+			info, err := microbatch.Inspect(context.Background(), ck)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 1 && (len(info.Pending) != 0 || info.LastCommitted < 1) {
+				t.Errorf("after one signal: committed up to %d, pending %v; want the batch in flight committed", info.LastCommitted, info.Pending)
+			}
+			if n == 2 && len(info.Pending) != 1 {
+				t.Errorf("after two signals: committed up to %d, pending %v; want the batch in flight abandoned", info.LastCommitted, info.Pending)
+			}
+		})
+	}
+}
+
+// interrupt sends SIGINT to the test process, as Ctrl-C would.
+func interrupt(t *testing.T) {
+	t.Helper()
+	p, err := os.FindProcess(os.Getpid())
+	if err == nil {
+		err = p.Signal(os.Interrupt)
+	}
+	if err != nil {
+		t.Skipf("cannot interrupt the process: %v", err)
 	}
 }
