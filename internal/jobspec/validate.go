@@ -70,7 +70,9 @@ func (sp *Spec) Validate() error {
 		}
 	}
 	if err := sp.Trigger.validate(); err != nil {
-		add("trigger: %v", err)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			add("trigger: %s", line)
+		}
 	}
 	if sp.Checkpoint == "" && (sp.Sink == nil || (sp.Sink.Format != "console" && sp.Sink.Format != "memory")) {
 		add("checkpoint: required: a directory or s3://bucket/prefix where the job remembers what it processed")
@@ -114,6 +116,10 @@ func (t Trigger) validate() error {
 	return errors.Join(errs...)
 }
 
+// scheduleCheckFrom is a fixed reference time (a leap year's start) from
+// which a schedule must fire at least once.
+var scheduleCheckFrom = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // cronParser takes standard five-field specs and descriptors (@hourly).
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
@@ -124,7 +130,11 @@ func (t Trigger) Schedule() (sched cron.Schedule, err error) {
 	if t.Timezone != "" {
 		l, lerr := time.LoadLocation(t.Timezone)
 		if lerr != nil {
-			return nil, fmt.Errorf("timezone %q is not a known zone (e.g. UTC, Europe/Berlin)", t.Timezone)
+			zerr := fmt.Errorf("timezone %q is not a known zone (e.g. UTC, Europe/Berlin)", t.Timezone)
+			if _, cerr := (Trigger{Cron: t.Cron}).Schedule(); cerr != nil {
+				return nil, errors.Join(zerr, cerr)
+			}
+			return nil, zerr
 		}
 		loc = l
 	}
@@ -140,8 +150,19 @@ func (t Trigger) Schedule() (sched cron.Schedule, err error) {
 	if perr != nil {
 		return nil, fmt.Errorf("cron %q is not a valid schedule (minute hour day-of-month month day-of-week, e.g. \"*/15 * * * *\"): %v", t.Cron, perr)
 	}
-	if ss, ok := s.(*cron.SpecSchedule); ok {
+	switch ss := s.(type) {
+	case *cron.SpecSchedule:
 		ss.Location = loc
+	case cron.ConstantDelaySchedule:
+		// robfig/cron turns @every 0s or -1s into every second.
+		if d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t.Cron), "@every"))); err != nil || d <= 0 {
+			return nil, fmt.Errorf("cron %q: @every takes a positive duration, e.g. \"@every 15m\"", t.Cron)
+		}
+	}
+	// A day that never comes (0 0 31 2 *): robfig/cron looks five years
+	// ahead and gives up.
+	if s.Next(scheduleCheckFrom).IsZero() {
+		return nil, fmt.Errorf("cron %q never fires (no such date); check the day-of-month and month fields", t.Cron)
 	}
 	return s, nil
 }
