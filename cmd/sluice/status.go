@@ -87,7 +87,7 @@ func (s *statusLine) listener(backfill bool) microbatch.Listener {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			get(e.ID, e.Name)
-			s.draw(false)
+			s.draw(true) // a new line to show
 		},
 		Progress: func(e microbatch.ProgressEvent) {
 			s.mu.Lock()
@@ -225,18 +225,18 @@ func (q *queryStatus) line(now time.Time) string {
 	}
 	parts := []string{}
 	if q.done {
-		verb := "done"
+		verb := "done in"
 		if q.failed {
-			verb = "failed"
+			verb = "failed after"
 		}
-		parts = append(parts, fmt.Sprintf("%s %s in %s: %s, %s input rows", name, verb, roundDuration(q.ended.Sub(q.started)),
+		parts = append(parts, fmt.Sprintf("%s %s %s: %s, %s input rows", name, verb, roundDuration(q.ended.Sub(q.started)),
 			plural(q.batches, "batch", "batches"), human(float64(q.inputRows))))
 	} else {
 		head := name
 		if q.backfill && q.hasBacklog {
 			head += " " + q.bar(now)
 		} else if q.hasBacklog && q.remaining > 0 {
-			head += " behind " + q.left()
+			head += " " + q.amounts() + " behind"
 		}
 		parts = append(parts, head)
 		if q.batches == 0 {
@@ -276,7 +276,10 @@ func (q *queryStatus) bar(now time.Time) string {
 }
 
 // left is "1.3k offsets, 2 files left".
-func (q *queryStatus) left() string {
+func (q *queryStatus) left() string { return q.amounts() + " left" }
+
+// amounts is the remaining work per unit: "1.3k offsets, 2 files".
+func (q *queryStatus) amounts() string {
 	units := make([]string, 0, len(q.units))
 	for u := range q.units {
 		units = append(units, u)
@@ -287,9 +290,9 @@ func (q *queryStatus) left() string {
 		parts = append(parts, human(float64(q.units[u]))+" "+u)
 	}
 	if len(parts) == 0 {
-		return "nothing left"
+		return "nothing"
 	}
-	return strings.Join(parts, ", ") + " left"
+	return strings.Join(parts, ", ")
 }
 
 // human formats a count or rate briefly: 999, 1.2k, 3.4M, 5.6G.
@@ -317,12 +320,14 @@ func plural(n int64, one, many string) string {
 	return fmt.Sprintf("%d %s", n, many)
 }
 
-// roundDuration shows a duration at a useful precision: 850ms, 12s,
+// roundDuration shows a duration at a useful precision: 850ms, 3.2s, 12s,
 // 1m05s, 2h03m.
 func roundDuration(d time.Duration) string {
 	switch {
 	case d < time.Second:
 		return d.Round(time.Millisecond).String()
+	case d < 10*time.Second:
+		return d.Round(100 * time.Millisecond).String()
 	case d < time.Minute:
 		return d.Round(time.Second).String()
 	case d < time.Hour:
