@@ -37,6 +37,10 @@ type Format struct {
 	// specs need no second mapping. A key "value.NAME" names the option
 	// behind NAME in a job spec's value block (value.format -> valueFormat).
 	Aliases map[string]string
+	// SinkModes, if set, checks an output mode before the sink is opened,
+	// so a job spec's impossible mode is a validation error without side
+	// effects (the opened sink checks again, as a sinks.ModeChecker).
+	SinkModes func(mode sinks.OutputMode) error
 }
 
 // ResolveOptions renames the aliases in opts to the format's option
@@ -126,11 +130,23 @@ var formats = []Format{
 	{Name: "console", Doc: "prints each batch as a table (debugging; replays print again)", Sink: openConsoleSink},
 	{Name: "memory", Doc: "keeps the output as a table named by QueryName, queryable with s.Table", Sink: openMemorySink},
 	kafkaFormat, // format_kafka.go
-	{Name: "parquet", Doc: "Parquet files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("parquet"), Sink: openFileSink("parquet")},
-	{Name: "csv", Doc: "CSV files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("csv"), Sink: openFileSink("csv")},
-	{Name: "json", Doc: "JSON lines files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("json"), Sink: openFileSink("json")},
+	{Name: "parquet", Doc: "Parquet files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("parquet"), Sink: openFileSink("parquet"), SinkModes: appendOnly("parquet")},
+	{Name: "csv", Doc: "CSV files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("csv"), Sink: openFileSink("csv"), SinkModes: appendOnly("csv")},
+	{Name: "json", Doc: "JSON lines files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("json"), Sink: openFileSink("json"), SinkModes: appendOnly("json")},
 	{Name: "text", Doc: "text files read line by line into a value column as new files arrive", Source: openFileSource("text")},
 	{Name: "rate", Doc: "generated (timestamp, value) rows at rowsPerSecond, or rowsPerBatch per batch (tests, load)", Source: openRateSource},
+}
+
+// appendOnly is the file sinks' SinkModes: files are immutable once
+// written, as in Spark.
+func appendOnly(format string) func(sinks.OutputMode) error {
+	return func(mode sinks.OutputMode) error {
+		if mode == sinks.Append {
+			return nil
+		}
+		return fmt.Errorf("%w: the %s file sink supports output mode append only, not %s: files are immutable once written, so rows cannot be updated or replaced. "+
+			"Use append with a watermark for aggregations, or foreachBatch (merge each batch yourself) or the Kafka sink for upserts", sinks.ErrSink, format, mode)
+	}
 }
 
 // Formats returns the built-in formats, by name.

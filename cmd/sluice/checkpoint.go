@@ -13,10 +13,6 @@ import (
 	"github.com/sluicehq/sluice/microbatch"
 )
 
-func init() {
-	commands = append(commands, command{"checkpoint", "inspect a query's checkpoint (checkpoint inspect DIR|s3://...)", runCheckpoint})
-}
-
 const checkpointHelp = `Usage: sluice checkpoint inspect [--json] DIR|s3://bucket/prefix
 
 Prints what a query's checkpoint holds, without taking it over (it also

@@ -37,6 +37,8 @@ var commands = []command{
 	{"run", "run a job spec until it finishes or Ctrl-C", runRun},
 	{"validate", "check a job spec, its SQL and output mode, without side effects", runValidate},
 	{"explain", "print a job spec's query plans", runExplain},
+	{"schedule", "run job specs on their cron triggers (a daemon)", runSchedule},
+	{"checkpoint", "inspect a query's checkpoint (checkpoint inspect DIR|s3://...)", runCheckpoint},
 	{"version", "print the sluice version", runVersion},
 }
 
@@ -63,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "sluice: Structured Streaming for Go\n\nUsage: sluice <command> [flags]\n\nCommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.usage)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.usage)
 	}
 	fmt.Fprintln(w, "\nRun 'sluice <command> --help' for a command's flags.")
 }

@@ -22,10 +22,6 @@ import (
 	"github.com/sluicehq/sluice/trigger"
 )
 
-func init() {
-	commands = append(commands, command{"schedule", "run job specs on their cron triggers (a daemon)", runSchedule})
-}
-
 const scheduleHelp = `Usage: sluice schedule JOB.yaml... | DIR
 
 Runs each job on its cron trigger until Ctrl-C: the job specs given, or

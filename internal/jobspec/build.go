@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/dataframe/expr"
+	"github.com/sluicehq/sluice/sinks"
 	"github.com/sluicehq/sluice/trigger"
 )
 
@@ -147,6 +148,15 @@ func (sp *Spec) Writer(s *dataframe.Session) (*dataframe.DataStreamWriter, error
 	}
 	w := df.WriteStream().Format(sp.Sink.Format).QueryName(sp.Name)
 	f, _ := dataframe.LookupFormat(sp.Sink.Format)
+	if f.SinkModes != nil {
+		mode := sinks.Append
+		if sp.OutputMode != "" {
+			mode, _ = sinks.ParseOutputMode(sp.OutputMode) // Validate checked it
+		}
+		if err := f.SinkModes(mode); err != nil {
+			return nil, fmt.Errorf("%w: outputMode: %w", ErrSpec, err)
+		}
+	}
 	opts, err := f.ResolveOptions(sp.Sink.Options)
 	if err != nil {
 		return nil, fmt.Errorf("%w: sink: %w", ErrSpec, err)
