@@ -136,7 +136,8 @@ func pushFilter(child Node, cond expr.Expr) Node {
 		}
 	case *Join:
 		nl := len(c.Left.Output())
-		var left, right, keep []expr.Expr
+		inner := c.Type == InnerJoin || c.Type == CrossJoin
+		var left, right, both, keep []expr.Expr
 		for _, p := range Conjuncts(cond) {
 			refs := Refs(p, nil)
 			onlyLeft, onlyRight := true, true
@@ -152,14 +153,26 @@ func pushFilter(child Node, cond expr.Expr) Node {
 				left = append(left, p)
 			case onlyRight && len(refs) > 0 && (c.Type == InnerJoin || c.Type == CrossJoin || c.Type == RightOuterJoin):
 				right = append(right, Shift(p, -nl))
+			case inner && len(refs) > 0 && deterministic(p):
+				// A predicate over both sides of an inner join is a join
+				// condition (Spark's PushPredicateThroughJoin): FROM a, b
+				// WHERE a.k = b.k hash-joins on k instead of pairing
+				// every row, and a stream-stream join finds its keys.
+				both = append(both, p)
 			default:
 				keep = append(keep, p)
 			}
 		}
-		if len(left) == 0 && len(right) == 0 {
+		if len(left) == 0 && len(right) == 0 && len(both) == 0 {
 			break
 		}
 		j := *c
+		if len(both) > 0 {
+			if c.Cond != nil {
+				both = append([]expr.Expr{c.Cond}, both...)
+			}
+			j.Cond, j.Type = andAll(both), InnerJoin
+		}
 		if len(left) > 0 {
 			j.Left = pushFilter(c.Left, andAll(left))
 		}

@@ -17,6 +17,10 @@ type Query struct {
 	// Streaming reports whether the query runs as a stream: every table in
 	// Tables is then a stream with WithWatermark("dateTime", WatermarkDelay).
 	Streaming bool
+	// StreamSQL, when not "", is what runs as a stream instead of SQL: a
+	// rewrite with the same result that the streaming rules allow (Adapted
+	// says why the published form does not stream).
+	StreamSQL string
 	// OutputMode is the streaming output mode ("append", "update" or
 	// "complete"); "" when Streaming is false.
 	OutputMode string
@@ -71,7 +75,28 @@ GROUP BY Q.category`,
 		Name: "q5", Title: "Hot Items", Tables: []string{"bid"}, Streaming: true, OutputMode: "append",
 		Adapted: "Flink's HOP(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '2' SECOND, INTERVAL '10' SECOND) " +
 			"with window_start/window_end is Spark's GROUP BY window(dateTime, '10 seconds', '2 seconds') " +
-			"with window.start/window.end",
+			"with window.start/window.end. As a stream, the published form (two aggregations joined) " +
+			"is refused at Start: \"a join of two streams after a streaming aggregation ... is not " +
+			"supported\" (sluice's rule; Spark 3.5 chains window aggregations, and a time-interval " +
+			"join followed by an aggregation, but not an aggregation followed by a join). StreamSQL " +
+			"chains the two aggregations instead, in append mode: the second groups the first's rows " +
+			"by window_time(window), keeps the window's largest count and the (auction, count) list, " +
+			"and explode keeps the auctions whose count reaches it",
+		StreamSQL: `SELECT b.auction, b.num
+FROM (
+  SELECT explode(bids) AS b, maxn
+  FROM (
+    SELECT window_time(window) AS wt, max(num) AS maxn,
+           collect_list(named_struct('auction', auction, 'num', num)) AS bids
+    FROM (
+      SELECT auction, count(*) AS num, window
+      FROM bid
+      GROUP BY auction, window(dateTime, '10 seconds', '2 seconds')
+    ) AS CountBids
+    GROUP BY window_time(window)
+  ) AS MaxBids
+) AS HotBids
+WHERE b.num >= maxn`,
 		SQL: `SELECT AuctionBids.auction, AuctionBids.num
  FROM (
    SELECT
@@ -123,7 +148,24 @@ GROUP BY Q.seller`,
 	{
 		Name: "q7", Title: "Highest Bid", Tables: []string{"bid"}, Streaming: true, OutputMode: "append",
 		Adapted: "Flink's TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND) grouped by " +
-			"window_start, window_end is Spark's GROUP BY window(dateTime, '10 seconds'); window_end is window.end",
+			"window_start, window_end is Spark's GROUP BY window(dateTime, '10 seconds'); window_end is window.end. " +
+			"As a stream, the published form (an aggregation joined back to its input) is refused at Start " +
+			"as q5's is. StreamSQL is one window aggregation in append mode that keeps the window's " +
+			"largest price and its bids, and explode keeps the bids at that price; it differs from " +
+			"the published form only for a bid whose time is exactly a window's end, which the " +
+			"published BETWEEN also matches with the window before",
+		StreamSQL: `SELECT b.auction, b.bidder, b.price, b.dateTime, b.extra
+FROM (
+  SELECT explode(bids) AS b, maxprice
+  FROM (
+    SELECT max(price) AS maxprice,
+           collect_list(named_struct('auction', auction, 'bidder', bidder, 'price', price,
+                                     'dateTime', dateTime, 'extra', extra)) AS bids
+    FROM bid
+    GROUP BY window(dateTime, '10 seconds')
+  ) AS B1
+) AS B
+WHERE b.price = maxprice`,
 		SQL: `SELECT B.auction, B.bidder, B.price, B.dateTime, B.extra
 from bid B
 JOIN (
@@ -137,7 +179,20 @@ WHERE B.dateTime BETWEEN B1.dateTime - INTERVAL '10' SECOND AND B1.dateTime`,
 	{
 		Name: "q8", Title: "Monitor New Users", Tables: []string{"person", "auction"}, Streaming: true, OutputMode: "append",
 		Adapted: "Flink's TUMBLE(TABLE t, DESCRIPTOR(dateTime), INTERVAL '10' SECOND) with " +
-			"window_start/window_end is Spark's GROUP BY window(dateTime, '10 seconds') with window.start/window.end",
+			"window_start/window_end is Spark's GROUP BY window(dateTime, '10 seconds') with window.start/window.end. " +
+			"As a stream, the published form (two aggregations joined) is refused at Start as q5's is. " +
+			"StreamSQL is a stream-stream LEFT SEMI join of each person with the auctions it sells in " +
+			"its window, in append mode; it equals the published form when no two person rows share " +
+			"(id, name, window), which Nexmark's unique person ids guarantee",
+		StreamSQL: `SELECT P.id, P.name, P.starttime
+FROM (
+  SELECT id, name,
+         window(dateTime, '10 seconds').start AS starttime,
+         window(dateTime, '10 seconds').end AS endtime
+  FROM person
+) P
+LEFT SEMI JOIN auction A
+ON P.id = A.seller AND A.dateTime >= P.starttime AND A.dateTime < P.endtime`,
 		SQL: `SELECT P.id, P.name, P.starttime
 FROM (
   SELECT id, name,
