@@ -37,7 +37,7 @@ const (
 	// second, not window-aligned, so the first window is partial.
 	DefaultStartMs = int64(1_700_000_003_000)
 	// DefaultRate is events per second of event time when Config.Rate is 0.
-	DefaultRate = int64(1_000_000)
+	DefaultRate = int64(100_000)
 	// DefaultSeed seeds the ids and the events when Config.Seed is 0.
 	DefaultSeed = uint64(0x75b)
 )
