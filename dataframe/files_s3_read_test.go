@@ -54,11 +54,18 @@ func TestS3BatchReadAllFormats(t *testing.T) {
 			if got := rowStrings(t, inferred.Select(Col("id"), Col("twice"), Col("d"))); !slices.Equal(got, want) {
 				t.Fatalf("inferred read: %v", got)
 			}
-			// A glob matching the output directory (its manifest still
-			// rules) and a filter on the partition column.
+			// A glob matching the output directory, a glob into its
+			// partitions and a partition directory: the manifest still
+			// rules (the stray file in d=mon would fail the read).
 			mon := s.Read().Parquet(w.at("out-parq*")).Filter(Expr("d = 'mon'")).Select(Col("id"))
 			if got := rowStrings(t, mon); !slices.Equal(got, []string{"1", "3"}) {
 				t.Fatalf("glob read: %v", got)
+			}
+			for _, sub := range []string{out + "/d=m*", out + "/*/*.parquet", out + "/d=mon"} {
+				df := s.Read().Schema("id BIGINT, twice BIGINT").Parquet(w.at(sub)).Select(Col("id"))
+				if got := rowStrings(t, df); len(got) < 2 || got[0] != "1" {
+					t.Fatalf("read of %s: %v", sub, got)
+				}
 			}
 		})
 	}

@@ -29,16 +29,27 @@ func ListFilesFS(ctx context.Context, fsys storage.FS, pattern string) ([]FileIn
 	}
 	var out []FileInfo
 	var err error
+	governed := false // p is a file, or a directory listed by its own manifest
+	scopeRoot := p
 	if hasGlobMeta(p) {
 		out, err = listGlobFS(ctx, fsys, p)
 		if err == nil && len(out) == 0 {
 			err = fmt.Errorf("%w: no file matches %q", ErrNotFound, pattern)
 		}
+		scopeRoot = globBase(p, "/")
 	} else {
-		out, err = listPathFS(ctx, fsys, p, p, true)
+		out, err = listPathFS(ctx, fsys, p, p, true, &governed)
+		scopeRoot = path.Dir(p)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !governed {
+		scope, err := findManifestFS(ctx, fsys, scopeRoot)
+		if err != nil {
+			return nil, err
+		}
+		out = filterScope(out, scope, samePath)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
@@ -46,11 +57,14 @@ func ListFilesFS(ctx context.Context, fsys storage.FS, pattern string) ([]FileIn
 
 // listPathFS lists one file or directory tree; base is where partition
 // directories start. mustExist: a missing p is ErrNotFound (else empty).
-func listPathFS(ctx context.Context, fsys storage.FS, p, base string, mustExist bool) ([]FileInfo, error) {
+// governed (if not nil) is set when p is a file or a directory listed
+// by its own manifest.
+func listPathFS(ctx context.Context, fsys storage.FS, p, base string, mustExist bool, governed *bool) ([]FileInfo, error) {
 	st, err := fsys.Stat(ctx, p)
 	exists := err == nil
 	switch {
 	case exists && !st.IsDir:
+		setTrue(governed)
 		return []FileInfo{fsFileInfo(base, p, st)}, nil
 	case err != nil && !errors.Is(err, storage.ErrNotExist):
 		return nil, fmt.Errorf("fileformat: list %s: %w", p, err)
@@ -69,6 +83,7 @@ func listPathFS(ctx context.Context, fsys storage.FS, p, base string, mustExist 
 			return nil, err
 		}
 		if m.Present {
+			setTrue(governed)
 			return manifestFileInfos(p, m.Files, path.Join, func(_, file string) (map[string]string, []string) {
 				return slashPartitionOf(base, file)
 			}), nil
@@ -100,7 +115,7 @@ func walkFS(ctx context.Context, fsys storage.FS, dir string, ents []storage.Fil
 			return fmt.Errorf("fileformat: list %s: %w", q, err)
 		}
 		if hasManifestEntry(sub) {
-			files, err := listPathFS(ctx, fsys, q, base, false)
+			files, err := listPathFS(ctx, fsys, q, base, false, nil)
 			if err != nil {
 				return err
 			}
@@ -143,6 +158,7 @@ func listGlobFS(ctx context.Context, fsys storage.FS, p string) ([]FileInfo, err
 	}
 	var out []FileInfo
 	seen := map[string]bool{}
+	var sinkDirs []string // sink directories the walk passed through
 	var walk func(dir string, parts []string) error
 	walk = func(dir string, parts []string) error {
 		if err := ctx.Err(); err != nil {
@@ -151,6 +167,9 @@ func listGlobFS(ctx context.Context, fsys storage.FS, p string) ([]FileInfo, err
 		ents, err := fsys.List(ctx, dir)
 		if err != nil {
 			return fmt.Errorf("fileformat: list %s: %w", dir, err)
+		}
+		if dir != base && hasManifestEntry(ents) {
+			sinkDirs = append(sinkDirs, dir)
 		}
 		for _, e := range ents {
 			if storage.IsTemp(e.Name) {
@@ -164,7 +183,7 @@ func listGlobFS(ctx context.Context, fsys storage.FS, p string) ([]FileInfo, err
 			full, prefix := globMatch(pat, rel)
 			switch {
 			case full && e.IsDir:
-				files, err := listPathFS(ctx, fsys, q, base, false)
+				files, err := listPathFS(ctx, fsys, q, base, false, nil)
 				if err != nil {
 					return err
 				}
@@ -189,6 +208,13 @@ func listGlobFS(ctx context.Context, fsys storage.FS, p string) ([]FileInfo, err
 	}
 	if err := walk(base, nil); err != nil {
 		return nil, err
+	}
+	for _, d := range sinkDirs {
+		scope, err := manifestScopeFS(ctx, fsys, d)
+		if err != nil {
+			return nil, err
+		}
+		out = filterScope(out, scope, samePath)
 	}
 	return out, nil
 }
@@ -237,3 +263,27 @@ func slashPartitionOf(base, file string) (map[string]string, []string) {
 // Hive directory name as Spark does; "" should be written as
 // HiveDefaultPartition by the caller.
 func EscapePartitionValue(s string) string { return escapePathName(s) }
+
+func setTrue(b *bool) {
+	if b != nil {
+		*b = true
+	}
+}
+
+// globBase is the fixed directory prefix of a glob (before the first
+// segment with a meta character).
+func globBase(p, sep string) string {
+	segs := strings.Split(p, sep)
+	fixed := 0
+	for fixed < len(segs) && !hasGlobMeta(segs[fixed]) {
+		fixed++
+	}
+	base := strings.Join(segs[:fixed], sep)
+	if base == "" {
+		if strings.HasPrefix(p, sep) {
+			return sep
+		}
+		return "."
+	}
+	return base
+}

@@ -56,13 +56,24 @@ func ListFiles(ctx context.Context, pattern string) ([]FileInfo, error) {
 	p = filepath.Clean(p)
 	var out []FileInfo
 	var err error
+	governed := false // p is a file, or a directory listed by its own manifest
+	var scopeRoot string
 	if hasGlobMeta(p) {
 		out, err = listGlob(ctx, p)
+		scopeRoot = filepath.FromSlash(globBase(filepath.ToSlash(p), "/"))
 	} else {
-		out, err = listPath(ctx, p, p)
+		out, err = listPath(ctx, p, p, &governed)
+		scopeRoot = filepath.Dir(p)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !governed {
+		scope, err := findManifestLocal(ctx, scopeRoot)
+		if err != nil {
+			return nil, err
+		}
+		out = filterScope(out, scope, absPath)
 	}
 	if len(out) == 0 && hasGlobMeta(p) {
 		return nil, fmt.Errorf("%w: no file matches %q", ErrNotFound, pattern)
@@ -81,7 +92,9 @@ func hiddenName(name string) bool {
 
 // listPath lists one file or one directory tree; base is the root against
 // which partition directories are parsed.
-func listPath(ctx context.Context, p, base string) ([]FileInfo, error) {
+// governed (if not nil) is set when p is a file or a directory listed by
+// its own manifest.
+func listPath(ctx context.Context, p, base string, governed *bool) ([]FileInfo, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -90,10 +103,12 @@ func listPath(ctx context.Context, p, base string) ([]FileInfo, error) {
 		return nil, fmt.Errorf("fileformat: list %s: %w", p, err)
 	}
 	if !st.IsDir() {
+		setTrue(governed)
 		return []FileInfo{fileInfo(base, p, st)}, nil
 	}
 	// A file sink's output: only the files its manifest log names.
 	if files, ok, err := listManifestLocal(ctx, p, base); ok || err != nil {
+		setTrue(governed)
 		return files, err
 	}
 	var out []FileInfo
@@ -165,6 +180,7 @@ func listGlob(ctx context.Context, p string) ([]FileInfo, error) {
 	}
 	var out []FileInfo
 	seen := map[string]bool{}
+	var sinkDirs []string // sink directories the walk passed through
 	err := filepath.WalkDir(base, func(q string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("fileformat: list %s: %w", q, err)
@@ -174,6 +190,9 @@ func listGlob(ctx context.Context, p string) ([]FileInfo, error) {
 		}
 		if q == base {
 			return nil
+		}
+		if d.IsDir() && d.Name() == ManifestDir && filepath.Dir(q) != base {
+			sinkDirs = append(sinkDirs, filepath.Dir(q))
 		}
 		rel, _ := filepath.Rel(base, q)
 		parts := strings.Split(filepath.ToSlash(rel), "/")
@@ -188,7 +207,7 @@ func listGlob(ctx context.Context, p string) ([]FileInfo, error) {
 		full, prefix := globMatch(pat, parts)
 		if full {
 			if d.IsDir() {
-				fs, err := listPath(ctx, q, base)
+				fs, err := listPath(ctx, q, base, nil)
 				if err != nil {
 					return err
 				}
@@ -219,6 +238,13 @@ func listGlob(ctx context.Context, p string) ([]FileInfo, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, d := range sinkDirs {
+		scope, err := manifestScopeLocal(ctx, absPath(d))
+		if err != nil {
+			return nil, err
+		}
+		out = filterScope(out, scope, absPath)
 	}
 	return out, nil
 }
