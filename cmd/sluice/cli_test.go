@@ -154,7 +154,11 @@ checkpoint: %s
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := newScheduler(clock, log, jobs)
+		out, err := startProgress(progressFlags{LogFormat: "json"}, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newScheduler(clock, out, jobs)
 		fired, started = make(chan firing, 16), make(chan time.Time, 16)
 		s.beforeFiring = func(_ string, at time.Time) {
 			started <- at

@@ -22,7 +22,7 @@ import (
 	"github.com/sluicehq/sluice/trigger"
 )
 
-const scheduleHelp = `Usage: sluice schedule JOB.yaml... | DIR
+const scheduleHelp = `Usage: sluice schedule [flags] JOB.yaml... | DIR
 
 Runs each job on its cron trigger until Ctrl-C: the job specs given, or
 every *.yaml / *.yml file in DIR. Each firing runs the job as availableNow
@@ -41,6 +41,7 @@ current batch and stop. A second Ctrl-C abandons those batches (they are
 replayed by the next firing). The checkpoint can also be run by sluice run
 (a continuous trigger) at other times, never at the same time.
 
+` + progressFlagsHelp + `
 Exit codes: 0 stopped and no firing failed, 1 a firing failed (the
 scheduler logs it and keeps going), 2 bad spec or usage.
 
@@ -53,6 +54,8 @@ func runSchedule(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("schedule", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, scheduleHelp) }
+	var pf progressFlags
+	pf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -68,9 +71,15 @@ func runSchedule(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice schedule: %v\n", err)
 		return exitUsage
 	}
+	out, err := startProgress(pf, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice schedule: %v\n", err)
+		return exitUsage
+	}
+	defer out.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s := newScheduler(trigger.System, stderr, jobs)
+	s := newScheduler(trigger.System, out, jobs)
 	go func() {
 		<-ctx.Done()
 		sigs := make(chan os.Signal, 1)
@@ -163,12 +172,11 @@ type scheduler struct {
 	clock trigger.Clock
 	jobs  []*scheduledJob
 	done  chan struct{} // closed when run returns
-
-	logMu sync.Mutex
-	log   io.Writer
+	out   progressSink
 
 	firings sync.WaitGroup
-	failed  bool // a firing failed; guarded by logMu
+	mu      sync.Mutex
+	failed  bool // a firing failed
 
 	// beforeFiring, if set, is called in a firing before its query
 	// starts (tests hold a firing open with it).
@@ -177,14 +185,19 @@ type scheduler struct {
 	afterFiring func(job string, at time.Time, err error)
 }
 
-func newScheduler(clock trigger.Clock, log io.Writer, jobs []*scheduledJob) *scheduler {
-	return &scheduler{clock: clock, log: log, jobs: jobs, done: make(chan struct{})}
+// progressSink is where the scheduler reports: its notices, and each
+// firing's progress (a cron firing is a backfill: availableNow).
+type progressSink interface {
+	Listener(backfill bool) microbatch.Listener
+	Logf(format string, args ...any)
+}
+
+func newScheduler(clock trigger.Clock, out progressSink, jobs []*scheduledJob) *scheduler {
+	return &scheduler{clock: clock, out: out, jobs: jobs, done: make(chan struct{})}
 }
 
 func (s *scheduler) logf(format string, args ...any) {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	fmt.Fprintf(s.log, "sluice schedule: "+format+"\n", args...)
+	s.out.Logf("sluice schedule: "+format, args...)
 }
 
 // run fires the jobs until ctx is done, then stops the firings in flight
@@ -210,8 +223,8 @@ func (s *scheduler) run(ctx context.Context) (failed bool) {
 	}
 	s.firings.Wait()
 	s.logf("stopped")
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.failed
 }
 
@@ -286,9 +299,9 @@ func (s *scheduler) fire(ctx context.Context, j *scheduledJob, at time.Time) {
 		j.running, j.query = false, nil
 		j.mu.Unlock()
 		if err != nil {
-			s.logMu.Lock()
+			s.mu.Lock()
 			s.failed = true
-			s.logMu.Unlock()
+			s.mu.Unlock()
 			s.logf("job %s: firing at %s failed: %v", j.spec.Name, fmtTime(at), err)
 		}
 		if s.afterFiring != nil {
@@ -311,12 +324,9 @@ func (s *scheduler) runFiring(ctx context.Context, j *scheduledJob, at time.Time
 	if err != nil {
 		return err
 	}
-	w = w.Clock(s.clock).Listener(microbatch.ListenerFuncs{Progress: func(e microbatch.ProgressEvent) {
+	w = w.Clock(s.clock).Listener(s.out.Listener(true)).Listener(microbatch.ListenerFuncs{Progress: func(e microbatch.ProgressEvent) {
 		batches++
 		rows += e.Progress.NumInputRows
-		s.logMu.Lock()
-		fmt.Fprintln(s.log, e.Progress.JSON())
-		s.logMu.Unlock()
 	}})
 	q, err := w.Start(context.Background())
 	if err != nil {
