@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/dataframe/expr"
+	"github.com/sluicehq/sluice/internal/storage"
 )
 
 // ErrPathExists: save mode "error" and the output directory already has data.
@@ -69,6 +70,11 @@ type Extensioner interface{ Extension() string }
 // empty file is written, so the schema can be read back.
 func WriteDataset(ctx context.Context, dir string, format Format, schema *arrow.Schema,
 	batches func(emit func(arrow.RecordBatch) error) error, opts DatasetWriteOptions) (err error) {
+	if IsRemote(dir) {
+		// os.MkdirAll would make a local directory named "s3:".
+		return fmt.Errorf("%w: batch writes go to the local disk only, not %s; write it with the streaming file sink (WriteStream with Trigger(AvailableNow), exactly-once through its manifest) or to a local path",
+			ErrOption, storage.RedactLocation(dir))
+	}
 	dir = strings.TrimPrefix(dir, "file://")
 	if dir == "" {
 		return fmt.Errorf("%w: empty output path", ErrOption)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -198,5 +199,24 @@ func TestRemoteURLsRedactSecrets(t *testing.T) {
 		if !IsRemote(p) {
 			t.Errorf("!IsRemote(%q)", p)
 		}
+	}
+}
+
+// A batch write to a remote location is refused (it would have made a
+// local directory named "s3:"), without showing the secret.
+func TestWriteDatasetRefusesRemote(t *testing.T) {
+	wd, _ := os.Getwd()
+	dir := t.TempDir()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	const loc = "s3://bkt/out?accessKeyId=AK&secretAccessKey=hunter2secret"
+	err := WriteDataset(context.Background(), loc, Parquet{}, nil, func(func(arrow.RecordBatch) error) error { return nil }, DatasetWriteOptions{})
+	if !errors.Is(err, ErrOption) || strings.Contains(err.Error(), "hunter2secret") || !strings.Contains(err.Error(), "s3://bkt/out") {
+		t.Errorf("WriteDataset(%s) = %v", storage.RedactLocation(loc), err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("the refused write left %v", ents)
 	}
 }
