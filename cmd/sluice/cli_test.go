@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/internal/datadriven"
+	"github.com/sluicehq/sluice/internal/devkafka"
 	"github.com/sluicehq/sluice/internal/jobspec"
 	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/trigger"
@@ -365,5 +367,111 @@ func interrupt(t *testing.T) {
 	}
 	if err != nil {
 		t.Skipf("cannot interrupt the process: %v", err)
+	}
+}
+
+// TestScheduleKafkaExactlyOnce is the Kafka variant: the issue's value
+// decoding ({format: json, schema}) under `sluice schedule` on a manual
+// clock, over an embedded broker; each offset is processed exactly once
+// across firings and a restart of the scheduler.
+func TestScheduleKafkaExactlyOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := devkafka.Start(ctx, devkafka.Config{Partitions: 3, Topics: []string{"clicks"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cl, err := b.Client(kgo.DefaultProduceTopic("clicks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var want []string
+	n := 0
+	produce := func(k int) {
+		t.Helper()
+		for i := 0; i < k; i++ {
+			n++
+			v := fmt.Sprintf(`{"id": %d, "user": "u%d", "timestamp": "2026-01-01T00:00:%02dZ"}`, n, n%4, n%60)
+			if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(fmt.Sprint(n % 5)), Value: []byte(v)}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, fmt.Sprintf("%d u%d", n, n%4))
+		}
+	}
+	dir := t.TempDir()
+	jobFile := filepath.Join(dir, "job.yaml")
+	os.WriteFile(jobFile, []byte(fmt.Sprintf(`name: kafka-sched
+sources:
+  clicks:
+    kafka: {bootstrapServers: %s, subscribe: clicks, startingOffsets: earliest, maxOffsetsPerTrigger: "4"}
+    value: {format: json, schema: "id INT, user STRING, timestamp TIMESTAMP"}
+query: SELECT id, user, partition FROM clicks
+sink: {parquet: {}, path: %s}
+trigger: {cron: "* * * * *"}
+checkpoint: %s
+`, b.Addr(), filepath.Join(dir, "out"), filepath.Join(dir, "ck"))), 0o644)
+
+	clock := trigger.NewManualClock(time.Date(2026, 1, 1, 0, 0, 30, 0, time.UTC))
+	log := &syncBuffer{}
+	start := func() (chan error, func()) {
+		jobs, err := loadScheduled([]string{jobFile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := startProgress(progressFlags{LogFormat: "json"}, log)
+		s := newScheduler(clock, out, jobs)
+		fired := make(chan error, 8)
+		s.afterFiring = func(_ string, _ time.Time, err error) { fired <- err }
+		sctx, scancel := context.WithCancel(ctx)
+		ran := make(chan bool)
+		go func() { ran <- s.run(sctx) }()
+		return fired, func() { scancel(); <-ran }
+	}
+	fire := func(fired chan error, at time.Duration) {
+		t.Helper()
+		if err := clock.WaitForWaiters(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(at)
+		select {
+		case err := <-fired:
+			if err != nil {
+				t.Fatalf("firing failed: %v\n%s", err, log.String())
+			}
+		case <-ctx.Done():
+			t.Fatalf("no firing:\n%s", log.String())
+		}
+	}
+	produce(10)
+	fired, stop := start()
+	fire(fired, 30*time.Second) // 00:01: 10 records in batches of at most 4
+	produce(3)
+	fire(fired, time.Minute) // 00:02
+	fire(fired, time.Minute) // 00:03: nothing new
+	stop()
+	produce(5)
+	fired, stop = start()
+	fire(fired, time.Minute) // 00:04, after the restart
+	stop()
+
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rows, err := dataframe.NewSessionWith(dataframe.Config{Allocator: mem}).Read().Parquet(filepath.Join(dir, "out")).Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%v %v", r[0], r[1]))
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("output rows:\n%s\nwant each record once:\n%s\nlog:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), log.String())
+	}
+	if c := strings.Count(log.String(), `"batchId":`); c < 5 {
+		t.Errorf("%d batches; maxOffsetsPerTrigger 4 should split 18 records into at least 5:\n%s", c, log.String())
 	}
 }
