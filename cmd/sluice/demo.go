@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/internal/devkafka"
 	"github.com/sluicehq/sluice/internal/jobspec"
+	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/sinks/console"
 	"github.com/sluicehq/sluice/trigger"
 )
@@ -52,11 +54,16 @@ the checkpoints live in a temporary directory removed at exit; with --dir
 they are kept and a second run resumes where the first stopped.
 --print-spec prints the embedded pipeline spec and exits.
 
+The pipeline's progress goes to stderr as for sluice run: a live status
+line on a terminal (the tables print above it), JSON lines otherwise.
+
 Examples:
   sluice demo
   sluice demo --duration 30s --rate 100
   sluice demo --dir ./sluice-demo      # run it twice: counts carry on
+  sluice demo --metrics-addr 127.0.0.1:9464
 
+` + progressFlagsHelp + `
 Flags:`
 
 // demoConfig is one demo run; tests set Clock and short durations.
@@ -66,6 +73,7 @@ type demoConfig struct {
 	Dir      string // "": a temporary directory, removed at exit
 	Rate     int    // events per second
 	Clock    trigger.Clock
+	Progress progressFlags
 }
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
@@ -76,6 +84,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:0", "the embedded broker's host:port (port 0 picks a free one)")
 	fs.StringVar(&cfg.Dir, "dir", "", "keep the broker's data and the checkpoints here (default: a temporary directory, removed at exit)")
 	fs.IntVar(&cfg.Rate, "rate", 20, "click events generated per second")
+	cfg.Progress.register(fs)
 	printSpec := fs.Bool("print-spec", false, "print the embedded job spec of the pipeline and exit")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, demoHelp)
@@ -114,6 +123,17 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) int {
 	if cfg.Clock == nil {
 		cfg.Clock = trigger.System
 	}
+	progress, err := startProgress(cfg.Progress, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice demo: %v\n", err)
+		return exitUsage
+	}
+	defer progress.Close()
+	// On a terminal the tables print above the status line, through it.
+	var tables io.Writer = stdout
+	if progress.status != nil && isTerminal(stdout) {
+		tables = progressWriter{progress}
+	}
 	dir, keep := cfg.Dir, cfg.Dir != ""
 	if keep {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -150,12 +170,12 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) int {
 	defer broker.Close()
 
 	env := map[string]string{"SLUICE_DEMO_BROKER": broker.Addr(), "SLUICE_DEMO_DIR": dir}
-	counts, err := startDemoSpec(ctx, "demo/clickcount.yaml", env, nil, cfg.Clock)
+	counts, err := startDemoSpec(ctx, "demo/clickcount.yaml", env, nil, cfg.Clock, progress.Listener(false))
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice demo: %v\n", err)
 		return exitFail
 	}
-	view, err := startDemoSpec(ctx, "demo/console.yaml", env, stdout, cfg.Clock)
+	view, err := startDemoSpec(ctx, "demo/console.yaml", env, tables, cfg.Clock, nil)
 	if err != nil {
 		counts.Stop(context.Background())
 		fmt.Fprintf(stderr, "sluice demo: %v\n", err)
@@ -215,6 +235,7 @@ Stop with Ctrl-C%[5]s.
 	// output; the console query stops at its own batch boundary.
 	counts.Stop(context.Background())
 	view.Stop(context.Background())
+	progress.Close() // the status line's last state, before the summary
 	for _, q := range []*dataframe.StreamingQuery{counts, view} {
 		if err := q.Exception(); err != nil {
 			fmt.Fprintf(stderr, "sluice demo: query %s: %v\n", q.Name(), err)
@@ -239,7 +260,7 @@ func stopHint(d time.Duration) string {
 // startDemoSpec loads an embedded spec with env filled in and starts it;
 // out, when set, replaces the sink by a console printing there (the
 // spec's sink is console: only its destination changes, for tests).
-func startDemoSpec(ctx context.Context, name string, env map[string]string, out io.Writer, clock trigger.Clock) (*dataframe.StreamingQuery, error) {
+func startDemoSpec(ctx context.Context, name string, env map[string]string, out io.Writer, clock trigger.Clock, l microbatch.Listener) (*dataframe.StreamingQuery, error) {
 	data, err := demoSpecs.ReadFile(name)
 	if err != nil {
 		return nil, err
@@ -261,11 +282,23 @@ func startDemoSpec(ctx context.Context, name string, env map[string]string, out 
 		opts.Out = out
 		w = w.Sink(console.New(opts))
 	}
+	if l != nil {
+		w = w.Listener(l)
+	}
 	q, err := w.Clock(clock).Start(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return q, nil
+}
+
+// progressWriter prints what the console sink writes above the status
+// line (one Write is one table).
+type progressWriter struct{ p *progressOutput }
+
+func (w progressWriter) Write(b []byte) (int, error) {
+	w.p.println(strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
 }
 
 // demoUsers are the generator's users.

@@ -27,7 +27,8 @@ func TestDemo(t *testing.T) {
 	defer cancel()
 	done := make(chan int, 1)
 	go func() {
-		done <- demo(ctx, demoConfig{Duration: 6 * time.Second, Addr: "127.0.0.1:0", Rate: 200}, &out, &errb)
+		done <- demo(ctx, demoConfig{Duration: 6 * time.Second, Addr: "127.0.0.1:0", Rate: 200,
+			Progress: progressFlags{LogFormat: "json"}}, &out, &errb)
 	}()
 
 	var addr string
@@ -94,8 +95,16 @@ func TestDemo(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-	if strings.TrimSpace(errb.String()) != "" {
-		t.Errorf("stderr:\n%s", errb.String())
+	// stderr: the pipeline's progress, one JSON line per batch.
+	progress := 0
+	for _, l := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
+		if !strings.HasPrefix(l, "{") || !strings.Contains(l, `"name":"click-counts"`) {
+			t.Errorf("stderr line %q: want click-counts progress JSON", l)
+		}
+		progress++
+	}
+	if progress < 2 {
+		t.Errorf("%d progress lines on stderr, want one a second", progress)
 	}
 }
 
