@@ -351,7 +351,7 @@ func TestStreamProgressJSON(t *testing.T) {
 		checkKeys(t, name+" sources[0]", srcs[0].(map[string]any), map[string]string{
 			"description": "string", "startOffset": "null", "endOffset": "object", "latestOffset": "object",
 			"numInputRows": "number", "inputRowsPerSecond": "number", "processedRowsPerSecond": "number",
-		}, "metrics")
+		}, "metrics", "backlog")
 		checkKeys(t, name+" sink", m["sink"].(map[string]any), map[string]string{"description": "string", "numOutputRows": "number"}, "metrics")
 		if n := m["sink"].(map[string]any)["numOutputRows"]; n != 2.0 {
 			t.Errorf("%s: sink.numOutputRows %v, want 2", name, n)
