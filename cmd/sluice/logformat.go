@@ -53,6 +53,8 @@ type progressOutput struct {
 	metrics *metricsServer
 	closed  sync.Once
 	err     error
+	// stopTicking ends the status line's periodic redraw.
+	stopTicking func()
 }
 
 // startProgress sets up what f asks for on stderr. A status line is drawn
@@ -73,6 +75,7 @@ func startProgress(f progressFlags, stderr io.Writer) (*progressOutput, error) {
 	}
 	if !p.json {
 		p.status = newStatusLine(stderr, time.Now)
+		p.stopTicking = p.status.ticking(time.Second)
 	}
 	if f.MetricsAddr != "" {
 		m, err := startMetrics(f.MetricsAddr)
@@ -132,6 +135,7 @@ func (p *progressOutput) MetricsAddr() string {
 func (p *progressOutput) Close() error {
 	p.closed.Do(func() {
 		if p.status != nil {
+			p.stopTicking()
 			p.status.finish()
 		}
 		if p.metrics != nil {

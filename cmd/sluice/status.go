@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -69,13 +70,24 @@ func newStatusLine(w io.Writer, now func() time.Time) *statusLine {
 	return s
 }
 
-// listener reports one query to the status line.
+// listener reports a query to the status line. A query that starts again
+// (the next firing of a scheduled job, same checkpoint, same id) keeps its
+// line, which starts over.
 func (s *statusLine) listener(backfill bool) microbatch.Listener {
-	var q *queryStatus
-	get := func(id, name string) *queryStatus {
-		if q == nil {
-			q = &queryStatus{id: id, name: name, backfill: backfill, started: s.now(), units: map[string]int64{}}
+	get := func(id, name string, restart bool) *queryStatus {
+		var q *queryStatus
+		for _, x := range s.queries {
+			if x.id == id {
+				q = x
+			}
+		}
+		switch {
+		case q == nil:
+			q = &queryStatus{id: id}
 			s.queries = append(s.queries, q)
+			fallthrough
+		case restart:
+			*q = queryStatus{id: id, name: q.name, backfill: backfill, started: s.now(), units: map[string]int64{}}
 		}
 		if name != "" {
 			q.name = name
@@ -86,25 +98,25 @@ func (s *statusLine) listener(backfill bool) microbatch.Listener {
 		Started: func(e microbatch.StartedEvent) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			get(e.ID, e.Name)
+			get(e.ID, e.Name, true)
 			s.draw(true) // a new line to show
 		},
 		Progress: func(e microbatch.ProgressEvent) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			get(e.Progress.ID, e.Progress.Name).update(e.Progress)
+			get(e.Progress.ID, e.Progress.Name, false).update(e.Progress)
 			s.draw(false)
 		},
 		Idle: func(e microbatch.IdleEvent) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			get(e.ID, "")
+			get(e.ID, "", false)
 			s.draw(false)
 		},
 		Terminated: func(e microbatch.TerminatedEvent) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			q := get(e.ID, "")
+			q := get(e.ID, "", false)
 			q.done, q.failed, q.ended = true, e.Err != nil, s.now()
 			s.draw(true)
 		},
@@ -136,6 +148,34 @@ func (q *queryStatus) update(p *microbatch.Progress) {
 			q.remaining += b.Remaining
 			q.units[b.Unit] += b.Remaining
 		}
+	}
+}
+
+// ticking redraws every interval while a query runs, so elapsed time and
+// the ETA move during a long batch; stop ends it.
+func (s *statusLine) ticking(every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				s.mu.Lock()
+				if s.drawn > 0 && slices.ContainsFunc(s.queries, func(q *queryStatus) bool { return !q.done }) {
+					s.draw(false)
+				}
+				s.mu.Unlock()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
 	}
 }
 
