@@ -169,19 +169,7 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) int {
 	}
 	defer broker.Close()
 
-	env := map[string]string{"SLUICE_DEMO_BROKER": broker.Addr(), "SLUICE_DEMO_DIR": dir}
-	counts, err := startDemoSpec(ctx, "demo/clickcount.yaml", env, nil, cfg.Clock, progress.Listener(false))
-	if err != nil {
-		fmt.Fprintf(stderr, "sluice demo: %v\n", err)
-		return exitFail
-	}
-	view, err := startDemoSpec(ctx, "demo/console.yaml", env, tables, cfg.Clock, nil)
-	if err != nil {
-		counts.Stop(context.Background())
-		fmt.Fprintf(stderr, "sluice demo: %v\n", err)
-		return exitFail
-	}
-
+	// The banner first: once a query starts, a status line may be drawn.
 	where := dir + " (temporary, removed at exit; --dir DIR keeps it and a rerun resumes)"
 	if keep {
 		where = dir + " (kept: a rerun with the same --dir resumes from the checkpoints)"
@@ -200,6 +188,19 @@ Watch the topics from another shell (kcat):
 Stop with Ctrl-C%[5]s.
 
 `, broker.Addr(), cfg.Rate, len(demoUsers), where, stopHint(cfg.Duration))
+
+	env := map[string]string{"SLUICE_DEMO_BROKER": broker.Addr(), "SLUICE_DEMO_DIR": dir}
+	counts, err := startDemoSpec(ctx, "demo/clickcount.yaml", env, nil, cfg.Clock, progress.Listener(false))
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice demo: %v\n", err)
+		return exitFail
+	}
+	view, err := startDemoSpec(ctx, "demo/console.yaml", env, tables, cfg.Clock, nil)
+	if err != nil {
+		counts.Stop(context.Background())
+		fmt.Fprintf(stderr, "sluice demo: %v\n", err)
+		return exitFail
+	}
 
 	genCtx, stopGen := context.WithCancel(ctx)
 	genDone := make(chan error, 1)
