@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path"
-	"sort"
 	"strings"
 	"sync"
 
@@ -103,9 +102,7 @@ func listRemote(ctx context.Context, pattern string) ([]FileInfo, error) {
 	remoteFSs.Lock()
 	remoteFSs.m[remoteKey(base, query)] = fsys
 	remoteFSs.Unlock()
-	// Sorted by key, as local listings are by path (the query suffix
-	// must not change the order).
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	// files are sorted by key (ListFilesFS); the URLs keep that order.
 	for i := range files {
 		files[i].Path = fileURL(base, files[i].Path, query)
 	}
