@@ -20,7 +20,7 @@ import (
 
 func runBench(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "Usage: sluice bench <workload> [flags]\n\nWorkloads:\n  clicks   the peers' click-count job (filter views, 5-minute windows, count per user)\n  ysb      the Yahoo Streaming Benchmark, in memory or end to end through Kafka (--kafka)\n\nSee docs/benchmarks.md. Examples:\n  sluice bench clicks --input data/events_10M.parquet\n  taskset -c 0 env GOMAXPROCS=1 sluice bench ysb")
+		fmt.Fprintln(stderr, "Usage: sluice bench <workload> [flags]\n\nWorkloads:\n  clicks   the peers' click-count job (filter views, 5-minute windows, count per user)\n  ysb      the Yahoo Streaming Benchmark, in memory or end to end through Kafka (--kafka)\n  nexmark  Nexmark q0..q8 through sluice's SQL (--query q0,q5)\n\nSee docs/benchmarks.md. Examples:\n  sluice bench clicks --input data/events_10M.parquet\n  taskset -c 0 env GOMAXPROCS=1 sluice bench ysb")
 		if len(args) == 0 {
 			return exitUsage
 		}
@@ -31,8 +31,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return benchClicks(args[1:], stdout, stderr)
 	case "ysb":
 		return benchYSB(args[1:], stdout, stderr)
+	case "nexmark":
+		return benchNexmark(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "sluice bench: unknown workload %q (known: clicks, ysb)\n", args[0])
+	fmt.Fprintf(stderr, "sluice bench: unknown workload %q (known: clicks, ysb, nexmark)\n", args[0])
 	return exitUsage
 }
 
