@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,6 +111,18 @@ func (p *progressOutput) Listener(backfill bool) microbatch.Listener {
 // cleared first and drawn again after).
 func (p *progressOutput) Logf(format string, args ...any) {
 	p.println(fmt.Sprintf(format, args...))
+}
+
+// Writer is stderr for messages while the status line is drawn: each
+// write is printed above it (as Logf), so a message never lands in the
+// middle of the line. Without a status line it is stderr itself.
+func (p *progressOutput) Writer() io.Writer { return messageWriter{p} }
+
+type messageWriter struct{ p *progressOutput }
+
+func (m messageWriter) Write(b []byte) (int, error) {
+	m.p.println(strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
 }
 
 func (p *progressOutput) println(s string) {

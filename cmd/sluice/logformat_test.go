@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,5 +103,26 @@ checkpoint: `+filepath.Join(dir, ck)+`
 	stderr.Reset()
 	if code := run([]string{"run", "--log-format", "xml", job("c")}, &bytes.Buffer{}, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "want auto, text or json") {
 		t.Errorf("bad --log-format: exit %d: %s", code, stderr.String())
+	}
+}
+
+// TestProgressWriter: a message written while the status line is drawn
+// goes above it, on a line of its own; in JSON mode it is passed through.
+func TestProgressWriter(t *testing.T) {
+	for _, c := range []struct{ format, want string }{
+		{"text", "\x1b[2Kq | waiting for the first batch\r\x1b[Jsluice run: stopping\n\x1b[2Kq | waiting for the first batch\r\x1b[2Kq | waiting for the first batch\n"},
+		{"json", "sluice run: stopping\n"},
+	} {
+		var buf bytes.Buffer
+		out, err := startProgress(progressFlags{LogFormat: c.format}, &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Listener(false).OnQueryStarted(microbatch.StartedEvent{ID: "id", Name: "q"})
+		fmt.Fprintf(out.Writer(), "sluice run: stopping\n")
+		out.Close()
+		if buf.String() != c.want {
+			t.Errorf("%s: %q, want %q", c.format, buf.String(), c.want)
+		}
 	}
 }

@@ -141,7 +141,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice run: %s: %v\n", sp.File, err)
 		return exitFail
 	}
-	awaitQuery(ctx, q, stderr, "sluice run")
+	awaitQuery(ctx, q, out.Writer(), "sluice run")
 	out.Close() // the final status line before any error
 	if err := q.Exception(); err != nil {
 		fmt.Fprintf(stderr, "sluice run: %s: %v\n", sp.File, err)
