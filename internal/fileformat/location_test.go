@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -219,4 +220,25 @@ func TestWriteDatasetRefusesRemote(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("the refused write left %v", ents)
 	}
+}
+
+// FuzzFileURL: any key survives the file URL round trip, the URL never
+// holds the secret's value, and nothing panics.
+func FuzzFileURL(f *testing.F) {
+	f.Add("/out/d=1/part-0.parquet", "endpoint=http://x&secretAccessKey=abc", "abc")
+	f.Add("/a?b#c%20d", "sessionToken=t0k&accessKeyId=A", "t0k")
+	f.Add("/", "", "")
+	f.Fuzz(func(t *testing.T, key, query, secret string) {
+		key = path.Clean("/" + key)
+		u := fileURL("s3://bkt", key, query)
+		_, k2, _ := splitLocation(u)
+		if k2 != key {
+			t.Fatalf("key %q -> %q -> %q", key, u, k2)
+		}
+		if len(secret) >= 6 && strings.Contains(query, "secretAccessKey="+secret) && !strings.Contains(key, secret) &&
+			!strings.Contains(strings.ReplaceAll(query, "secretAccessKey="+secret, ""), secret) && strings.Contains(u, secret) {
+			t.Fatalf("secret %q in %q", secret, u)
+		}
+		_ = DisplayName(u)
+	})
 }
