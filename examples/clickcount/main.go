@@ -29,7 +29,7 @@ func main() {
 	var cfg config
 	flag.StringVar(&cfg.Brokers, "brokers", "127.0.0.1:9092", "Kafka bootstrap servers")
 	flag.StringVar(&cfg.Output, "topic", "click-counts-output", "output topic")
-	flag.StringVar(&cfg.Checkpoint, "checkpoint", "./checkpoints/click-counts-go", "checkpoint directory")
+	flag.StringVar(&cfg.Checkpoint, "checkpoint", "examples/clickcount/out/checkpoint-go", "checkpoint directory")
 	flag.BoolVar(&cfg.Once, "once", false, "process what user-clicks holds now, then stop (AvailableNow)")
 	produce := flag.Int("produce", 0, "write this many sample clicks to user-clicks and exit")
 	flag.Parse()
