@@ -2,6 +2,7 @@ package dataframe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/dataframe/expr"
 	"github.com/sluicehq/sluice/sinks"
 	"github.com/sluicehq/sluice/sinks/console"
+	sinkfiles "github.com/sluicehq/sluice/sinks/files"
 	"github.com/sluicehq/sluice/sources"
 )
 
@@ -37,10 +39,10 @@ type Format struct {
 	// specs need no second mapping. A key "value.NAME" names the option
 	// behind NAME in a job spec's value block (value.format -> valueFormat).
 	Aliases map[string]string
-	// SinkModes, if set, checks an output mode before the sink is opened,
-	// so a job spec's impossible mode is a validation error without side
-	// effects (the opened sink checks again, as a sinks.ModeChecker).
-	SinkModes func(mode sinks.OutputMode) error
+	// CheckSink, if set, checks a sink's options and output mode without
+	// opening it (no side effects), so a job spec's unknown option or
+	// impossible mode is a validation error; the opened sink checks again.
+	CheckSink func(o FormatOptions, mode sinks.OutputMode) error
 }
 
 // ResolveOptions renames the aliases in opts to the format's option
@@ -127,26 +129,43 @@ type FormatOptions struct {
 
 // formats lists the built-in formats.
 var formats = []Format{
-	{Name: "console", Doc: "prints each batch as a table (debugging; replays print again)", Sink: openConsoleSink},
+	{Name: "console", Doc: "prints each batch as a table (debugging; replays print again)", Sink: openConsoleSink, CheckSink: checkConsoleSink},
 	{Name: "memory", Doc: "keeps the output as a table named by QueryName, queryable with s.Table", Sink: openMemorySink},
 	kafkaFormat, // format_kafka.go
-	{Name: "parquet", Doc: "Parquet files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("parquet"), Sink: openFileSink("parquet"), SinkModes: appendOnly("parquet")},
-	{Name: "csv", Doc: "CSV files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("csv"), Sink: openFileSink("csv"), SinkModes: appendOnly("csv")},
-	{Name: "json", Doc: "JSON lines files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("json"), Sink: openFileSink("json"), SinkModes: appendOnly("json")},
+	{Name: "parquet", Doc: "Parquet files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("parquet"), Sink: openFileSink("parquet"), CheckSink: checkFileSink("parquet")},
+	{Name: "csv", Doc: "CSV files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("csv"), Sink: openFileSink("csv"), CheckSink: checkFileSink("csv")},
+	{Name: "json", Doc: "JSON lines files: a directory or glob read as new files arrive; exactly-once output with a manifest (append mode)", Source: openFileSource("json"), Sink: openFileSink("json"), CheckSink: checkFileSink("json")},
 	{Name: "text", Doc: "text files read line by line into a value column as new files arrive", Source: openFileSource("text")},
 	{Name: "rate", Doc: "generated (timestamp, value) rows at rowsPerSecond, or rowsPerBatch per batch (tests, load)", Source: openRateSource},
 }
 
-// appendOnly is the file sinks' SinkModes: files are immutable once
-// written, as in Spark.
-func appendOnly(format string) func(sinks.OutputMode) error {
-	return func(mode sinks.OutputMode) error {
-		if mode == sinks.Append {
-			return nil
+// checkFileSink is the file sinks' CheckSink: append only (files are
+// immutable once written, as in Spark), a path, and options the sink
+// parses.
+func checkFileSink(format string) func(FormatOptions, sinks.OutputMode) error {
+	return func(o FormatOptions, mode sinks.OutputMode) error {
+		var errs []error
+		if mode != sinks.Append {
+			errs = append(errs, fmt.Errorf("%w: the %s file sink supports output mode append only, not %s: files are immutable once written, so rows cannot be updated or replaced. "+
+				"Use append with a watermark for aggregations, or foreachBatch (merge each batch yourself) or the Kafka sink for upserts", sinks.ErrSink, format, mode))
 		}
-		return fmt.Errorf("%w: the %s file sink supports output mode append only, not %s: files are immutable once written, so rows cannot be updated or replaced. "+
-			"Use append with a watermark for aggregations, or foreachBatch (merge each batch yourself) or the Kafka sink for upserts", sinks.ErrSink, format, mode)
+		opts := make(map[string]string, len(o.Options)+1)
+		for k, v := range o.Options {
+			opts[k] = v
+		}
+		if len(o.Paths) > 0 {
+			opts["path"] = o.Paths[0]
+		}
+		if _, err := sinkfiles.ParseOptions(format, o.PartitionBy, opts); err != nil {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
 	}
+}
+
+func checkConsoleSink(o FormatOptions, _ sinks.OutputMode) error {
+	_, err := console.ParseOptions(o.Options)
+	return err
 }
 
 // Formats returns the built-in formats, by name.

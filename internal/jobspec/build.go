@@ -148,21 +148,25 @@ func (sp *Spec) Writer(s *dataframe.Session) (*dataframe.DataStreamWriter, error
 	}
 	w := df.WriteStream().Format(sp.Sink.Format).QueryName(sp.Name)
 	f, _ := dataframe.LookupFormat(sp.Sink.Format)
-	if f.SinkModes != nil {
-		mode := sinks.Append
-		if sp.OutputMode != "" {
-			mode, _ = sinks.ParseOutputMode(sp.OutputMode) // Validate checked it
-		}
-		if err := f.SinkModes(mode); err != nil {
-			return nil, fmt.Errorf("%w: outputMode: %w", ErrSpec, err)
-		}
-	}
 	opts, err := f.ResolveOptions(sp.Sink.Options)
 	if err != nil {
 		return nil, fmt.Errorf("%w: sink: %w", ErrSpec, err)
 	}
 	for k, v := range opts {
 		w = w.Option(k, v)
+	}
+	if f.CheckSink != nil {
+		mode := sinks.Append
+		if sp.OutputMode != "" {
+			mode, _ = sinks.ParseOutputMode(sp.OutputMode) // Validate checked it
+		}
+		var paths []string
+		if sp.Sink.Path != "" {
+			paths = []string{sp.Sink.Path}
+		}
+		if err := f.CheckSink(dataframe.FormatOptions{Options: opts, Paths: paths, PartitionBy: sp.Sink.PartitionBy}, mode); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSpec, err) // the sink's errors say "sink"
+		}
 	}
 	if sp.Sink.Path != "" {
 		w = w.Option("path", sp.Sink.Path)
