@@ -4,8 +4,10 @@
 // transaction (as the metadata of a transactional offset commit to the
 // consumer group named like the transactional id). A replayed batch whose
 // id is already committed is skipped, so read_committed consumers see every
-// batch exactly once. A second instance with the same transactional id
-// fences the first: the zombie's next write fails with ErrFenced.
+// batch exactly once. After each commit the batch id is read back, so a
+// commit the client reported but Kafka does not have is written again. A
+// second instance with the same transactional id fences the first: the
+// zombie's next write fails with ErrFenced.
 //
 // Spark's Kafka sink is at-least-once; deliveryGuarantee=at-least-once
 // gives that behaviour (idempotent producer, no transactions).
@@ -203,19 +205,77 @@ func isHeaders(t arrow.DataType) bool {
 
 // AddBatch writes the rows. Exactly-once: skip if batchID is already
 // committed in Kafka; otherwise one transaction holds the rows and the
-// batch id. Returns ErrFenced if a newer instance took over.
+// batch id, and the commit is read back before AddBatch returns. Returns
+// ErrFenced if a newer instance took over.
 func (s *Sink) AddBatch(ctx context.Context, batchID int64, mode sinks.OutputMode, rows array.RecordReader) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fenced != nil {
 		return s.fenced
 	}
-	cl, err := s.client()
+	// The rows stay in memory until the batch is committed: the records
+	// point into their buffers, and a transaction that did not commit is
+	// written again from them.
+	batches, err := collect(rows)
+	defer func() {
+		for _, b := range batches {
+			b.Release()
+		}
+	}()
 	if err != nil {
 		return err
 	}
 	if !s.r.eos {
-		_, _, err := s.produce(ctx, cl, rows)
+		cl, err := s.client()
+		if err != nil {
+			return err
+		}
+		_, _, err = s.produce(ctx, cl, batches)
+		return err
+	}
+	for attempt := 1; ; attempt++ {
+		err := s.transaction(ctx, batchID, batches)
+		if !errors.Is(err, errNotCommitted) || attempt == maxAttempts {
+			return err
+		}
+		s.log.Warn("kafka sink: a transaction ended without committing although the client reported success; writing the batch again in a new transaction",
+			"sink", s.Description(), "batch", batchID, "attempt", attempt)
+	}
+}
+
+// maxAttempts bounds the transactions one AddBatch tries when a commit
+// is reported but not found.
+const maxAttempts = 3
+
+// errNotCommitted: EndTransaction reported a commit, but the batch id is
+// not committed. franz-go (v1.22) can turn a commit into an abort, or
+// skip it, and return nil when it misses that a partition joined the
+// transaction; the batch's records are then aborted and must be written
+// again.
+var errNotCommitted = fmt.Errorf("%w: kafka sink: the transaction was reported committed but its batch id is not", sinks.ErrSink)
+
+// collect retains every non-empty batch of rows.
+func collect(rows array.RecordReader) ([]arrow.RecordBatch, error) {
+	var out []arrow.RecordBatch
+	for rows.Next() {
+		b := rows.RecordBatch()
+		if b.NumRows() == 0 {
+			continue
+		}
+		b.Retain()
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("%w: kafka sink: read rows: %w", sinks.ErrSink, err)
+	}
+	return out, nil
+}
+
+// transaction writes one batch in one transaction with its batch id and
+// checks that both committed.
+func (s *Sink) transaction(ctx context.Context, batchID int64, batches []arrow.RecordBatch) error {
+	cl, err := s.client()
+	if err != nil {
 		return err
 	}
 	if !s.known {
@@ -230,7 +290,7 @@ func (s *Sink) AddBatch(ctx context.Context, batchID int64, mode sinks.OutputMod
 	if err := cl.BeginTransaction(); err != nil {
 		return s.fail(fmt.Errorf("%w: kafka sink: begin transaction: %w", sinks.ErrSink, err))
 	}
-	n, marker, err := s.produce(ctx, cl, rows)
+	n, marker, err := s.produce(ctx, cl, batches)
 	if err == nil && n > 0 {
 		err = s.commitBatchID(ctx, cl, batchID, marker)
 	}
@@ -253,7 +313,18 @@ func (s *Sink) AddBatch(ctx context.Context, batchID int64, mode sinks.OutputMod
 		s.abort(cl)
 		return s.fail(fmt.Errorf("%w: kafka sink: commit transaction of batch %d: %w", sinks.ErrSink, batchID, err))
 	}
-	s.committed = batchID
+	// Trust, but verify: the batch id must now be the committed one.
+	committed, err := s.readCommitted(ctx, cl)
+	if err != nil {
+		s.known = false
+		return s.fail(fmt.Errorf("%w: kafka sink: check the commit of batch %d: %w", sinks.ErrSink, batchID, err))
+	}
+	if committed < batchID {
+		// Start over with a fresh client (its producer id initialisation
+		// also aborts whatever the old one may have left open).
+		return s.fail(fmt.Errorf("%w: batch %d (committed: %d)", errNotCommitted, batchID, committed))
+	}
+	s.committed, s.known = committed, true
 	return nil
 }
 
@@ -292,20 +363,29 @@ func (s *Sink) abort(cl *kgo.Client) {
 }
 
 // loadCommitted initialises the producer id (fencing older instances and
-// aborting their open transaction) and reads the last committed batch id,
-// waiting for pending transactional commits to settle.
+// aborting their open transaction) and reads the last committed batch id.
 func (s *Sink) loadCommitted(ctx context.Context, cl *kgo.Client) error {
 	if _, _, err := cl.ProducerID(ctx); err != nil {
 		return fmt.Errorf("%w: kafka sink: initialise transactional id %q: %w", sinks.ErrSink, s.o.TransactionalID, err)
 	}
+	committed, err := s.readCommitted(ctx, cl)
+	if err != nil {
+		return err
+	}
+	s.committed, s.known = committed, true
+	return nil
+}
+
+// readCommitted reads the last batch id committed under the
+// transactional id (-1 none), waiting for pending transactional commits
+// to settle.
+func (s *Sink) readCommitted(ctx context.Context, cl *kgo.Client) (int64, error) {
 	adm := kadm.NewClient(cl)
 	deadline := time.Now().Add(s.r.txnTimeout + 30*time.Second)
 	for {
 		offs, err := adm.FetchOffsets(kadm.RequireStable(ctx), s.o.TransactionalID)
 		if errors.Is(err, kerr.GroupIDNotFound) {
-			// Nothing was ever committed under this id.
-			s.committed, s.known = -1, true
-			return nil
+			return -1, nil // nothing was ever committed under this id
 		}
 		if err == nil {
 			best, unstable := int64(-1), false
@@ -319,20 +399,19 @@ func (s *Sink) loadCommitted(ctx context.Context, cl *kgo.Client) error {
 				}
 			})
 			if !unstable {
-				s.committed, s.known = best, true
-				return nil
+				return best, nil
 			}
 			err = kerr.UnstableOffsetCommit
 		}
 		if !errors.Is(err, kerr.UnstableOffsetCommit) && !errors.Is(err, kerr.CoordinatorLoadInProgress) {
-			return fmt.Errorf("%w: kafka sink: read committed batch id of group %q: %w", sinks.ErrSink, s.o.TransactionalID, err)
+			return 0, fmt.Errorf("%w: kafka sink: read committed batch id of group %q: %w", sinks.ErrSink, s.o.TransactionalID, err)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: kafka sink: group %q still has an unsettled transaction after %s: %w", sinks.ErrSink, s.o.TransactionalID, s.r.txnTimeout, err)
+			return 0, fmt.Errorf("%w: kafka sink: group %q still has an unsettled transaction after %s: %w", sinks.ErrSink, s.o.TransactionalID, s.r.txnTimeout, err)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return 0, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -420,19 +499,14 @@ func (s *Sink) topicID(ctx context.Context, cl *kgo.Client, topic string) ([16]b
 
 // produce writes every row and waits for the acknowledgements. It returns
 // the number of records and one of them (for its topic and partition).
-func (s *Sink) produce(ctx context.Context, cl *kgo.Client, rows array.RecordReader) (int64, kgo.Record, error) {
+// The records point into the batches, which the caller holds.
+func (s *Sink) produce(ctx context.Context, cl *kgo.Client, batches []arrow.RecordBatch) (int64, kgo.Record, error) {
 	var (
 		n        int64
 		marker   kgo.Record
-		held     []arrow.RecordBatch
 		firstErr atomic.Pointer[error]
 		slabs    [][]kgo.Record
 	)
-	defer func() {
-		for _, b := range held {
-			b.Release()
-		}
-	}()
 	promise := func(r *kgo.Record, err error) {
 		if err != nil {
 			firstErr.CompareAndSwap(nil, &err)
@@ -440,11 +514,7 @@ func (s *Sink) produce(ctx context.Context, cl *kgo.Client, rows array.RecordRea
 	}
 	var c cols
 	var schema *arrow.Schema
-	for rows.Next() {
-		b := rows.RecordBatch()
-		if b.NumRows() == 0 {
-			continue
-		}
+	for _, b := range batches {
 		if schema == nil || !schema.Equal(b.Schema()) {
 			var err error
 			if c, err = s.columns(b.Schema()); err != nil {
@@ -452,9 +522,6 @@ func (s *Sink) produce(ctx context.Context, cl *kgo.Client, rows array.RecordRea
 			}
 			schema = b.Schema()
 		}
-		// The records point into the batch's buffers until flushed.
-		b.Retain()
-		held = append(held, b)
 		recs, err := s.records(b, c)
 		if err != nil {
 			return 0, marker, err
@@ -467,9 +534,6 @@ func (s *Sink) produce(ctx context.Context, cl *kgo.Client, rows array.RecordRea
 		if e := firstErr.Load(); e != nil {
 			break
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return 0, marker, fmt.Errorf("%w: kafka sink: read rows: %w", sinks.ErrSink, err)
 	}
 	if err := cl.Flush(ctx); err != nil {
 		return 0, marker, fmt.Errorf("%w: kafka sink: flush: %w", sinks.ErrSink, err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/internal/devkafka"
 	"github.com/sluicehq/sluice/sinks"
@@ -514,5 +516,48 @@ func TestTopicOptionOverridesColumn(t *testing.T) {
 	}
 	if len(partOf) != 3 {
 		t.Fatalf("keys seen: %v", partOf)
+	}
+}
+
+// TestCommitVerified: a commit the client reports but Kafka does not have
+// (franz-go can end a transaction it was asked to commit with an abort
+// and return nil) is found by reading the batch id back, and the batch is
+// written again; if that keeps happening AddBatch fails, never claiming
+// success. The broker turns EndTxn(commit) into an abort to simulate it.
+func TestCommitVerified(t *testing.T) {
+	b := startBroker(t, 2, "out")
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var flips atomic.Int32
+	flip := func(n int32) {
+		flips.Store(n)
+		b.Cluster().ControlKey(kmsg.EndTxn.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			if r := req.(*kmsg.EndTxnRequest); r.Commit && flips.Load() > 0 {
+				flips.Add(-1)
+				r.Commit = false
+			}
+			return nil, nil, false
+		})
+	}
+	s := newSink(t, Options{BootstrapServers: b.Addr(), Topic: "out", TransactionalID: "verify"})
+	flip(1)
+	if err := add(t, s, 0, kv(t, mem, "k=a")); err != nil {
+		t.Fatalf("one silently aborted commit: %v", err)
+	}
+	if flips.Load() != 0 {
+		t.Fatal("the commit was never flipped: the test tests nothing")
+	}
+	flip(maxAttempts)
+	err := add(t, s, 1, kv(t, mem, "k=b"))
+	if !errors.Is(err, errNotCommitted) {
+		t.Fatalf("every commit aborted: %v, want errNotCommitted", err)
+	}
+	// The engine retries the batch (here: after a restart).
+	s2 := newSink(t, Options{BootstrapServers: b.Addr(), Topic: "out", TransactionalID: "verify"})
+	if err := add(t, s2, 1, kv(t, mem, "k=b")); err != nil {
+		t.Fatal(err)
+	}
+	if got := consume(t, b, "out"); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("read_committed consumer saw %v, want [a b]", got)
 	}
 }
