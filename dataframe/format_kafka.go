@@ -44,6 +44,8 @@ var kafkaFormat = Format{
 		"value.avroSchema":             "avroSchema",
 		"value.schemaRegistryUrl":      "schema.registry.url",
 		"value.schemaRegistryUserInfo": "schema.registry.basic.auth.user.info",
+		"value.protobufSchema":         "protobufSchema",
+		"value.message":                "protobufMessage",
 	},
 }
 
