@@ -70,7 +70,24 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'sluice <command> --help' for a command's flags.")
 }
 
+const versionHelp = `Usage: sluice version
+
+Prints the version sluice was built as (set with
+-ldflags "-X main.version=v1.2.3"; "dev" otherwise).
+
+Example:
+  sluice version
+`
+
 func runVersion(args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
+		fmt.Fprint(stdout, versionHelp)
+		return exitOK
+	case len(args) > 0:
+		fmt.Fprint(stderr, versionHelp)
+		return exitUsage
+	}
 	fmt.Fprintf(stdout, "sluice %s\n", version)
 	return exitOK
 }
