@@ -484,3 +484,68 @@ checkpoint: %s
 		t.Errorf("%d batches; maxOffsetsPerTrigger 4 should split 18 records into at least 5:\n%s", c, log.String())
 	}
 }
+
+// TestScheduleStopAndFailure: a failing firing is logged and makes the
+// scheduler report failure (exit 1) while it keeps firing; stopping waits
+// for the firing in flight.
+func TestScheduleStopAndFailure(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.MkdirAll(in, 0o755)
+	os.WriteFile(filepath.Join(in, "1.csv"), []byte("id\nnot-a-number\n"), 0o644)
+	job := filepath.Join(dir, "job.yaml")
+	os.WriteFile(job, []byte(fmt.Sprintf(`name: failing
+sources:
+  src: {csv: {header: "true", mode: FAILFAST}, path: %s, schema: "id INT"}
+query: SELECT id FROM src
+sink: {parquet: {}, path: %s}
+trigger: {cron: "*/5 * * * *"}
+checkpoint: %s
+`, in, filepath.Join(dir, "out"), filepath.Join(dir, "ck"))), 0o644)
+	jobs, err := loadScheduled([]string{job})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	clock := trigger.NewManualClock(time.Date(2026, 1, 1, 0, 4, 0, 0, time.UTC))
+	log := &syncBuffer{}
+	out, _ := startProgress(progressFlags{LogFormat: "json"}, log)
+	s := newScheduler(clock, out, jobs)
+	fired := make(chan error, 4)
+	hold := make(chan struct{})
+	s.beforeFiring = func(_ string, at time.Time) {
+		if at.Minute() == 10 {
+			<-hold
+		}
+	}
+	s.afterFiring = func(_ string, _ time.Time, err error) { fired <- err }
+	sctx, stop := context.WithCancel(ctx)
+	ran := make(chan bool, 1)
+	go func() { ran <- s.run(sctx) }()
+
+	clock.WaitForWaiters(ctx, 1)
+	clock.Advance(time.Minute) // 00:05
+	if err := <-fired; err == nil {
+		t.Fatalf("the firing over a malformed row succeeded:\n%s", log.String())
+	}
+	clock.WaitForWaiters(ctx, 1)
+	clock.Advance(5 * time.Minute) // 00:10, held
+	clock.WaitForWaiters(ctx, 1)
+	stop()
+	select {
+	case <-ran:
+		t.Fatal("the scheduler stopped before its firing in flight ended")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(hold)
+	<-fired
+	if failed := <-ran; !failed {
+		t.Errorf("the scheduler did not report the failed firing:\n%s", log.String())
+	}
+	for _, want := range []string{"job failing: firing at 2026-01-01T00:05:00Z failed:", `cannot parse "not-a-number"`, "sluice schedule: stopped"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+}
