@@ -80,12 +80,20 @@ func TestCLI(t *testing.T) {
 var (
 	uuidRe      = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	batchTimeRe = regexp.MustCompile(`(at |"batchTimestampMs": )(\d{4}-\d\d-\d\dT[0-9:.]+Z|\d{13})`)
+	sizeRe      = regexp.MustCompile(`("bytes": |"files": )\d+|\b\d+(\.\d)? (B|KiB|MiB|GiB)\b`)
 )
 
-// normalise hides what changes from run to run: query ids and the wall
-// clock time of batches.
+// normalise hides what changes from run to run (query ids, the wall
+// clock time of batches) and what the state store's encoding decides
+// (file counts and sizes).
 func normalise(s string) string {
 	s = uuidRe.ReplaceAllString(s, "<uuid>")
+	s = sizeRe.ReplaceAllStringFunc(s, func(m string) string {
+		if k, _, ok := strings.Cut(m, ": "); ok {
+			return k + ": <n>"
+		}
+		return "<size>"
+	})
 	return batchTimeRe.ReplaceAllString(s, "${1}<time>")
 }
 
