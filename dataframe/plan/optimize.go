@@ -581,6 +581,9 @@ func collapseProjects(n Node) (Node, error) {
 		if !ok {
 			return n, nil
 		}
+		if a, isAgg := p.Child.(*Aggregate); isAgg {
+			return collapseIntoAggregate(p, a)
+		}
 		child, ok := p.Child.(*Project)
 		if !ok {
 			return n, nil
@@ -608,4 +611,61 @@ func collapseProjects(n Node) (Node, error) {
 		}
 		return &Project{Child: child.Child, Exprs: exprs}, nil
 	})
+}
+
+// collapseIntoAggregate folds a projection into the aggregation below it
+// (Spark's CollapseProject), so groupBy(...).agg(...).select(...) plans as
+// SQL's SELECT ... GROUP BY does. It keeps the projection when that would
+// evaluate a non-trivial output expression more than once, move a
+// non-deterministic one, or rename a column inside an expression (struct
+// takes its field names from its arguments' names).
+func collapseIntoAggregate(p *Project, a *Aggregate) (Node, error) {
+	uses := make([]int, len(a.Out))
+	for _, e := range p.Exprs {
+		if !deterministic(e) {
+			return p, nil
+		}
+		for i := range Refs(e, nil) {
+			uses[i]++
+		}
+		if _, top := expr.Unalias(e).(*expr.BoundRef); top {
+			continue
+		}
+		renamed := false
+		expr.Walk(e, func(x expr.Expr) bool {
+			if r, isRef := x.(*expr.BoundRef); isRef && expr.Name(expr.Unalias(a.Out[r.Index])) != expr.Name(r) {
+				renamed = true
+			}
+			return !renamed
+		})
+		if renamed {
+			return p, nil
+		}
+	}
+	for i, n := range uses {
+		if n > 1 {
+			if _, isRef := expr.Unalias(a.Out[i]).(*expr.BoundRef); !isRef {
+				return p, nil
+			}
+		}
+	}
+	out := make([]expr.Expr, len(p.Exprs))
+	for i, e := range p.Exprs {
+		sub, err := expr.Transform(e, func(x expr.Expr) (expr.Expr, error) {
+			if r, isRef := x.(*expr.BoundRef); isRef {
+				return expr.Unalias(a.Out[r.Index]), nil
+			}
+			return x, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if expr.Name(sub) != expr.Name(e) {
+			sub = &expr.Alias{Child: expr.Unalias(sub), Name: expr.Name(e)}
+		}
+		out[i] = sub
+	}
+	na := *a
+	na.Out = out
+	return &na, nil
 }
