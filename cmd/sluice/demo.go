@@ -165,6 +165,9 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) int {
 	broker, err := devkafka.Start(ctx, kcfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice demo: %v\n", err)
+		if strings.Contains(err.Error(), "address already in use") {
+			fmt.Fprintln(stderr, "Something else listens there; pick another port, or --addr 127.0.0.1:0 for any free one.")
+		}
 		return exitFail
 	}
 	defer broker.Close()
