@@ -28,6 +28,7 @@ type explodeOp struct {
 	withPos bool
 	names   []string
 	schema  *arrow.Schema
+	keep    []int // the child columns carried into the output
 	isMap   bool
 	err     error // reported by Execute
 }
@@ -36,8 +37,25 @@ type explodeOp struct {
 // into rows. names are the generated columns' names ([pos,] element, or
 // [pos,] key, value); nil takes Spark's defaults pos, col, key, value.
 func NewExplode(child Operator, gen expr.Expr, outer, withPos bool, names []string) Operator {
-	e := &explodeOp{child: child, gen: gen, outer: outer, withPos: withPos}
-	fields := append([]arrow.Field(nil), child.Schema().Fields()...)
+	return NewExplodeKeeping(child, nil, gen, outer, withPos, names)
+}
+
+// NewExplodeKeeping is NewExplode whose output carries only the child
+// columns keep lists (nil: all): a column no parent reads, such as the
+// exploded list itself, is not copied into every element row.
+func NewExplodeKeeping(child Operator, keep []int, gen expr.Expr, outer, withPos bool, names []string) Operator {
+	e := &explodeOp{child: child, gen: gen, outer: outer, withPos: withPos, keep: keep}
+	all := child.Schema().Fields()
+	if keep == nil {
+		e.keep = make([]int, len(all))
+		for i := range e.keep {
+			e.keep[i] = i
+		}
+	}
+	fields := make([]arrow.Field, len(e.keep))
+	for i, c := range e.keep {
+		fields[i] = all[c]
+	}
 	var gfields []arrow.Field
 	t, ok := gen.(expr.Typed)
 	if !ok {
@@ -84,9 +102,9 @@ func (e *explodeOp) String() string {
 		fn = "posexplode"
 	}
 	cs := e.child.Schema().Fields()
-	req := make([]string, len(cs))
-	for i, f := range cs {
-		req[i] = expr.QuoteIdent(f.Name)
+	req := make([]string, len(e.keep))
+	for i, c := range e.keep {
+		req[i] = expr.QuoteIdent(cs[c].Name)
 	}
 	gen := make([]string, len(e.names))
 	for i, n := range e.names {
@@ -191,7 +209,7 @@ func (it *explodeIter) emit() (arrow.RecordBatch, error) {
 	mem := it.tc.Mem
 	cols := make([]arrow.Array, 0, it.op.schema.NumFields())
 	defer func() { releaseArrays(cols) }()
-	for c := 0; c < int(it.cur.NumCols()); c++ {
+	for _, c := range it.op.keep {
 		a, err := Take(mem, it.cur.Column(c), parent)
 		if err != nil {
 			return nil, err

@@ -124,7 +124,7 @@ func (pl *Planner) Plan(n plan.Node) (Operator, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewExplode(child, t.Gen, t.Outer, t.Pos, t.Names), nil
+		return NewExplodeKeeping(child, t.KeepChild, t.Gen, t.Outer, t.Pos, t.Names), nil
 	case *plan.Sample:
 		child, err := pl.Plan(t.Child)
 		if err != nil {

@@ -39,6 +39,11 @@ type Generate struct {
 	Outer bool      // keep rows with NULL or empty lists (explode_outer)
 	Pos   bool      // posexplode
 	Names []string  // output names: [pos,] element
+	// KeepChild lists the child columns the output carries, in order
+	// (nil: all of them). Column pruning drops the ones no parent reads,
+	// as Spark's requiredChildOutput: exploding a list must not copy the
+	// list itself into each of its element rows (quadratic in its length).
+	KeepChild []int
 }
 
 // NewGenerate resolves gen; it must be an array.
@@ -68,6 +73,13 @@ func NewGenerate(child Node, gen expr.Expr, outer, pos bool, names []string) (*G
 
 func (g *Generate) Output() []Attribute {
 	out := append([]Attribute(nil), g.Child.Output()...)
+	if g.KeepChild != nil {
+		in := out
+		out = make([]Attribute, len(g.KeepChild))
+		for i, c := range g.KeepChild {
+			out[i] = in[c]
+		}
+	}
 	i := 0
 	if g.Pos {
 		out = append(out, Attribute{Name: g.Names[0], Type: expr.Int32, Nullable: g.Outer})

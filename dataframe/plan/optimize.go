@@ -484,9 +484,18 @@ func prune(n Node, need []bool) (Node, []int) {
 		child, cm := prune(t.Child, need)
 		return &SubqueryAlias{Child: child, Alias: t.Alias}, cm
 	case *Generate:
-		nc := len(t.Child.Output())
-		childNeed := make([]bool, nc)
-		copy(childNeed, need[:nc])
+		// The output carries only the child columns a parent reads; the
+		// generator's own inputs are read from the child, not carried.
+		keep := t.KeepChild
+		if keep == nil {
+			keep = identity(len(t.Child.Output()))
+		}
+		childNeed := make([]bool, len(t.Child.Output()))
+		for j, c := range keep {
+			if need[j] {
+				childNeed[c] = true
+			}
+		}
 		for r := range Refs(t.Gen, nil) {
 			childNeed[r] = true
 		}
@@ -494,11 +503,21 @@ func prune(n Node, need []bool) (Node, []int) {
 		g := *t
 		g.Child = child
 		g.Gen = Remap(t.Gen, cm)
-		newC := len(child.Output())
+		kept := []int{}
 		m := make([]int, len(need))
-		copy(m, cm)
-		for i := nc; i < len(need); i++ {
-			m[i] = newC + (i - nc)
+		for j, c := range keep {
+			m[j] = -1
+			if need[j] {
+				m[j] = len(kept)
+				kept = append(kept, cm[c])
+			}
+		}
+		for i := len(keep); i < len(need); i++ {
+			m[i] = len(kept) + (i - len(keep))
+		}
+		g.KeepChild = kept
+		if len(kept) == len(child.Output()) && isIdentity(kept) {
+			g.KeepChild = nil
 		}
 		return &g, m
 	}
