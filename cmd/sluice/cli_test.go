@@ -620,3 +620,43 @@ checkpoint: %[2]s
 		t.Errorf("output records:\n%s\nwant:\n%s\nstderr:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), stderr.String())
 	}
 }
+
+// TestScheduleCommandSignal runs the schedule command itself on the real
+// clock (@every 1s) and stops it with SIGINT: exit 0 after a firing.
+func TestScheduleCommandSignal(t *testing.T) {
+	guard := make(chan os.Signal, 4)
+	signal.Notify(guard, os.Interrupt)
+	defer signal.Stop(guard)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.MkdirAll(in, 0o755)
+	os.WriteFile(filepath.Join(in, "1.csv"), []byte("id\n1\n2\n"), 0o644)
+	job := filepath.Join(dir, "job.yaml")
+	os.WriteFile(job, []byte(fmt.Sprintf(`name: every-second
+sources:
+  src: {csv: {header: "true"}, path: %s, schema: "id INT"}
+query: SELECT id FROM src
+sink: {parquet: {}, path: %s}
+trigger: {cron: "@every 1s"}
+checkpoint: %s
+`, in, filepath.Join(dir, "out"), filepath.Join(dir, "ck"))), 0o644)
+	errb := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run([]string{"schedule", "--log-format", "json", job}, io.Discard, errb) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(errb.String(), "done: 1 batches, 2 input rows") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no firing:\n%s", errb.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	interrupt(t)
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, errb.String())
+	}
+	for _, want := range []string{"stopping: firings in flight commit", "sluice schedule: stopped"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("no %q in:\n%s", want, errb.String())
+		}
+	}
+}

@@ -82,6 +82,7 @@ func runSchedule(args []string, stdout, stderr io.Writer) int {
 	s := newScheduler(trigger.System, out, jobs)
 	go func() {
 		<-ctx.Done()
+		s.logf("stopping: firings in flight commit their current batch (Ctrl-C again to abandon it)")
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 		defer signal.Stop(sigs)
