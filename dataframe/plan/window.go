@@ -15,7 +15,9 @@ func windowGroups(child Node, groups, outputs []expr.Expr) (Node, []expr.Expr, [
 	outputs = append([]expr.Expr(nil), outputs...)
 	for i, g := range groups {
 		call, ok := expr.Unalias(g).(*expr.Call)
-		if !ok || call.Name != "window" {
+		// window() without arguments is left to resolution, which reports
+		// its arity.
+		if !ok || call.Name != "window" || len(call.Args) == 0 {
 			continue
 		}
 		name := "window"
