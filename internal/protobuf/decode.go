@@ -23,6 +23,12 @@ type Decoder struct {
 	root   *plan
 	frames []*frame // scratch per nesting depth
 	n      int
+	// reserve is the previous batch's row count, and bins/binBytes its
+	// string and binary builders with their data sizes, reserved at the
+	// first row of the next batch so the builders do not grow step by step.
+	reserve  int
+	bins     []*array.BinaryBuilder
+	binBytes []int
 }
 
 // NewDecoder makes a decoder whose rows are messages m.
@@ -36,6 +42,15 @@ func NewDecoder(m *Message, mem memory.Allocator) (*Decoder, error) {
 	}
 	d := &Decoder{msg: m, schema: sc, bld: array.NewRecordBuilder(mem, sc)}
 	d.root = build(m, d.bld.Fields())
+	for _, f := range d.root.fields {
+		switch {
+		case f.val.str != nil:
+			d.bins = append(d.bins, f.val.str.BinaryBuilder)
+		case f.val.bin != nil:
+			d.bins = append(d.bins, f.val.bin)
+		}
+	}
+	d.binBytes = make([]int, len(d.bins))
 	return d, nil
 }
 
@@ -51,6 +66,12 @@ func (d *Decoder) Len() int { return d.n }
 // Append decodes one message. On error the batch so far is unusable (its
 // columns may be uneven): the caller fails it.
 func (d *Decoder) Append(data []byte) error {
+	if d.n == 0 && d.reserve > 0 {
+		d.bld.Reserve(d.reserve)
+		for i, b := range d.bins {
+			b.ReserveData(d.binBytes[i])
+		}
+	}
 	if err := d.message(d.root, data, 0); err != nil {
 		return err
 	}
@@ -68,7 +89,10 @@ func (d *Decoder) AppendNull() {
 
 // NewBatch returns the rows so far, owned by the caller, and starts anew.
 func (d *Decoder) NewBatch() arrow.RecordBatch {
-	d.n = 0
+	d.reserve, d.n = d.n, 0
+	for i, b := range d.bins {
+		d.binBytes[i] = b.DataLen()
+	}
 	return d.bld.NewRecordBatch()
 }
 
