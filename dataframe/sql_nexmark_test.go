@@ -44,6 +44,13 @@ func TestNexmarkSQL(t *testing.T) {
 	}
 	defer nexmark.Release(person, auction, bid)
 	tables := map[string][]arrow.RecordBatch{"person": person, "auction": auction, "bid": bid}
+	// The streams also run over a second split of the same events.
+	person2, auction2, bid2, err := nexmark.Generate(cfg, mem, 137)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nexmark.Release(person2, auction2, bid2)
+	tables2 := map[string][]arrow.RecordBatch{"person": person2, "auction": auction2, "bid": bid2}
 	schemas := map[string]*arrow.Schema{"person": nexmark.PersonSchema, "auction": nexmark.AuctionSchema, "bid": nexmark.BidSchema}
 
 	for _, q := range nexmark.Queries {
@@ -66,13 +73,15 @@ func TestNexmarkSQL(t *testing.T) {
 			if df.Err() != nil {
 				t.Fatalf("batch: %v", df.Err())
 			}
-			got := resultOf(t, df.Columns(), nil)
+			got := &resultBuilder{cols: df.Columns()}
 			if err := df.Execute(func(b arrow.RecordBatch) error { got.add(b); return nil }); err != nil {
 				t.Fatalf("batch: %v", err)
 			}
 			compareResults(t, "batch", got.result(), want)
 
-			streamNexmark(t, mem, q, tables, schemas, want)
+			for _, split := range []map[string][]arrow.RecordBatch{tables, tables2} {
+				streamNexmark(t, mem, q, split, schemas, want)
+			}
 		})
 	}
 }
@@ -153,11 +162,11 @@ func streamNexmark(t *testing.T, mem memory.Allocator, q nexmark.Query, tables m
 	}
 	var got nexmark.Result
 	if mode == Complete {
-		got = sink.last(t)
+		got = sink.last()
 	} else {
-		got = sink.all(t)
+		got = sink.all()
 	}
-	compareResults(t, "stream "+q.OutputMode, got, want)
+	compareResults(t, fmt.Sprintf("stream %s (%d micro-batches)", q.OutputMode, len(tables["bid"])), got, want)
 }
 
 // sentinel is one row an hour after the generated events, with ids that
@@ -178,13 +187,8 @@ func sentinel(t *testing.T, mem memory.Allocator, table string) arrow.RecordBatc
 
 // resultBuilder turns engine batches into a nexmark.Result.
 type resultBuilder struct {
-	t    testing.TB
 	cols []string
 	rows [][]any
-}
-
-func resultOf(t testing.TB, cols []string, _ any) *resultBuilder {
-	return &resultBuilder{t: t, cols: cols}
 }
 
 func (r *resultBuilder) add(b arrow.RecordBatch) {
@@ -278,7 +282,7 @@ func (v *valueSink) AddBatch(_ context.Context, id int64, _ sinks.OutputMode, ro
 
 func (v *valueSink) Close() error { return nil }
 
-func (v *valueSink) all(t *testing.T) nexmark.Result {
+func (v *valueSink) all() nexmark.Result {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	var res nexmark.Result
@@ -289,7 +293,7 @@ func (v *valueSink) all(t *testing.T) nexmark.Result {
 	return res
 }
 
-func (v *valueSink) last(t *testing.T) nexmark.Result {
+func (v *valueSink) last() nexmark.Result {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	var res nexmark.Result
