@@ -58,9 +58,9 @@ func serverTLS(t *testing.T) (*tls.Config, *tls.Config, string) {
 		&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, caFile
 }
 
-// The kafka.* security options reach the sink's producer: SCRAM over TLS
-// (SASL_SSL), an exactly-once batch written and read back; a wrong
-// password is refused without showing it.
+// The kafka.* options reach the sink's producer: SCRAM over TLS
+// (SASL_SSL), zstd compression and a linger, an exactly-once batch written
+// and read back; a wrong password is refused without showing it.
 func TestSecureConnection(t *testing.T) {
 	const pass = "scram-s3cret-do-not-print"
 	srv, cli, caFile := serverTLS(t)
@@ -79,6 +79,8 @@ func TestSecureConnection(t *testing.T) {
 			"kafka.sasl.jaas.config":   `org.apache.kafka.common.security.scram.ScramLoginModule required username="writer" password="` + p + `";`,
 			"kafka.ssl.ca.location":    caFile,
 			"kafka.request.timeout.ms": "2000",
+			"kafka.compression.type":   "zstd",
+			"kafka.linger.ms":          "5",
 		}
 	}
 	o, err := ParseOptions(opts(pass))
