@@ -45,6 +45,7 @@ func PersonBatch(mem memory.Allocator, rows []Person) arrow.RecordBatch {
 	b := array.NewRecordBuilder(mem, PersonSchema)
 	defer b.Release()
 	b.Reserve(len(rows))
+	reserveStrings(b, rows, func(p Person) [3]int { return [3]int{len(p.Name), len(p.EmailAddress), len(p.Extra)} }, 1, 2, 7)
 	for _, p := range rows {
 		b.Field(0).(*array.Int64Builder).Append(p.ID)
 		b.Field(1).(*array.StringBuilder).Append(p.Name)
@@ -63,6 +64,7 @@ func AuctionBatch(mem memory.Allocator, rows []Auction) arrow.RecordBatch {
 	b := array.NewRecordBuilder(mem, AuctionSchema)
 	defer b.Release()
 	b.Reserve(len(rows))
+	reserveStrings(b, rows, func(a Auction) [3]int { return [3]int{len(a.ItemName), len(a.Description), len(a.Extra)} }, 1, 2, 9)
 	for _, a := range rows {
 		b.Field(0).(*array.Int64Builder).Append(a.ID)
 		b.Field(1).(*array.StringBuilder).Append(a.ItemName)
@@ -83,6 +85,7 @@ func BidBatch(mem memory.Allocator, rows []Bid) arrow.RecordBatch {
 	b := array.NewRecordBuilder(mem, BidSchema)
 	defer b.Release()
 	b.Reserve(len(rows))
+	reserveStrings(b, rows, func(x Bid) [3]int { return [3]int{len(x.Channel), len(x.URL), len(x.Extra)} }, 3, 4, 6)
 	for _, x := range rows {
 		b.Field(0).(*array.Int64Builder).Append(x.Auction)
 		b.Field(1).(*array.Int64Builder).Append(x.Bidder)
@@ -93,6 +96,21 @@ func BidBatch(mem memory.Allocator, rows []Bid) arrow.RecordBatch {
 		b.Field(6).(*array.StringBuilder).Append(x.Extra)
 	}
 	return b.NewRecordBatch()
+}
+
+// reserveStrings sizes the data buffers of three string columns (fields
+// at the given indices) for rows, so appending does not regrow them.
+func reserveStrings[T any](b *array.RecordBuilder, rows []T, lens func(T) [3]int, fields ...int) {
+	var total [3]int
+	for _, r := range rows {
+		l := lens(r)
+		for i := range total {
+			total[i] += l[i]
+		}
+	}
+	for i, f := range fields {
+		b.Field(f).(*array.StringBuilder).ReserveData(total[i])
+	}
 }
 
 // GenerateRange generates events [from, to) (clamped to [0, cfg.Events))

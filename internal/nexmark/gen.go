@@ -185,10 +185,17 @@ func (g *gen) nextString(maxLen int, special byte) string {
 	return strings.TrimSpace(string(b))
 }
 
+// exactString is n random lowercase letters, 13 from each 64-bit draw (as
+// the reference takes 6 from each 31-bit one).
 func (g *gen) exactString(n int) string {
 	b := make([]byte, n)
+	var u uint64
 	for i := range b {
-		b[i] = byte('a' + g.r.IntN(26))
+		if i%13 == 0 {
+			u = g.pcg.Uint64()
+		}
+		b[i] = byte('a' + u%26)
+		u /= 26
 	}
 	return string(b)
 }
