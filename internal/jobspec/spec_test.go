@@ -83,3 +83,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSchedule: no cron line or zone panics Schedule (robfig/cron panics
+// on some), and an accepted schedule fires.
+func FuzzSchedule(f *testing.F) {
+	for _, s := range []string{"*/15 * * * *", "TZ=", "CRON_TZ=", "*/0 * * * *", "@every 0s", "@every -1s", "@every 1h", "0 0 31 2 *", "0 0 29 2 *", "@hourly", "? * * * *", "1-0 * * * *", "-1 * * * *", "0-59/60 * * * *"} {
+		f.Add(s, "")
+		f.Add(s, "Europe/Berlin")
+	}
+	f.Fuzz(func(t *testing.T, line, zone string) {
+		if strings.Contains(zone, "..") || strings.ContainsAny(zone, "\x00") {
+			return
+		}
+		s, err := (Trigger{Cron: line, Timezone: zone}).Schedule()
+		if err == nil && s.Next(scheduleCheckFrom).IsZero() {
+			t.Fatalf("cron %q accepted but never fires", line)
+		}
+	})
+}
