@@ -21,7 +21,6 @@ import (
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/internal/datadriven"
 	"github.com/sluicehq/sluice/internal/devkafka"
-	"github.com/sluicehq/sluice/internal/jobspec"
 	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/trigger"
 )
@@ -269,27 +268,28 @@ checkpoint: %s
 	wait(fired, "2026-01-01T00:10:00Z")
 	stop()
 
-	// The same checkpoint, run continuously by `sluice run`'s path.
+	// The same checkpoint, run continuously by `sluice run` (a
+	// processingTime trigger) until Ctrl-C.
 	addFile(5)
-	sp, err := jobspec.Parse([]byte(spec(`{processingTime: 50ms}`)), func(string) (string, bool) { return "", false })
-	if err != nil {
+	guard := make(chan os.Signal, 4)
+	signal.Notify(guard, os.Interrupt)
+	defer signal.Stop(guard)
+	contFile := filepath.Join(dir, "continuous.yaml")
+	if err := os.WriteFile(contFile, []byte(spec(`{processingTime: 50ms}`)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w, err := sp.Writer(sp.NewSession())
-	if err != nil {
-		t.Fatal(err)
+	runErr := &syncBuffer{}
+	runDone := make(chan int, 1)
+	go func() { runDone <- run([]string{"run", "--log-format", "json", contFile}, io.Discard, runErr) }()
+	for !strings.Contains(runErr.String(), `"numInputRows":5,`) {
+		if len(runDone) > 0 || ctx.Err() != nil {
+			t.Fatalf("sluice run did not process the new file:\n%s", runErr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	q, err := w.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.ProcessAllAvailable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	q.StopAfterBatch()
-	<-q.Done()
-	if err := q.Exception(); err != nil {
-		t.Fatal(err)
+	interrupt(t)
+	if code := <-runDone; code != exitOK {
+		t.Fatalf("sluice run: exit %d:\n%s", code, runErr.String())
 	}
 
 	// And scheduled again: only the new file.
