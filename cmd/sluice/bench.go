@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -58,6 +60,7 @@ func benchClicks(args []string, stdout, stderr io.Writer) int {
 	mode := fs.String("mode", "batch", "batch: the whole job as one batch query; stream: the whole job as a stateful micro-batch stream (see below)")
 	nBatches := fs.Int("batches", 10, "stream mode: micro-batches to split the input into")
 	ckpt := fs.String("checkpoint", "", "stream mode: directory for the checkpoints (one per rep, rep-<r>); default a fresh temporary directory, removed afterwards")
+	peers := fs.String("peers", defaultPeers(), "batch mode with --input: directory of the peers' programs; duckdbjob (DuckDB, one thread) runs the same query on the same file right after, skipped when absent")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: sluice bench clicks [--input FILE.parquet] [--reps N] [--scan] [--mode batch|stream [--batches N] [--checkpoint DIR]]\n\nExamples:\n  taskset -c 0 sluice bench clicks --input data/events_10M.parquet\n  sluice bench clicks --input data/events_10M.parquet --mode stream --batches 10")
 		fs.PrintDefaults()
@@ -169,7 +172,45 @@ func benchClicks(args []string, stdout, stderr io.Writer) int {
 	sec := best.Seconds()
 	fmt.Fprintf(stdout, "clicks: %d events in %.3fs = %.1f M events/s groups=%d total=%d max=%d\n",
 		events, sec, float64(events)/sec/1e6, groups, total, maxc)
+	if *input != "" && *peers != "" {
+		pprof.StopCPUProfile()
+		clicksPeer(stdout, stderr, *peers, *input, *reps, float64(events)/sec, clicksSummary{groups, total, maxc})
+	}
 	return exitOK
+}
+
+var duckdbLine = regexp.MustCompile(`(?m)^query on in-memory table\s+best ([0-9.]+)s\s+([0-9.]+) M ev/s\s+groups=(\d+) total=(\d+) max=(\d+)`)
+
+// clicksPeer runs the peers' duckdbjob on the same file (one thread, its
+// in-memory table: the same thing the default mode times) and prints its
+// rate, whether its answer is ours, and the ratio.
+func clicksPeer(stdout, stderr io.Writer, dir, input string, reps int, ours float64, want clicksSummary) {
+	bin := peerBin(dir, "duckdbjob")
+	if bin == "" {
+		fmt.Fprintf(stderr, "peer duckdbjob: not found in %s; skipped (see docs/benchmarks.md)\n", dir)
+		return
+	}
+	out, err := runPeer(bin, "-parquet", input, "-threads", "1", "-appender=false", "-reps", strconv.Itoa(max(1, reps)))
+	if err != nil {
+		fmt.Fprintln(stderr, "peer duckdbjob:", err)
+		return
+	}
+	m := duckdbLine.FindStringSubmatch(out)
+	if m == nil {
+		fmt.Fprintf(stderr, "peer duckdbjob: no result line in its output:\n%s", out)
+		return
+	}
+	rate, _ := strconv.ParseFloat(m[2], 64)
+	var got clicksSummary
+	got.groups, _ = strconv.ParseInt(m[3], 10, 64)
+	got.total, _ = strconv.ParseInt(m[4], 10, 64)
+	got.max, _ = strconv.ParseInt(m[5], 10, 64)
+	same := "same answer"
+	if got != want {
+		same = "DIFFERENT answer"
+	}
+	fmt.Fprintf(stdout, "peer duckdbjob (DuckDB, 1 thread, in-memory table): %ss = %.1f M events/s %s (%s); sluice/duckdb = %.2f\n",
+		m[1], rate, got, same, ours/1e6/rate)
 }
 
 // clicksJob is the clicks query as a DataFrame chain, summarised to one

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
@@ -63,5 +64,37 @@ func TestBenchYSBFlags(t *testing.T) {
 		if code := runBench(args, &out, &errb); code != exitUsage {
 			t.Errorf("%v: exit %d, want usage (%d); stderr %s", args, code, exitUsage, errb.String())
 		}
+	}
+}
+
+func TestBenchNexmark(t *testing.T) {
+	out := benchOK(t, "nexmark", "--events", "3000", "--batches", "3", "--reps", "1", "--query", "q0,q2,q4,q7")
+	for _, q := range []string{"nexmark-q0", "nexmark-q2", "nexmark-q4", "nexmark-q7"} {
+		if !strings.Contains(out, q) {
+			t.Fatalf("no %s line:\n%s", q, out)
+		}
+	}
+	if strings.Count(out, "= reference") != 4 {
+		t.Fatalf("not every answer was checked:\n%s", out)
+	}
+	var out2, errb bytes.Buffer
+	if code := runBench([]string{"nexmark", "--query", "q99"}, &out2, &errb); code != exitUsage {
+		t.Fatalf("--query q99: exit %d", code)
+	}
+}
+
+// With --input and a peers directory without duckdbjob, bench clicks
+// says the peer is skipped and still succeeds.
+func TestBenchClicksPeerMissing(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := runBench([]string{"clicks", "--input", "/work/peers/data/events_1M.parquet", "--reps", "1", "--peers", dir}, &out, &errb); code != exitOK {
+		if _, err := os.Stat("/work/peers/data/events_1M.parquet"); err != nil {
+			t.Skip("no peers data here")
+		}
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "peer duckdbjob: not found") {
+		t.Fatalf("stderr: %s", errb.String())
 	}
 }
