@@ -86,6 +86,36 @@ func TestNexmarkSQL(t *testing.T) {
 	}
 }
 
+// TestNexmarkCommaJoinStream streams q3 written as a comma join with its
+// condition in WHERE: Start checks the optimised plan, where the condition
+// has become the join's, so the two streams hash-join on it.
+func TestNexmarkCommaJoinStream(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	cfg := nexmark.Config{Events: 3000, Seed: 5, InterEventDelay: 10 * time.Millisecond}
+	people, auctions, bids, err := nexmark.Events(cfg, 0, cfg.Events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	person, auction, bid, err := nexmark.Generate(cfg, mem, 400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nexmark.Release(person, auction, bid)
+	q, _ := nexmark.QueryByName("q3")
+	want, err := nexmark.Reference(q.Name, people, auctions, bids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Sort()
+	q.SQL = `SELECT P.name, P.city, P.state, A.id FROM auction AS A, person AS P
+WHERE A.seller = P.id AND A.category = 10 AND (P.state = 'OR' OR P.state = 'ID' OR P.state = 'CA')`
+	q.StreamSQL = ""
+	tables := map[string][]arrow.RecordBatch{"person": person, "auction": auction, "bid": bid}
+	schemas := map[string]*arrow.Schema{"person": nexmark.PersonSchema, "auction": nexmark.AuctionSchema, "bid": nexmark.BidSchema}
+	streamNexmark(t, mem, q, tables, schemas, want)
+}
+
 // streamNexmark runs q over memory streams of its tables (watermark on
 // dateTime), one micro-batch per generated chunk. Windowed queries get a
 // last event an hour after the data on every stream, so the watermark

@@ -14,6 +14,11 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 	if !plan.IsStreaming(n) {
 		return fmt.Errorf("%w: the query has no streaming source; run it with an action (Collect, Show, Write) instead of WriteStream", plan.ErrUnsupported)
 	}
+	// A WHERE over a comma join of two streams is the join's condition
+	// once pushed down, as Start sets up the join's state.
+	if p, err := plan.PushDownPredicates(n); err == nil {
+		n = p
+	}
 	aggregated := false
 	stateful := 0
 	var err error

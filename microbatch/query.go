@@ -160,7 +160,14 @@ func Start(ctx context.Context, cfg Config) (*Query, error) {
 	// Number the watermark nodes by position: their ids key the event-time
 	// stats each batch reports.
 	nextID := 0
-	numbered, err := plan.Transform(cfg.Plan, func(n plan.Node) (plan.Node, error) {
+	// The stateful operators' state is keyed by the plan the batches run:
+	// predicates pushed down (a WHERE over a comma join of two streams is
+	// the join's condition, with its keys).
+	pushed, err := plan.PushDownPredicates(cfg.Plan)
+	if err != nil {
+		return nil, err
+	}
+	numbered, err := plan.Transform(pushed, func(n plan.Node) (plan.Node, error) {
 		if w, ok := n.(*plan.EventTimeWatermark); ok {
 			c := *w
 			c.ID = nextID

@@ -19,6 +19,11 @@ var Rules = []Rule{
 	{"CollapseProject", collapseProjects},
 }
 
+// PushDownPredicates is the optimizer's predicate push-down alone. A
+// stream's stateful operators are set up from the plan after it, since it
+// is what turns a WHERE over a comma join into the join's condition.
+func PushDownPredicates(n Node) (Node, error) { return pushDownPredicates(n) }
+
 // Optimize applies every rule once, in order.
 func Optimize(n Node) (Node, error) {
 	var err error
