@@ -73,6 +73,8 @@ type ysbFlags struct {
 	checkpoint string
 	trigger    time.Duration
 	eventRate  int64
+	fetchBytes int64
+	jsonFields string
 }
 
 func benchYSB(args []string, stdout, stderr io.Writer) int {
@@ -88,6 +90,8 @@ func benchYSB(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.partitions, "partitions", 1, "with --kafka: partitions of the events topic")
 	fs.DurationVar(&f.trigger, "trigger", 0, "processing-time trigger interval (0: the default, batches back to back as data arrives)")
 	fs.Int64Var(&f.eventRate, "event-rate", ysb.DefaultRate, "events per second of event time (not with --rate, where event time is wall time): sets how many 10-second windows the events span")
+	fs.Int64Var(&f.fetchBytes, "fetch-bytes", 0, "with --kafka: the source's kafka.max.partition.fetch.bytes (and fetch.max.bytes at least that); 0 keeps the source's default (1 MiB)")
+	fs.StringVar(&f.jsonFields, "json-fields", "all", "with --kafka: all (decode the seven fields, as the benchmark) or query (valueSchema of the three fields the query reads)")
 	fs.BoolVar(&f.sql, "sql", false, "run the SQL form of the query instead of the DataFrame chain")
 	fs.BoolVar(&f.asJSON, "json", false, "print JSON lines instead of the table")
 	fs.StringVar(&f.peers, "peers", defaultPeers(), "directory of the peers' programs (ysb); missing ones are skipped")
@@ -106,6 +110,10 @@ func benchYSB(args []string, stdout, stderr io.Writer) int {
 	}
 	if f.events < 1 || f.batches < 1 || f.partitions < 1 || f.rate < 0 || f.eventRate < 1 {
 		fmt.Fprintln(stderr, "sluice bench ysb: --events, --batches, --partitions and --event-rate must be at least 1, --rate at least 0")
+		return exitUsage
+	}
+	if f.jsonFields != "all" && f.jsonFields != "query" {
+		fmt.Fprintf(stderr, "sluice bench ysb: --json-fields=%q: use all or query\n", f.jsonFields)
 		return exitUsage
 	}
 	if f.rate > 0 && !f.kafka {

@@ -63,6 +63,20 @@ func FromJSON(kafkaRows *dataframe.DataFrame) *dataframe.DataFrame {
 		"timestamp_millis(CAST(value.event_time AS BIGINT)) AS event_time", "value.ip_address")
 }
 
+// QueryJSONSchema is the DDL of only the JSON fields the query reads: a
+// source given it skips the other four fields instead of decoding them
+// (what a projection pushed into the JSON decoder would do).
+const QueryJSONSchema = "ad_id STRING, event_type STRING, event_time STRING"
+
+// FromQueryJSON is FromJSON for a source whose valueSchema is
+// QueryJSONSchema: the fields not decoded are NULL.
+func FromQueryJSON(kafkaRows *dataframe.DataFrame) *dataframe.DataFrame {
+	return kafkaRows.SelectExpr(
+		"CAST(NULL AS STRING) AS user_id", "CAST(NULL AS STRING) AS page_id", "value.ad_id",
+		"CAST(NULL AS STRING) AS ad_type", "value.event_type",
+		"timestamp_millis(CAST(value.event_time AS BIGINT)) AS event_time", "CAST(NULL AS STRING) AS ip_address")
+}
+
 // Key is one result row's group: a campaign index and its window's start.
 type Key struct {
 	Campaign      int
