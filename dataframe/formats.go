@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/sluicehq/sluice/dataframe/expr"
+	"github.com/sluicehq/sluice/internal/fileformat"
 	"github.com/sluicehq/sluice/sinks"
 	"github.com/sluicehq/sluice/sinks/console"
 	sinkfiles "github.com/sluicehq/sluice/sinks/files"
@@ -43,6 +44,16 @@ type Format struct {
 	// opening it (no side effects), so a job spec's unknown option or
 	// impossible mode is a validation error; the opened sink checks again.
 	CheckSink func(o FormatOptions, mode sinks.OutputMode) error
+}
+
+// CanRead reports whether s.Read().Format(f.Name) reads the format as a
+// batch: its own Batch, or the file reader.
+func (f Format) CanRead() bool {
+	if f.Batch != nil {
+		return true
+	}
+	_, ok := fileformat.Lookup(f.Name)
+	return ok
 }
 
 // ResolveOptions renames the aliases in opts to the format's option

@@ -35,6 +35,8 @@ import (
 //	sluice-brief ARGS  the same, but only the exit code and the first
 //	               line of output (for texts other helpers own, as run's
 //	               help)
+//	cat GLOB       the lines of the files GLOB matches, sorted (a text
+//	               sink's output, whatever its file names)
 func TestCLI(t *testing.T) {
 	files, _ := filepath.Glob("testdata/cli/*.txt")
 	for _, f := range files {
@@ -51,6 +53,18 @@ func TestCLI(t *testing.T) {
 						t.Fatal(err)
 					}
 					return "ok"
+				case "cat":
+					names, _ := filepath.Glob(filepath.Join(dir, c.Args[0]))
+					var lines []string
+					for _, n := range names {
+						data, err := os.ReadFile(n)
+						if err != nil {
+							t.Fatal(err)
+						}
+						lines = append(lines, strings.Split(strings.TrimSpace(string(data)), "\n")...)
+					}
+					sort.Strings(lines)
+					return strings.Join(lines, "\n")
 				case "sluice", "sluice-brief":
 					wd, _ := os.Getwd()
 					if err := os.Chdir(dir); err != nil {

@@ -90,15 +90,24 @@ func (src *Source) open(s *dataframe.Session) (*dataframe.DataFrame, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := s.ReadStreamFormat(f.Name).Options(opts)
-	if src.Schema != "" {
-		r = r.Schema(src.Schema)
-	}
 	var paths []string
 	if src.Path != "" {
 		paths = []string{src.Path}
 	}
-	df := r.Load(paths...)
+	var df *dataframe.DataFrame
+	if src.Static {
+		r := s.Read().Format(f.Name).Options(opts)
+		if src.Schema != "" {
+			r = r.Schema(src.Schema)
+		}
+		df = r.Load(paths...)
+	} else {
+		r := s.ReadStreamFormat(f.Name).Options(opts)
+		if src.Schema != "" {
+			r = r.Schema(src.Schema)
+		}
+		df = r.Load(paths...)
+	}
 	if src.Value != nil && df.Err() == nil {
 		df = flattenValue(df)
 	}

@@ -65,7 +65,11 @@ type Source struct {
 	Value *Value
 	// Watermark declares the event-time column and its allowed lateness.
 	Watermark *Watermark
-	line      int
+	// Static reads the source as a table, not a stream: a dimension to
+	// join a stream with. As in Spark, it is read again for every
+	// micro-batch, so a change to it shows in the next batch.
+	Static bool
+	line   int
 }
 
 // Value is how a Kafka value is decoded (sources) or encoded (sinks).
@@ -207,6 +211,8 @@ func (s *Source) UnmarshalYAML(n *yaml.Node) error {
 			return true, v.Decode(&s.Value)
 		case "watermark":
 			return true, strictDecode(v, &s.Watermark)
+		case "static":
+			return true, v.Decode(&s.Static)
 		}
 		return false, nil
 	}, &s.Format, &s.Options)

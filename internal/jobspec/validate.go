@@ -35,6 +35,14 @@ func (sp *Spec) Validate() error {
 		if src.Value != nil && src.Value.Format == "" {
 			add("sources.%s.value.format: required (%s)", name, "json or avro")
 		}
+		if src.Static {
+			if f, ok := dataframe.LookupFormat(src.Format); ok && !f.CanRead() {
+				add("sources.%s.static: the %s format has no batch read; static sources: %s", name, f.Name, staticFormats())
+			}
+			if src.Watermark != nil {
+				add("sources.%s.watermark: a static source has no event time to wait for; declare the watermark on the stream it is joined with", name)
+			}
+		}
 		if w := src.Watermark; w != nil {
 			if w.Column == "" {
 				add("sources.%s.watermark.column: required", name)
@@ -165,4 +173,15 @@ func (t Trigger) Schedule() (sched cron.Schedule, err error) {
 		return nil, fmt.Errorf("cron %q never fires (no such date); check the day-of-month and month fields", t.Cron)
 	}
 	return s, nil
+}
+
+// staticFormats are the formats a static source can read.
+func staticFormats() string {
+	var names []string
+	for _, f := range dataframe.Formats() {
+		if f.CanRead() && f.Source != nil {
+			names = append(names, f.Name)
+		}
+	}
+	return strings.Join(names, ", ")
 }
