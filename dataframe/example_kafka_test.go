@@ -66,10 +66,10 @@ func Example_kafka() {
 		log.Fatal(err)
 	}
 
-	out, err := s.Read().Format("kafka").
+	out, err := s.Read().
 		Option("kafka.bootstrap.servers", addr).
 		Option("subscribe", "click-counts-output").
-		Load().
+		Kafka().
 		SelectExpr("CAST(key AS STRING) AS key", "CAST(value AS STRING) AS value").
 		Rows()
 	if err != nil {

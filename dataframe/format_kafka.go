@@ -16,6 +16,12 @@ import (
 	kafkasrc "github.com/sluicehq/sluice/sources/kafka"
 )
 
+// Kafka reads Kafka topics once, between startingOffsets and
+// endingOffsets (default earliest to latest), with the options set on r
+// (kafka.bootstrap.servers, subscribe, ...): s.Read().Kafka() is
+// s.Read().Format("kafka").Load(), the same code as the stream reads.
+func (r *DataFrameReader) Kafka() *DataFrame { return r.Format("kafka").Load() }
+
 // The kafka format: a replayable stream source, a batch read between two
 // offsets and an exactly-once sink, all with Spark's option names
 // (sources/kafka and sinks/kafka document them). Option values that hold
