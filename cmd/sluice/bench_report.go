@@ -53,9 +53,10 @@ func cpuModel() string {
 	return runtime.GOARCH
 }
 
-// latencyMs summarises per-window latencies.
+// latencyMs summarises per-count latencies: one per (campaign, window)
+// final count.
 type latencyMs struct {
-	Windows int     `json:"windows"`
+	Counts  int     `json:"counts"`
 	P50     float64 `json:"p50"`
 	P95     float64 `json:"p95"`
 	P99     float64 `json:"p99"`
@@ -66,7 +67,7 @@ func summarise(ds []time.Duration) *latencyMs {
 	if len(ds) == 0 {
 		return nil
 	}
-	return &latencyMs{Windows: len(ds), P50: pct(ds, 50), P95: pct(ds, 95), P99: pct(ds, 99), Max: pct(ds, 100)}
+	return &latencyMs{Counts: len(ds), P50: pct(ds, 50), P95: pct(ds, 95), P99: pct(ds, 99), Max: pct(ds, 100)}
 }
 
 // benchResult is one line of a benchmark's output: sluice or a peer.
@@ -103,7 +104,7 @@ func report(w io.Writer, asJSON bool, rs []benchResult) {
 	for _, r := range rs {
 		lat := "-"
 		if r.Latency != nil {
-			lat = fmt.Sprintf("%.1f/%.1f/%.1f/%.1f (%d windows)", r.Latency.P50, r.Latency.P95, r.Latency.P99, r.Latency.Max, r.Latency.Windows)
+			lat = fmt.Sprintf("%.1f/%.1f/%.1f/%.1f (%d counts)", r.Latency.P50, r.Latency.P95, r.Latency.P99, r.Latency.Max, r.Latency.Counts)
 		}
 		rate := "-"
 		if r.EventsPerSec > 0 {

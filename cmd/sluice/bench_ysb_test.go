@@ -49,7 +49,7 @@ func TestBenchYSBKafkaLive(t *testing.T) {
 		t.Skip("live mode runs for 25 s of wall time")
 	}
 	out := benchOK(t, "ysb", "--kafka", "--rate", "2000", "--duration", "25s", "--reps", "1", "--peers", "")
-	if !strings.Contains(out, "windows)") || !strings.Contains(out, "each once") {
+	if !strings.Contains(out, "counts)") || !strings.Contains(out, "each once") {
 		t.Fatalf("output:\n%s", out)
 	}
 }
