@@ -56,11 +56,11 @@ func cpuModel() string {
 // latencyMs summarises per-count latencies: one per (campaign, window)
 // final count.
 type latencyMs struct {
-	Counts  int     `json:"counts"`
-	P50     float64 `json:"p50"`
-	P95     float64 `json:"p95"`
-	P99     float64 `json:"p99"`
-	Max     float64 `json:"max"`
+	Counts int     `json:"counts"`
+	P50    float64 `json:"p50"`
+	P95    float64 `json:"p95"`
+	P99    float64 `json:"p99"`
+	Max    float64 `json:"max"`
 }
 
 func summarise(ds []time.Duration) *latencyMs {
