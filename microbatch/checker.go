@@ -22,24 +22,33 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 	aggregated := false
 	stateful := 0
 	var err error
-	var walk func(n plan.Node)
-	walk = func(n plan.Node) {
+	var walk func(n plan.Node, m sinks.OutputMode)
+	walk = func(n plan.Node, m sinks.OutputMode) {
 		if err != nil {
 			return
 		}
+		// In complete mode a streaming aggregation takes its input as
+		// appended rows and drops none as late: what feeds it (a
+		// stream-stream join, a deduplication) is checked as in append
+		// mode, and needs no append mode of its own.
+		completeAgg := m == sinks.Complete && aggregates(n) && !overComplete(n, m)
+		cm := m
+		if completeAgg {
+			cm = sinks.Append
+		}
 		for _, c := range n.Children() {
-			walk(c)
+			walk(c, cm)
 		}
 		if err != nil || !plan.IsStreaming(n) {
 			return
 		}
-		if k := kindOf(n); k != nil {
-			if stateful > 0 && mode != sinks.Append {
-				err = fmt.Errorf("%w: chained stateful operators (an aggregation, deduplication or stream-stream join feeding another) need append output mode, as in Spark: in %s mode the first operator emits rows that it changes later, which the second cannot take back. Use append with a watermark, grouping the second aggregation by window_time(window) of the first; or run the second level in ForeachBatch", plan.ErrUnsupported, mode)
+		if k := kindOf(n); k != nil && !overComplete(n, m) {
+			if stateful > 0 && m != sinks.Append && !completeAgg {
+				err = fmt.Errorf("%w: chained stateful operators (an aggregation, deduplication or stream-stream join feeding another) need append output mode, as in Spark: in %s mode the first operator emits rows that it changes later, which the second cannot take back. Use append with a watermark, grouping the second aggregation by window_time(window) of the first; or complete mode; or run the second level in ForeachBatch", plan.ErrUnsupported, m)
 				return
 			}
-			if streamJoinBelow(n) {
-				err = fmt.Errorf("%w: a stateful operator after a stream-stream join is not supported: the join emits matches older than the watermark (its time-range condition lets them through), which the next operator would drop as late. Write the join's output to a sink and read it back as a stream, or aggregate it in ForeachBatch", plan.ErrUnsupported)
+			if streamJoinBelow(n) && !completeAgg {
+				err = fmt.Errorf("%w: a stateful operator after a stream-stream join is not supported in %s mode: the join emits matches older than the watermark (its time-range condition lets them through), which the next operator would drop as late. Aggregate the join in complete output mode (nothing is late there), write the join's output to a sink and read it back as a stream, or aggregate it in ForeachBatch", plan.ErrUnsupported, m)
 				return
 			}
 			stateful++
@@ -47,7 +56,7 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 				aggregated = true
 			}
 			if k.check != nil {
-				err = k.check(n, mode)
+				err = k.check(n, m)
 			}
 			return
 		}
@@ -79,7 +88,7 @@ func Check(n plan.Node, mode sinks.OutputMode) error {
 			}
 		}
 	}
-	walk(n)
+	walk(n, mode)
 	if err != nil {
 		return err
 	}
@@ -108,6 +117,12 @@ func hasEventTimeKey(a *plan.Aggregate) bool {
 		}
 	}
 	return false
+}
+
+// aggregates reports whether n is a streaming aggregation (windowed or
+// session).
+func aggregates(n plan.Node) bool {
+	return plan.IsStreaming(n) && (wantsAggregate(n) || wantsSession(n))
 }
 
 // streamJoinBelow reports whether n reads the output of a stream-stream

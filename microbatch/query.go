@@ -181,7 +181,7 @@ func Start(ctx context.Context, cfg Config) (*Query, error) {
 	}
 	// Stateful nodes are numbered in plan order: state/<id> in the
 	// checkpoint.
-	if numbered, err = numberStateful(numbered); err != nil {
+	if numbered, err = numberStateful(numbered, cfg.Mode); err != nil {
 		return nil, err
 	}
 	q.cfg.Plan = numbered

@@ -380,6 +380,9 @@ type retainSink struct {
 func (r *retainSink) AddBatch(ctx context.Context, batchID int64, mode sinks.OutputMode, rows array.RecordReader) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if mode == sinks.Complete { // each batch is the whole result
+		r.release()
+	}
 	for rows.Next() {
 		b := rows.RecordBatch()
 		b.Retain()

@@ -224,6 +224,32 @@ var cases = []Case{
 		EventTime: "window",
 	},
 	{
+		// An aggregation over an aggregation in complete mode (Nexmark
+		// q4/q6's shape; Spark refuses it): how many keys have each count.
+		Name: "agg_of_agg_complete",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].GroupBy("k").Agg(dataframe.Count("*").As("n"), dataframe.Sum("v").As("sum_v"))
+		},
+		Then: func(df *dataframe.DataFrame) *dataframe.DataFrame {
+			return df.GroupBy("n").Agg(dataframe.Count("*").As("keys"), dataframe.Sum("sum_v").As("sum_v"))
+		},
+		Modes: []dataframe.OutputMode{dataframe.Complete},
+		Key:   []string{"n"},
+	},
+	{
+		// A join of two aggregations in complete mode (Nexmark q5/q8's
+		// shape): each key's count next to how many keys share it.
+		Name: "join_of_aggs_complete",
+		Query: func(in ...*dataframe.DataFrame) *dataframe.DataFrame {
+			return in[0].GroupBy("k").Agg(dataframe.Count("*").As("n"))
+		},
+		Then: func(df *dataframe.DataFrame) *dataframe.DataFrame {
+			return df.Join(df.GroupBy("n").Agg(dataframe.Count("*").As("same")), "n")
+		},
+		Modes: []dataframe.OutputMode{dataframe.Complete},
+		Key:   []string{"k"},
+	},
+	{
 		// Grouped by the event-time column itself: a group closes when the
 		// watermark reaches its timestamp (Spark: ts <= watermark).
 		Name:      "group_by_event_time",

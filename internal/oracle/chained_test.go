@@ -21,8 +21,12 @@ import (
 // builds a grouped case's (by FirstEventTime), Then runs as a batch over
 // it, and Append keeps the groups the final watermark closed.
 func expectedChained(mem memory.Allocator, c *Case, rd *renderer, sc *scenario, mode dataframe.OutputMode) ([]row, error) {
+	if mode == dataframe.Complete {
+		// Complete mode keeps every group of both levels: the batch query.
+		return batchResult(mem, c, rd, sc.inputs)
+	}
 	if mode != dataframe.Append {
-		return nil, fmt.Errorf("case %s: chained operators run in append mode only", c.Name)
+		return nil, fmt.Errorf("case %s: chained operators run in append or complete mode only", c.Name)
 	}
 	delay, err := delayOf(c)
 	if err != nil {
