@@ -116,8 +116,10 @@ func TestReaderFilesAndNumRows(t *testing.T) {
 	if sf.MinVersion < 3 || sf.MinVersion > 5 || sf.MaxVersion != 7 {
 		t.Fatalf("files after purging below 5: %+v; want versions from the snapshot at or below 5 to 7", sf)
 	}
-	// Removing the newest delta leaves the versions before it.
+	// Removing the newest delta (and the background snapshot of it, if
+	// one was written) leaves the versions before it.
 	must(t, fsys.Remove(ctx, path.Join(storeDir("ckpt/state", 0, 0, ""), "7.delta")))
+	_ = fsys.Remove(ctx, path.Join(storeDir("ckpt/state", 0, 0, ""), "7.snapshot"))
 	if sf, err := r.Files(ctx, 0, ""); err != nil || sf.MaxVersion != 6 {
 		t.Fatalf("files without 7.delta: %+v %v", sf, err)
 	}
