@@ -98,11 +98,10 @@ const runHelp = `Usage: sluice run [flags] JOB.yaml
 Runs a job spec until it finishes (once / availableNow triggers) or until
 Ctrl-C (SIGINT/SIGTERM): the first lets the batch in flight commit and
 stops; a second abandons it (it is replayed from the checkpoint on the next
-run). Progress goes
-to stderr: a live status line on a terminal (with a progress bar and ETA for
-once / availableNow / cron), one JSON line per batch otherwise. A cron
-trigger runs one firing's worth (availableNow) and stops; use sluice
-schedule for the cron.
+run). Progress goes to stderr: a live status line on a terminal (with a
+progress bar and ETA for once / availableNow / cron), one JSON line per
+batch otherwise. A cron trigger runs one firing's worth (availableNow) and
+stops; use sluice schedule for the cron.
 
 ` + progressFlagsHelp + `
 Exit codes: 0 done, 1 the job failed, 2 bad spec or usage.
