@@ -3,6 +3,8 @@
 //	sluice demo
 //	sluice run job.yaml
 //	sluice bench clicks --input FILE.parquet
+//	sluice bench ysb [--kafka [--rate N]]
+//	sluice bench nexmark --query q0,q5
 //	sluice version
 package main
 
@@ -30,7 +32,7 @@ type command struct {
 
 // commands is the one list of subcommands.
 var commands = []command{
-	{"bench", "run a benchmark workload (clicks)", runBench},
+	{"bench", "run a benchmark workload (clicks, ysb, nexmark; docs/benchmarks.md)", runBench},
 	{"compact", "merge the small files of a file sink's output directory (atomic manifest swap)", runCompact},
 	{"demo", "run the click-count pipeline end to end on an embedded broker (try this first)", runDemo},
 	{"dev", "run local stand-ins for services (dev kafka: an embedded Kafka broker)", runDev},
