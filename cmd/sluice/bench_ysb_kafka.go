@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/internal/devkafka"
 	"github.com/sluicehq/sluice/internal/ysb"
+	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/trigger"
 )
 
@@ -33,6 +34,9 @@ type ysbKafka struct {
 	g    *ysb.Gen
 	want ysb.Counts
 	held []arrow.RecordBatch // the ads tables of the reps' queries
+
+	mu      sync.Mutex
+	batches []map[string]time.Duration // the current query's batches' durations
 }
 
 const ysbEventsTopic = "ysb-events"
@@ -205,12 +209,43 @@ func (k *ysbKafka) startQuery(ctx context.Context, s *dataframe.Session, g *ysb.
 	rows := q.SelectExpr("campaign_id AS key",
 		"to_json(named_struct('campaign_id', campaign_id, 'window_start_ms', unix_millis(window.start), 'count', count)) AS value")
 	return rows.WriteStream().Format("kafka").OutputMode(dataframe.Append).
+		Listener(k.batchTimes()).
 		Option("kafka.bootstrap.servers", k.broker.Addr()).
 		Option("topic", out).
 		Option("checkpointLocation", ckpt).
 		Trigger(trig).
 		QueryName("ysb").
 		Start(ctx)
+}
+
+// batchTimes is a listener that keeps each batch's durations (reset per
+// query), for the live mode's note: where a window's latency goes.
+func (k *ysbKafka) batchTimes() microbatch.Listener {
+	k.mu.Lock()
+	k.batches = nil
+	k.mu.Unlock()
+	return microbatch.ListenerFuncs{Progress: func(e microbatch.ProgressEvent) {
+		k.mu.Lock()
+		k.batches = append(k.batches, e.Progress.Durations)
+		k.mu.Unlock()
+	}}
+}
+
+// batchNote summarises the batches' durations: count, and p50/p99 of the
+// whole trigger and of its parts that wait on the disk (walCommit: the
+// offset and commit logs) and on Kafka (addBatch: the plan and the
+// transaction; getBatch: the fetch).
+func (k *ysbKafka) batchNote() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	part := func(name string) string {
+		ds := make([]time.Duration, 0, len(k.batches))
+		for _, d := range k.batches {
+			ds = append(ds, d[name])
+		}
+		return fmt.Sprintf("%s p50 %.1f p99 %.1f ms", name, pct(ds, 50), pct(ds, 99))
+	}
+	return fmt.Sprintf("%d batches: %s, %s, %s, %s", len(k.batches), part("triggerExecution"), part("getBatch"), part("addBatch"), part("walCommit"))
 }
 
 func (k *ysbKafka) trigger(def trigger.Trigger) trigger.Trigger {
@@ -361,8 +396,8 @@ func (k *ysbKafka) runLive(rep int) (benchResult, error) {
 	return benchResult{Workload: "ysb", Engine: "sluice", Mode: "kafka+json live", Events: n, Seconds: el.Seconds(),
 		EventsPerSec: float64(n) / el.Seconds(), CPUSeconds: cpu.Seconds(), OfferedRate: k.f.rate, Latency: summarise(lat),
 		Check: fmt.Sprintf("ok: %d groups = reference, each once", len(want)),
-		Note: fmt.Sprintf("latency per window count = visible to a read_committed consumer - window end (event time = wall time); trigger %s; broker in this process",
-			triggerName(k.f.trigger))}, nil
+		Note: fmt.Sprintf("latency per window count = visible to a read_committed consumer - window end (event time = wall time); trigger %s; broker in this process; %s",
+			triggerName(k.f.trigger), k.batchNote())}, nil
 }
 
 func triggerName(d time.Duration) string {
