@@ -87,7 +87,9 @@ checkpoint: %s
 	}
 	near("input rows", m.value(t, "sluice_query_input_rows_total", `query="metered"`), 100*batches)
 	near("source rows", m.value(t, "sluice_source_input_rows_total", `source="RatePerMicroBatchStream[rowsPerBatch=100]"`), 100*batches)
-	if got := m.value(t, "sluice_query_batch_duration_seconds_count", `query="metered"`); got < batches-1 || got > batches {
+	// One scrape reads the series one after another while batches run:
+	// the histogram may be a batch ahead of or behind the counter.
+	if got := m.value(t, "sluice_query_batch_duration_seconds_count", `query="metered"`); got < batches-1 || got > batches+1 {
 		t.Errorf("batch duration count %v with %v batches", got, batches)
 	}
 	if got := m.value(t, "sluice_query_last_batch_id", `query="metered"`); got < batches-2 || got > batches-1 {
