@@ -78,6 +78,14 @@ func encodeRow(dst []byte, a arrow.Array, i int, norm bool) []byte {
 		return append(dst, 0)
 	case *array.String:
 		return appendString(dst, t.Value(i))
+	case *array.Int64:
+		// The common fixed widths without the generic width lookup: the
+		// same little-endian bytes decodeFixed reads.
+		return binary.LittleEndian.AppendUint64(dst, uint64(t.Value(i)))
+	case *array.Timestamp:
+		return binary.LittleEndian.AppendUint64(dst, uint64(t.Value(i)))
+	case *array.Int32:
+		return binary.LittleEndian.AppendUint32(dst, uint32(t.Value(i)))
 	case *array.LargeString:
 		return appendString(dst, t.Value(i))
 	case *array.Binary:
@@ -166,6 +174,18 @@ func decodeRow(src []byte, b array.Builder) ([]byte, error) {
 			t.BinaryBuilder.Append(v)
 		}
 		return rest, err
+	case *array.Int64Builder:
+		if len(src) < 8 {
+			return nil, errCorrupt
+		}
+		t.Append(int64(binary.LittleEndian.Uint64(src)))
+		return src[8:], nil
+	case *array.TimestampBuilder:
+		if len(src) < 8 {
+			return nil, errCorrupt
+		}
+		t.Append(arrow.Timestamp(binary.LittleEndian.Uint64(src)))
+		return src[8:], nil
 	case *array.LargeStringBuilder:
 		v, rest, err := readBytes(src)
 		if err == nil {
