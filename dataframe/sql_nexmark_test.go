@@ -12,10 +12,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/sluicehq/sluice/dataframe/expr"
 	"github.com/sluicehq/sluice/dataframe/plan"
 	"github.com/sluicehq/sluice/internal/nexmark"
 	"github.com/sluicehq/sluice/sinks"
@@ -261,7 +259,7 @@ func (r *resultBuilder) add(b arrow.RecordBatch) {
 	for i := 0; i < int(b.NumRows()); i++ {
 		row := make([]any, b.NumCols())
 		for c := range row {
-			row[c] = nexmarkValue(b.Column(c), i)
+			row[c] = nexmark.Value(b.Column(c), i)
 		}
 		r.rows = append(r.rows, row)
 	}
@@ -271,22 +269,6 @@ func (r *resultBuilder) result() nexmark.Result {
 	res := nexmark.Result{Columns: r.cols, Rows: r.rows}
 	res.Sort()
 	return res
-}
-
-// nexmarkValue is row i of arr as a nexmark.Result value.
-func nexmarkValue(arr arrow.Array, i int) any {
-	v := expr.ValueAt(arr, i)
-	switch x := v.(type) {
-	case nil, int64, float64, string:
-		return x
-	case int32:
-		return int64(x)
-	case arrow.Timestamp:
-		return time.UnixMicro(int64(x)).UTC()
-	case decimal128.Num:
-		return x.ToString(arr.DataType().(*arrow.Decimal128Type).Scale)
-	}
-	return fmt.Sprintf("%T:%v", v, v)
 }
 
 func compareResults(t *testing.T, what string, got, want nexmark.Result) {

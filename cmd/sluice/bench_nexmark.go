@@ -16,12 +16,10 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/sluicehq/sluice/dataframe"
-	"github.com/sluicehq/sluice/dataframe/expr"
 	"github.com/sluicehq/sluice/internal/nexmark"
 	"github.com/sluicehq/sluice/sinks"
 	memsrc "github.com/sluicehq/sluice/sources/memory"
@@ -416,26 +414,10 @@ func (r *retainSink) digest() digest {
 		row := make([]any, b.NumCols())
 		for i := 0; i < int(b.NumRows()); i++ {
 			for c := range row {
-				row[c] = nexmarkValue(b.Column(c), i)
+				row[c] = nexmark.Value(b.Column(c), i)
 			}
 			g.add(row)
 		}
 	}
 	return g
-}
-
-// nexmarkValue is row i of arr as the reference's Go value.
-func nexmarkValue(arr arrow.Array, i int) any {
-	v := expr.ValueAt(arr, i)
-	switch x := v.(type) {
-	case nil, int64, float64, string:
-		return x
-	case int32:
-		return int64(x)
-	case arrow.Timestamp:
-		return time.UnixMicro(int64(x)).UTC()
-	case decimal128.Num:
-		return x.ToString(arr.DataType().(*arrow.Decimal128Type).Scale)
-	}
-	return fmt.Sprintf("%T:%v", v, v)
 }
