@@ -28,11 +28,12 @@ func (r *DataFrameReader) Kafka() *DataFrame { return r.Format("kafka").Load() }
 // secrets (kafka.sasl.*) never appear in errors, EXPLAIN or progress: the
 // source and sink describe themselves by topics only.
 var kafkaFormat = Format{
-	Name:   "kafka",
-	Doc:    "Kafka topics: offsets in the checkpoint, exactly-once transactional sink",
-	Source: openKafkaSource,
-	Batch:  readKafka,
-	Sink:   openKafkaSink,
+	Name:      "kafka",
+	Doc:       "Kafka topics: offsets in the checkpoint, exactly-once transactional sink",
+	Source:    openKafkaSource,
+	Batch:     readKafka,
+	Sink:      openKafkaSink,
+	CheckSink: checkKafkaSink,
 	Aliases: map[string]string{
 		"bootstrapServers":  "kafka.bootstrap.servers",
 		"isolationLevel":    "kafka.isolation.level",
@@ -113,21 +114,7 @@ func readKafka(_ context.Context, s *Session, o FormatOptions) (*DataFrame, erro
 // of one query, distinct between queries. The option transactionalId
 // overrides it.
 func openKafkaSink(_ context.Context, _ *Session, o FormatOptions) (sinks.Sink, error) {
-	opts := make(map[string]string, len(o.Options)+1)
-	for k, v := range o.Options {
-		if k == "path" {
-			return nil, errors.New("the kafka sink takes no path; set the option topic or give the rows a topic column")
-		}
-		opts[k] = v
-	}
-	if _, set := opts["transactionalId"]; !set && !strings.EqualFold(opts["deliveryGuarantee"], kafkasink.AtLeastOnce) {
-		id, err := KafkaTransactionalID(o.QueryID, opts["topic"])
-		if err != nil {
-			return nil, err
-		}
-		opts["transactionalId"] = id
-	}
-	ko, err := kafkasink.ParseOptions(opts)
+	ko, err := kafkaSinkOptions(o, o.QueryID)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +129,36 @@ func openKafkaSink(_ context.Context, _ *Session, o FormatOptions) (sinks.Sink, 
 		}
 	}
 	return sk, nil
+}
+
+// kafkaSinkOptions parses the sink's options; queryID names its
+// transactions unless the options set transactionalId or opt out.
+func kafkaSinkOptions(o FormatOptions, queryID string) (kafkasink.Options, error) {
+	opts := make(map[string]string, len(o.Options)+1)
+	for k, v := range o.Options {
+		if k == "path" {
+			return kafkasink.Options{}, errors.New("the kafka sink takes no path; set the option topic or give the rows a topic column")
+		}
+		opts[k] = v
+	}
+	if _, set := opts["transactionalId"]; !set && !strings.EqualFold(opts["deliveryGuarantee"], kafkasink.AtLeastOnce) {
+		id, err := KafkaTransactionalID(queryID, opts["topic"])
+		if err != nil {
+			return kafkasink.Options{}, err
+		}
+		opts["transactionalId"] = id
+	}
+	return kafkasink.ParseOptions(opts)
+}
+
+// checkKafkaSink checks the sink's options without connecting (a job
+// spec's typo is a validation error); every output mode is accepted.
+func checkKafkaSink(o FormatOptions, _ sinks.OutputMode) error {
+	if len(o.Paths) > 0 {
+		return errors.New("the kafka sink takes no path; set the option topic or give the rows a topic column")
+	}
+	_, err := kafkaSinkOptions(o, "validate") // the query id is the checkpoint's, not known here
+	return err
 }
 
 // KafkaTransactionalID is the transactional id the kafka format gives a

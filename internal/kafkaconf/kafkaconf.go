@@ -143,7 +143,7 @@ func Parse(bootstrap string, m map[string]string, extra []Key) (*Client, []error
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !strings.HasPrefix(k, "kafka.") {
-			errs = append(errs, fmt.Errorf("unknown option %q", k))
+			errs = append(errs, fmt.Errorf("unknown option %q; Kafka client settings start with kafka. (%s); the source's and sink's own options are in docs/kafka.md", k, names(extra)))
 			continue
 		}
 		name := strings.TrimPrefix(k, "kafka.")
