@@ -153,22 +153,20 @@ GROUP BY Q.seller`,
 		Adapted: "Flink's TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND) grouped by " +
 			"window_start, window_end is Spark's GROUP BY window(dateTime, '10 seconds'); window_end is window.end. " +
 			"As a stream, the published form (an aggregation joined back to its input) is refused at Start " +
-			"as q5's is. StreamSQL is one window aggregation in append mode that keeps the window's " +
-			"largest price and its bids, and explode keeps the bids at that price; it differs from " +
-			"the published form only for a bid whose time is exactly a window's end, which the " +
-			"published BETWEEN also matches with the window before",
+			"as q5's is. StreamSQL is one window aggregation in append mode with max_by_all (a sluice " +
+			"extension: every bid at the window's largest price, so the state is those bids, not all of " +
+			"them), exploded; it differs from the published form only for a bid whose time is exactly " +
+			"a window's end, which the published BETWEEN also matches with the window before",
 		StreamSQL: `SELECT b.auction, b.bidder, b.price, b.dateTime, b.extra
 FROM (
-  SELECT explode(bids) AS b, maxprice
+  SELECT explode(bids) AS b
   FROM (
-    SELECT max(price) AS maxprice,
-           collect_list(named_struct('auction', auction, 'bidder', bidder, 'price', price,
-                                     'dateTime', dateTime, 'extra', extra)) AS bids
+    SELECT max_by_all(named_struct('auction', auction, 'bidder', bidder, 'price', price,
+                                   'dateTime', dateTime, 'extra', extra), price) AS bids
     FROM bid
     GROUP BY window(dateTime, '10 seconds')
   ) AS B1
-) AS B
-WHERE b.price = maxprice`,
+) AS B`,
 		SQL: `SELECT B.auction, B.bidder, B.price, B.dateTime, B.extra
 from bid B
 JOIN (

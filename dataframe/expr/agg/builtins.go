@@ -30,6 +30,8 @@ var Builtins = []*expr.AggFunction{
 	approxCountDistinctFunc, // hll.go
 	collectListFunc,         // collect.go
 	collectSetFunc,          // collect.go
+	maxByAllFunc,            // maxbyall.go (sluice extension)
+	minByAllFunc,            // maxbyall.go (sluice extension)
 }
 
 // Lookup finds an aggregate by name or alias (case-insensitive).
