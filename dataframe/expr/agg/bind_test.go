@@ -121,7 +121,10 @@ func TestAccumulatorMisuse(t *testing.T) {
 	mem := newMem()
 	defer mem.AssertSize(t, 0)
 	for _, f := range Builtins {
-		args := []expr.Arg{{Type: expr.Int64, Nullable: true}}
+		args := make([]expr.Arg, max(1, f.MinArgs)) // max_by_all(x, ord) takes two
+		for i := range args {
+			args[i] = expr.Arg{Type: expr.Int64, Nullable: true}
+		}
 		switch f.Name {
 		case "count_if", "bool_and", "bool_or":
 			args[0].Type = expr.Boolean
@@ -133,7 +136,11 @@ func TestAccumulatorMisuse(t *testing.T) {
 		acc := b.New(mem)
 		acc.Resize(2)
 		col := fromJSON(t, mem, args[0].Type, `[null, null, null]`)
-		if err := acc.Update([]arrow.Array{col}, []uint32{0, 1}); !errors.Is(err, expr.ErrType) {
+		cols := make([]arrow.Array, len(args))
+		for i := range cols {
+			cols[i] = col
+		}
+		if err := acc.Update(cols, []uint32{0, 1}); !errors.Is(err, expr.ErrType) {
 			t.Errorf("%s: update with 3 rows and 2 gids: %v", f.Name, err)
 		}
 		if err := acc.Update(nil, []uint32{0}); !errors.Is(err, expr.ErrType) {
