@@ -190,8 +190,10 @@ func bytesKeys(dt arrow.DataType) ordKeys[string] {
 			}
 			return s
 		},
-		own:  strings.Clone,
-		emit: func(mem memory.Allocator, v []string, valid []uint8, n int, sel []uint32) arrow.Array { return emitStrings(mem, dt, v, valid, n, sel) },
+		own: strings.Clone,
+		emit: func(mem memory.Allocator, v []string, valid []uint8, n int, sel []uint32) arrow.Array {
+			return emitStrings(mem, dt, v, valid, n, sel)
+		},
 	}
 }
 
