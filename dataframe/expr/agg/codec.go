@@ -70,7 +70,9 @@ func encodeRow(dst []byte, a arrow.Array, i int, norm bool) []byte {
 	dst = append(dst, encValid)
 	switch t := a.(type) {
 	case *array.Null:
-		return dst[:len(dst)-1] // unreachable: NULL arrays are all NULL
+		// A NULL array has no validity bitmap, so IsNull says false; its
+		// rows are NULL all the same (max_by_all(NULL, ord), a NULL struct field).
+		return append(dst[:len(dst)-1], encNull)
 	case *array.Boolean:
 		if t.Value(i) {
 			return append(dst, 1)

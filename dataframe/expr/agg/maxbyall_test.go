@@ -21,6 +21,7 @@ func TestMaxByAll(t *testing.T) {
 	xi := `[1, 2, 3, 4, 5, 6, 7, 8]`
 	gids := []uint32{0, 0, 0, 1, 1, X, 0, 1}
 	pair := func(ord arrow.DataType) []arrow.DataType { return []arrow.DataType{expr.Int64, ord} }
+	withNull := arrow.StructOf(arrow.Field{Name: "n", Type: arrow.Null, Nullable: true}, arrow.Field{Name: "b", Type: expr.Int64, Nullable: true})
 	person := arrow.StructOf(arrow.Field{Name: "name", Type: expr.String, Nullable: true}, arrow.Field{Name: "age", Type: expr.Int32, Nullable: true})
 	runCases(t, []aggCase{
 		{name: "bigint ties and NULL ords", fn: "max_by_all", types: pair(expr.Int64),
@@ -78,6 +79,11 @@ func TestMaxByAll(t *testing.T) {
 			args: []string{`[{"name": "ann", "age": 3}, {"name": null, "age": 4}, {"name": "bo", "age": null}]`, `["z", "a", "z"]`},
 			gids: []uint32{0, 0, 0}, groups: 1,
 			want: `[[{"name": "ann", "age": 3}, {"name": "bo", "age": null}]]`, wantType: arrow.ListOf(person)},
+		{name: "NULL x type", fn: "max_by_all", types: []arrow.DataType{arrow.Null, expr.Int64},
+			args: []string{`[null, null, null]`, `[1, 2, 2]`}, gids: []uint32{0, 0, 0}, groups: 1, want: `[[null, null]]`},
+		{name: "struct x with a NULL-typed field", fn: "max_by_all", types: []arrow.DataType{withNull, expr.Int64},
+			args: []string{`[{"n": null, "b": 1}, {"n": null, "b": 2}]`, `[7, 7]`}, gids: []uint32{0, 0}, groups: 1,
+			want: `[[{"n": null, "b": 1}, {"n": null, "b": 2}]]`},
 		{name: "string x", fn: "min_by_all", types: []arrow.DataType{expr.String, expr.Int64},
 			args: []string{`["a", "bb", "", "c"]`, `[2, 1, 1, null]`}, gids: []uint32{0, 0, 0, 0}, groups: 1, want: `[["bb", ""]]`},
 	})
