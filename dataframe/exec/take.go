@@ -28,14 +28,26 @@ func SelectionFromMask(mask *array.Boolean, sel []int32) []int32 {
 	if mask.NullN() > 0 {
 		valid = mask.NullBitmapBytes()
 	}
-	for base := 0; base < n; base += 64 {
+	word := func(base int) uint64 {
 		w := loadBits(vals, off+base, min(64, n-base))
 		if valid != nil {
 			w &= loadBits(valid, off+base, min(64, n-base))
 		}
-		for w != 0 {
-			sel = append(sel, int32(base+bits.TrailingZeros64(w)))
-			w &= w - 1
+		return w
+	}
+	count := 0
+	for base := 0; base < n; base += 64 {
+		count += bits.OnesCount64(word(base))
+	}
+	if cap(sel) < count {
+		sel = make([]int32, count)
+	}
+	sel = sel[:count]
+	k := 0
+	for base := 0; base < n; base += 64 {
+		for w := word(base); w != 0; w &= w - 1 {
+			sel[k] = int32(base + bits.TrailingZeros64(w))
+			k++
 		}
 	}
 	return sel
