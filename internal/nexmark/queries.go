@@ -83,14 +83,14 @@ GROUP BY Q.category`,
 			"supported\" (sluice's rule; Spark 3.5 chains window aggregations, and a time-interval " +
 			"join followed by an aggregation, but not an aggregation followed by a join). StreamSQL " +
 			"chains the two aggregations instead, in append mode: the second groups the first's rows " +
-			"by window_time(window), keeps the window's largest count and the (auction, count) list, " +
-			"and explode keeps the auctions whose count reaches it",
+			"by window_time(window) and keeps the (auction, count) pairs tied at the window's largest " +
+			"count (max_by_all, a sluice extension), which explode turns into rows. (In complete mode " +
+			"the published form streams as it is.)",
 		StreamSQL: `SELECT b.auction, b.num
 FROM (
-  SELECT explode(bids) AS b, maxn
+  SELECT explode(bids) AS b
   FROM (
-    SELECT window_time(window) AS wt, max(num) AS maxn,
-           collect_list(named_struct('auction', auction, 'num', num)) AS bids
+    SELECT max_by_all(named_struct('auction', auction, 'num', num), num) AS bids
     FROM (
       SELECT auction, count(*) AS num, window
       FROM bid
@@ -98,8 +98,7 @@ FROM (
     ) AS CountBids
     GROUP BY window_time(window)
   ) AS MaxBids
-) AS HotBids
-WHERE b.num >= maxn`,
+) AS HotBids`,
 		SQL: `SELECT AuctionBids.auction, AuctionBids.num
  FROM (
    SELECT
