@@ -182,6 +182,11 @@ func (it *explodeIter) plan(b arrow.RecordBatch) error {
 	off := col.Data().Offset()
 	n := col.Len()
 	it.parent, it.elem, it.pos, it.done = it.parent[:0], it.elem[:0], it.pos[:0], 0
+	// Size the index slices once: growing them row by row was a fifth of
+	// a sliding-window aggregation's CPU (Nexmark q5).
+	if want := int(offs[off+n]-offs[off]) + n; cap(it.parent) < want {
+		it.parent, it.elem, it.pos = make([]int32, 0, want), make([]int32, 0, want), make([]int32, 0, want)
+	}
 	v := validityOf(col)
 	for i := 0; i < n; i++ {
 		start, end := offs[off+i], offs[off+i+1]
