@@ -268,13 +268,14 @@ func TestAggregateAPI(t *testing.T) {
 		StddevPop("v").As("sp"), VarPop("v").As("vp"), Stddev("v").As("sd2"), StddevSamp("v").As("ss"),
 		Variance("v").As("var"), VarSamp("v").As("vs"), ApproxCountDistinct("v").As("acd"), ApproxCountDistinct("v", 0.02).As("acd2"),
 		Call("sort_array", CollectSet("v")).As("set"), Call("size", CollectList("v")).As("nl"),
+		Call("size", MaxByAll("k", "v")).As("atmax"), Call("size", MinByAll(Col("v"), Col("v"))).As("atmin"),
 	).OrderBy("k"))
 	want := []Row{
 		{"a", int64(3), int64(3), int64(2), int64(7), int64(4), 7.0 / 3, 7.0 / 3, int32(1), int32(3),
 			0.9428090415820634, 0.8888888888888888, 1.1547005383792515, 1.1547005383792515, 1.3333333333333333, 1.3333333333333333,
-			int64(2), int64(2), []any{int32(1), int32(3)}, int32(3)},
+			int64(2), int64(2), []any{int32(1), int32(3)}, int32(3), int32(2), int32(1)},
 		{"b", int64(2), int64(1), int64(1), int64(4), int64(4), 4.0, 4.0, int32(4), int32(4),
-			0.0, 0.0, nil, nil, nil, nil, int64(1), int64(1), []any{int32(4)}, int32(1)},
+			0.0, 0.0, nil, nil, nil, nil, int64(1), int64(1), []any{int32(4)}, int32(1), int32(1), int32(1)},
 	}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("aggregates\n got %v\nwant %v", rows, want)

@@ -37,6 +37,13 @@ func Variance(c any) Column            { return call("variance", toColumn(c)) }
 func CollectList(c any) Column         { return call("collect_list", toColumn(c)) }
 func CollectSet(c any) Column          { return call("collect_set", toColumn(c)) }
 
+// MaxByAll is every value of x whose ord is the group's largest, as an
+// array (ties kept, NULL ords ignored); MinByAll the same at the smallest.
+// A sluice extension (not in Spark): the group keeps only the tied rows,
+// so "the rows at the maximum" needs no list of every row.
+func MaxByAll(x, ord any) Column { return call("max_by_all", toColumn(x), toColumn(ord)) }
+func MinByAll(x, ord any) Column { return call("min_by_all", toColumn(x), toColumn(ord)) }
+
 // ApproxCountDistinct estimates distinct values with HyperLogLog++;
 // rsd is the maximum relative standard deviation (default 0.05).
 func ApproxCountDistinct(c any, rsd ...float64) Column {
