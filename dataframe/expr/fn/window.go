@@ -134,13 +134,21 @@ func tumbling(mem memory.Allocator, ts arrow.Array, spec WindowSpec) (arrow.Arra
 	if ts.DataType().ID() == arrow.NULL {
 		return array.MakeArrayOfNull(mem, WindowType, ts.Len()), nil
 	}
-	start := mapUnary(mem, expr.Timestamp, ts, func(us arrow.Timestamp) arrow.Timestamp {
-		return arrow.Timestamp(spec.LastStart(int64(us)))
-	})
+	// One pass writes both fields (every row of a windowed aggregation
+	// goes through here: two mapUnary passes were a quarter of Nexmark
+	// q7's CPU).
+	n := ts.Len()
+	sb, starts := allocFixed[arrow.Timestamp](mem, n)
+	eb, ends := allocFixed[arrow.Timestamp](mem, n)
+	for i, us := range values[arrow.Timestamp](ts) {
+		st := spec.LastStart(int64(us))
+		starts[i], ends[i] = arrow.Timestamp(st), arrow.Timestamp(st+spec.Size)
+	}
+	sv, sn := andValidity(mem, n, ts)
+	start := makeArray(expr.Timestamp, n, sv, sn, sb)
 	defer start.Release()
-	end := mapUnary(mem, expr.Timestamp, ts, func(us arrow.Timestamp) arrow.Timestamp {
-		return arrow.Timestamp(spec.LastStart(int64(us)) + spec.Size)
-	})
+	ev, en := andValidity(mem, n, ts)
+	end := makeArray(expr.Timestamp, n, ev, en, eb)
 	defer end.Release()
 	return structWithParentNulls(mem, []arrow.Array{start, end}, ts)
 }
