@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/sluicehq/sluice/dataframe/expr"
 )
 
@@ -50,10 +52,43 @@ func ExpandStars(exprs []expr.Expr, input []Attribute) ([]expr.Expr, error) {
 			out = append(out, RefOf(a, i))
 		}
 		if !matched && s.Qualifier != "" {
-			return nil, fmt.Errorf("%w: %s: no table or alias named %q", ErrAnalysis, s, s.Qualifier)
+			fields, ok := structStar(s, input, except)
+			if !ok {
+				return nil, fmt.Errorf("%w: %s: no table, alias or struct column named %q", ErrAnalysis, s, s.Qualifier)
+			}
+			out = append(out, fields...)
 		}
 	}
 	return out, nil
+}
+
+// structStar expands s.* where s names a struct column (Spark's
+// "value.*"): one column per field, named by the field.
+func structStar(s *expr.Star, input []Attribute, except map[string]bool) ([]expr.Expr, bool) {
+	col := -1
+	for i, a := range input {
+		if equalFold(a.Name, s.Qualifier) {
+			if col >= 0 {
+				return nil, false // ambiguous: name the table too
+			}
+			col = i
+		}
+	}
+	if col < 0 {
+		return nil, false
+	}
+	st, ok := input[col].Type.(*arrow.StructType)
+	if !ok {
+		return nil, false
+	}
+	var out []expr.Expr
+	for j, f := range st.Fields() {
+		if except[lowerASCII(f.Name)] {
+			continue
+		}
+		out = append(out, &expr.Alias{Name: f.Name, Child: &expr.Field{Child: RefOf(input[col], col), Name: f.Name, Index: j, Type: f.Type}})
+	}
+	return out, true
 }
 
 func (p *Project) Output() []Attribute {
