@@ -340,6 +340,31 @@ func TestExplodeAPI(t *testing.T) {
 	}
 }
 
+// A struct column's star selects its fields, as Spark's select("v.*").
+func TestStructStarAPI(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema, b := apiTable(t, mem, "id INT, v STRUCT<a: INT, b: STRING>",
+		`{"id":1,"v":{"a":5,"b":"x"}}`, `{"id":2,"v":null}`)
+	defer b.Release()
+	df := apiSession(mem, 1).CreateDataFrame(schema, b)
+	for name, got := range map[string]*DataFrame{
+		"Select":     df.Select("id", "v.*"),
+		"Col":        df.Select(Col("id"), Col("v.*")),
+		"SelectExpr": df.SelectExpr("id", "v.*"),
+	} {
+		if cols := strings.Join(got.Columns(), ","); cols != "id,a,b" {
+			t.Errorf("%s: columns %s", name, cols)
+		}
+		if rows := mustRows(t, got.OrderBy("id")); !reflect.DeepEqual(rows, []Row{{int32(1), int32(5), "x"}, {int32(2), nil, nil}}) {
+			t.Errorf("%s: rows %v", name, rows)
+		}
+	}
+	if err := df.Select("id.*").Err(); err == nil || !strings.Contains(err.Error(), "no table, alias or struct column") {
+		t.Errorf("star of an int column: %v", err)
+	}
+}
+
 // Errors are kept: the first one wins, every later step and action
 // returns it, and nothing panics.
 func TestErrorsAreKept(t *testing.T) {

@@ -2,6 +2,7 @@ package dataframe
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sluicehq/sluice/dataframe/expr"
 )
@@ -15,10 +16,15 @@ type Column struct {
 }
 
 // Col refers to a column by name; "a.b" reads field b of struct column a
-// (or column b of the table aliased a). Backquote names with dots.
+// (or column b of the table aliased a). Backquote names with dots. "*" is
+// every column, "t.*" every column of table t or every field of struct
+// column t.
 func Col(name string) Column {
 	if name == "*" {
 		return Column{e: &expr.Star{}}
+	}
+	if q, ok := strings.CutSuffix(name, ".*"); ok && q != "" && !strings.ContainsAny(q, ".`") {
+		return Column{e: &expr.Star{Qualifier: q}}
 	}
 	return Column{e: expr.Col(name)}
 }
