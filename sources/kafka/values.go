@@ -162,17 +162,27 @@ func (r *registry) schema(id int) (*avro.Schema, error) {
 	if ok {
 		return s, nil
 	}
+	sch, err := r.fetch(id)
+	if err != nil {
+		return nil, err
+	}
+	return r.parse(sch, id)
+}
+
+// fetch asks the registry for schema id (Avro or Protobuf): "has no
+// schema" when the registry answers so, the transport's error otherwise.
+func (r *registry) fetch(id int) (sr.Schema, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	sch, err := r.cl.SchemaByID(ctx, id)
 	if err != nil {
 		var re *sr.ResponseError
 		if errors.As(err, &re) {
-			return nil, fmt.Errorf("schema registry %s has no schema %d: %w", r.url, id, err)
+			return sch, fmt.Errorf("schema registry %s has no schema %d: %w", r.url, id, err)
 		}
-		return nil, fmt.Errorf("schema registry %s: schema %d: %w", r.url, id, err)
+		return sch, fmt.Errorf("schema registry %s: schema %d: %w", r.url, id, err)
 	}
-	return r.parse(sch, id)
+	return sch, nil
 }
 
 // setupValues fills r.valueSchema for valueFormat avro with a registry

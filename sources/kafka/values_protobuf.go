@@ -136,13 +136,13 @@ func (r *registry) protoSchema(id int) (*protobuf.Schema, error) {
 	if ok {
 		return s, nil
 	}
+	sch, err := r.fetch(id)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
-	sch, err := r.cl.SchemaByID(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("schema registry %s has no schema %d: %w", r.url, id, err)
-	}
-	return r.parseProto(ctx, sch, id)
+	return r.parseProto(ctx, sch, id) // its references take their own requests
 }
 
 // parseProto parses a Protobuf schema with its references (other
