@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -102,11 +101,8 @@ func benchYSB(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, ysbHelp+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if f.events < 1 || f.batches < 1 || f.partitions < 1 || f.rate < 0 || f.eventRate < 1 {
 		fmt.Fprintln(stderr, "sluice bench ysb: --events, --batches, --partitions and --event-rate must be at least 1, --rate at least 0")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,11 +21,8 @@ func specCommand(name, help string, args []string, stderr io.Writer, flags ...fu
 		f(fs)
 	}
 	fs.Usage = func() { fmt.Fprint(stderr, help) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, exitOK
-		}
-		return nil, exitUsage
+	if code, ok := parseFlags(fs, args); !ok {
+		return nil, code
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprint(stderr, help)
