@@ -134,11 +134,11 @@ func openKafkaSink(_ context.Context, _ *Session, o FormatOptions) (sinks.Sink, 
 // kafkaSinkOptions parses the sink's options; queryID names its
 // transactions unless the options set transactionalId or opt out.
 func kafkaSinkOptions(o FormatOptions, queryID string) (kafkasink.Options, error) {
+	if _, path := o.Options["path"]; path || len(o.Paths) > 0 {
+		return kafkasink.Options{}, errors.New("the kafka sink takes no path; set the option topic or give the rows a topic column")
+	}
 	opts := make(map[string]string, len(o.Options)+1)
 	for k, v := range o.Options {
-		if k == "path" {
-			return kafkasink.Options{}, errors.New("the kafka sink takes no path; set the option topic or give the rows a topic column")
-		}
 		opts[k] = v
 	}
 	if _, set := opts["transactionalId"]; !set && !strings.EqualFold(opts["deliveryGuarantee"], kafkasink.AtLeastOnce) {
@@ -154,9 +154,6 @@ func kafkaSinkOptions(o FormatOptions, queryID string) (kafkasink.Options, error
 // checkKafkaSink checks the sink's options without connecting (a job
 // spec's typo is a validation error); every output mode is accepted.
 func checkKafkaSink(o FormatOptions, _ sinks.OutputMode) error {
-	if len(o.Paths) > 0 {
-		return errors.New("the kafka sink takes no path; set the option topic or give the rows a topic column")
-	}
 	_, err := kafkaSinkOptions(o, "validate") // the query id is the checkpoint's, not known here
 	return err
 }
